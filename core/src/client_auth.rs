@@ -1,0 +1,439 @@
+//! Client authentication (RFC 6749 §2.3, RFC 7521, RFC 7523, OpenID Connect Core §9).
+//!
+//! [`authenticate`] takes the parsed request and the client record the host loaded, and
+//! returns either an [`AuthenticatedClient`] (secret methods) or a [`PendingAssertion`] (JWT
+//! methods). A pending assertion becomes an authenticated client only through
+//! [`PendingAssertion::finish`], which needs the outcome of the host's insert-if-absent into
+//! its replay store: a token cannot be minted for a JWT-authenticated client whose `jti` was
+//! not recorded, because minting needs an [`AuthenticatedClient`] and there is no other way
+//! to make one.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::b64;
+use crate::claims::{self, Audience, TimeError};
+use crate::crypto::Algorithm;
+use crate::error::{TokenError, TokenErrorCode};
+use crate::json;
+use crate::jwk::{Jwk, JwkSet, KeyLookupError};
+use crate::jws::{self, SignatureCheck};
+use crate::request::{ClientCredentials, TokenRequest};
+use crate::secret::SecretHash;
+
+/// The `typ` of a client assertion (draft-ietf-oauth-rfc7523bis §4).
+pub const ASSERTION_TYP: &str = "client-authentication+jwt";
+
+/// The four client authentication methods (RFC 7591 §2 `token_endpoint_auth_method` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    /// HTTP Basic with the client secret.
+    ClientSecretBasic,
+    /// Client secret in the body.
+    ClientSecretPost,
+    /// HMAC assertion keyed by the client secret.
+    ClientSecretJwt,
+    /// Assertion signed with the client's private key.
+    PrivateKeyJwt,
+}
+
+impl AuthMethod {
+    /// The registered name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+
+    /// Parses a registered name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            AuthMethod::ClientSecretBasic,
+            AuthMethod::ClientSecretPost,
+            AuthMethod::ClientSecretJwt,
+            AuthMethod::PrivateKeyJwt,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
+    }
+}
+
+/// What the server holds to authenticate a client.
+#[derive(Debug, Clone)]
+pub enum ClientCredential {
+    /// SHA-256 of the secret (`client_secret_basic`, `client_secret_post`).
+    SecretHash(SecretHash),
+    /// The secret itself: `client_secret_jwt` needs it as the HMAC key (RFC 7523 §2.2 with
+    /// RFC 7518 §3.2), so it cannot be stored hashed.
+    Secret(Zeroizing<String>),
+    /// The client's public keys (`private_key_jwt`).
+    Jwks(JwkSet),
+}
+
+/// A registered client.
+#[derive(Debug, Clone)]
+pub struct ClientRecord {
+    /// `client_id`.
+    pub client_id: String,
+    /// The one authentication method the client may use.
+    pub auth_method: AuthMethod,
+    /// The credential for that method.
+    pub credential: ClientCredential,
+    /// For the JWT methods, the only assertion algorithm accepted, if registered
+    /// (`token_endpoint_auth_signing_alg`).
+    pub signing_alg: Option<Algorithm>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<String>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Audiences (RFC 8707 resources) the client may request tokens for.
+    pub audiences: Vec<String>,
+    /// When the secret expires (0 or `None`: never), RFC 7591 `client_secret_expires_at`.
+    pub secret_expires_at: Option<u64>,
+    /// When the client was registered (RFC 7591 `client_id_issued_at`).
+    pub client_id_issued_at: Option<u64>,
+    /// SHA-256 of the RFC 7592 registration access token, for dynamically registered clients.
+    pub registration_access_token_hash: Option<SecretHash>,
+    /// Informational metadata kept for RFC 7592 reads (`client_name`, `contacts`, ...).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Server-side rules for client assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionPolicy {
+    /// This server's issuer identifier: the only accepted `aud`.
+    pub issuer: String,
+    /// The token endpoint URL, accepted as `aud` only when `allow_legacy_audience` is set.
+    pub token_endpoint: String,
+    /// Accept the token endpoint URL and arrays as `aud` (RFC 7523 §3 as originally written);
+    /// off by default, per draft-ietf-oauth-rfc7523bis.
+    pub allow_legacy_audience: bool,
+    /// Longest accepted assertion lifetime (`exp - iat`), default 300 s.
+    pub max_lifetime: u64,
+    /// Clock skew allowed for `exp`, `nbf`, `iat`, default 60 s.
+    pub clock_skew_seconds: u64,
+}
+
+impl AssertionPolicy {
+    /// The defaults for an issuer and its token endpoint.
+    pub fn new(issuer: impl Into<String>, token_endpoint: impl Into<String>) -> Self {
+        AssertionPolicy {
+            issuer: issuer.into(),
+            token_endpoint: token_endpoint.into(),
+            allow_legacy_audience: false,
+            max_lifetime: 300,
+            clock_skew_seconds: 60,
+        }
+    }
+}
+
+/// A client whose authentication succeeded. Only this crate can make one.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    record: ClientRecord,
+    method: AuthMethod,
+}
+
+impl AuthenticatedClient {
+    /// The client's record.
+    pub fn record(&self) -> &ClientRecord {
+        &self.record
+    }
+    /// The client identifier.
+    pub fn client_id(&self) -> &str {
+        &self.record.client_id
+    }
+    /// The method it authenticated with.
+    pub fn method(&self) -> AuthMethod {
+        self.method
+    }
+}
+
+/// A client whose assertion passed every check but the single-use check of its `jti`.
+#[derive(Debug)]
+#[must_use = "the jti must be recorded in the replay store before the client is authenticated"]
+pub struct PendingAssertion {
+    client: AuthenticatedClient,
+    jti: String,
+    expires_at: u64,
+}
+
+/// The outcome of the host's insert-if-absent into its replay store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    /// The key was absent and is now recorded.
+    Recorded,
+    /// The key was already present: the assertion was used before.
+    AlreadySeen,
+}
+
+impl PendingAssertion {
+    /// The key to insert into the replay store: the base64url SHA-256 of client id and `jti`,
+    /// so keys have a fixed length whatever the client sends, and one client's `jti` never
+    /// collides with another's.
+    pub fn replay_key(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.client.record.client_id.as_bytes());
+        h.update([0u8]);
+        h.update(self.jti.as_bytes());
+        b64::encode_url(&h.finalize())
+    }
+
+    /// Until when the entry must be kept (Unix seconds): the assertion's `exp` plus the skew,
+    /// after which the assertion is refused as expired anyway.
+    pub fn replay_expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
+    /// The assertion's `jti`.
+    pub fn jti(&self) -> &str {
+        &self.jti
+    }
+
+    /// Completes authentication with the replay store's answer. RFC 7523 §3 item 7 and
+    /// OpenID Connect Core §9: a `jti` is accepted once.
+    pub fn finish(self, outcome: ReplayOutcome) -> Result<AuthenticatedClient, TokenError> {
+        match outcome {
+            ReplayOutcome::Recorded => Ok(self.client),
+            ReplayOutcome::AlreadySeen => Err(TokenError::invalid_client(
+                "client assertion was already used",
+            )),
+        }
+    }
+}
+
+/// The result of [`authenticate`].
+#[derive(Debug)]
+pub enum Authentication {
+    /// Authenticated with a secret.
+    Authenticated(AuthenticatedClient),
+    /// Authenticated with an assertion, pending the replay check.
+    PendingReplayCheck(PendingAssertion),
+}
+
+/// Authenticates the client of `request` against the record the host loaded (`None` when
+/// there is no such client). Every failure is `invalid_client` (RFC 6749 §5.2, RFC 7521 §4.2.1).
+pub fn authenticate(
+    request: &TokenRequest,
+    record: Option<&ClientRecord>,
+    policy: &AssertionPolicy,
+    now: u64,
+) -> Result<Authentication, TokenError> {
+    let Some(record) = record else {
+        return Err(TokenError::invalid_client("unknown client"));
+    };
+    if record.client_id != request.client_id() {
+        return Err(TokenError::invalid_client("unknown client"));
+    }
+    match (&request.credentials, record.auth_method) {
+        (ClientCredentials::SecretBasic { secret, .. }, AuthMethod::ClientSecretBasic)
+        | (ClientCredentials::SecretPost { secret, .. }, AuthMethod::ClientSecretPost) => {
+            if record.secret_expires_at.is_some_and(|t| t != 0 && now >= t) {
+                return Err(TokenError::invalid_client("client secret has expired"));
+            }
+            let ClientCredential::SecretHash(hash) = &record.credential else {
+                return Err(TokenError::invalid_client("client has no secret"));
+            };
+            if !hash.matches(secret) {
+                return Err(TokenError::invalid_client("client authentication failed"));
+            }
+            Ok(Authentication::Authenticated(AuthenticatedClient {
+                record: record.clone(),
+                method: record.auth_method,
+            }))
+        }
+        (ClientCredentials::Assertion { assertion, .. }, AuthMethod::ClientSecretJwt)
+        | (ClientCredentials::Assertion { assertion, .. }, AuthMethod::PrivateKeyJwt) => {
+            if record.auth_method == AuthMethod::ClientSecretJwt
+                && record.secret_expires_at.is_some_and(|t| t != 0 && now >= t)
+            {
+                return Err(TokenError::invalid_client("client secret has expired"));
+            }
+            let pending = begin_assertion(assertion, record)?.finish_builtin(policy, now)?;
+            Ok(Authentication::PendingReplayCheck(pending))
+        }
+        _ => Err(TokenError::invalid_client(
+            "authentication method is not the one registered for this client",
+        )),
+    }
+}
+
+fn assertion_time_error(e: TimeError) -> TokenError {
+    TokenError::with(
+        TokenErrorCode::InvalidClient,
+        alloc::format!("client assertion: {}", e.describe()),
+    )
+}
+
+/// A client assertion whose form, key and algorithm are settled, waiting for the signature
+/// verdict. Hosts that verify signatures themselves (WebCrypto) take [`Self::signature_check`],
+/// verify, and call [`Self::finish`].
+#[derive(Debug)]
+pub struct AssertionCheck {
+    record: ClientRecord,
+    alg: Algorithm,
+    key: Jwk,
+    signing_input: String,
+    signature: Vec<u8>,
+    claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Starts checking a client assertion (RFC 7523 §3, OpenID Connect Core §9,
+/// draft-ietf-oauth-rfc7523bis) for `record`: everything that can be decided before the
+/// signature is checked.
+pub fn begin_assertion(
+    assertion: &str,
+    record: &ClientRecord,
+) -> Result<AssertionCheck, TokenError> {
+    let fail = TokenError::invalid_client;
+    let jws = jws::parse_compact(assertion, jws::DEFAULT_MAX_TOKEN_BYTES)
+        .map_err(|_| fail("client assertion is not a valid JWS"))?;
+    let alg = jws.header.alg;
+    // The algorithm is pinned to the client's registration: an HMAC assertion for a key-based
+    // client (or the reverse) is refused, which also defeats HS256-with-public-key confusion
+    // (RFC 8725 §2.1, §3.1).
+    let key: Jwk = match (&record.credential, record.auth_method) {
+        (ClientCredential::Jwks(set), AuthMethod::PrivateKeyJwt) => {
+            if alg.is_symmetric() {
+                return Err(fail(
+                    "client assertion alg does not match the client's keys",
+                ));
+            }
+            set.select(alg, jws.header.kid.as_deref())
+                .map_err(|e| match e {
+                    KeyLookupError::UnknownKid => fail("client assertion kid is unknown"),
+                    _ => fail("client assertion alg does not match the client's keys"),
+                })?
+                .clone()
+        }
+        (ClientCredential::Secret(secret), AuthMethod::ClientSecretJwt) => {
+            if !alg.is_symmetric() {
+                return Err(fail("client assertion alg must be an HMAC algorithm"));
+            }
+            let key = Jwk::from_secret(secret.as_bytes());
+            if !key.allows(alg) {
+                return Err(fail("client secret is too short for the assertion alg"));
+            }
+            key
+        }
+        _ => {
+            return Err(fail(
+                "client is not registered for assertion authentication",
+            ))
+        }
+    };
+    if record.signing_alg.is_some_and(|a| a != alg) {
+        return Err(fail("client assertion alg is not the registered one"));
+    }
+    // draft-ietf-oauth-rfc7523bis: typ, when present, must be client-authentication+jwt, so an
+    // access token or ID token cannot be replayed as an assertion.
+    if let Some(typ) = &jws.header.typ {
+        if !jws::typ_matches(typ, ASSERTION_TYP) {
+            return Err(fail(
+                "client assertion typ is not client-authentication+jwt",
+            ));
+        }
+    }
+    let claims = json::parse_object(&jws.payload)
+        .map_err(|_| fail("client assertion payload is not a JSON object"))?;
+    Ok(AssertionCheck {
+        record: record.clone(),
+        alg,
+        key,
+        signing_input: String::from(jws.signing_input),
+        signature: jws.signature,
+        claims,
+    })
+}
+
+impl AssertionCheck {
+    /// What the host must verify if it checks signatures itself.
+    pub fn signature_check(&self) -> SignatureCheck<'_> {
+        SignatureCheck {
+            alg: self.alg,
+            key: &self.key,
+            signing_input: self.signing_input.as_bytes(),
+            signature: &self.signature,
+        }
+    }
+
+    /// Verifies the signature with the built-in primitives, then finishes.
+    pub fn finish_builtin(
+        self,
+        policy: &AssertionPolicy,
+        now: u64,
+    ) -> Result<PendingAssertion, TokenError> {
+        let valid = self.signature_check().verify_builtin();
+        self.finish(valid, policy, now)
+    }
+
+    /// Finishes with the signature verdict: the claims of RFC 7523 §3.
+    pub fn finish(
+        self,
+        signature_valid: bool,
+        policy: &AssertionPolicy,
+        now: u64,
+    ) -> Result<PendingAssertion, TokenError> {
+        let fail = TokenError::invalid_client;
+        if !signature_valid {
+            return Err(fail("client assertion signature is invalid"));
+        }
+        let claims = &self.claims;
+        let client_id = self.record.client_id.as_str();
+        // RFC 7523 §3 items 1 and 2: iss and sub are both the client_id.
+        if claims::string(claims, "iss").ok().flatten().as_deref() != Some(client_id) {
+            return Err(fail("client assertion iss is not the client_id"));
+        }
+        if claims::string(claims, "sub").ok().flatten().as_deref() != Some(client_id) {
+            return Err(fail("client assertion sub is not the client_id"));
+        }
+        // RFC 7523 §3 item 3 with draft-ietf-oauth-rfc7523bis: aud is this server's issuer
+        // identifier, as a single string. The token endpoint URL and arrays were allowed by the
+        // original text and let an assertion made for one server be used at another; they are
+        // accepted only with the legacy switch.
+        let aud_ok = match claims::audience(claims) {
+            Ok(Some(Audience::Single(aud))) => {
+                aud == policy.issuer
+                    || (policy.allow_legacy_audience && aud == policy.token_endpoint)
+            }
+            Ok(Some(Audience::Many(values))) => {
+                policy.allow_legacy_audience
+                    && values
+                        .iter()
+                        .any(|a| *a == policy.issuer || *a == policy.token_endpoint)
+            }
+            _ => false,
+        };
+        if !aud_ok {
+            return Err(fail("client assertion aud must be the issuer identifier"));
+        }
+        // RFC 7523 §3 item 4: exp is required; the lifetime is bounded so that jti records can
+        // expire; nbf (item 5) and iat (item 6) are honoured with the skew.
+        let times = claims::check_times(
+            claims,
+            now,
+            policy.clock_skew_seconds,
+            Some(policy.max_lifetime),
+            true,
+        )
+        .map_err(assertion_time_error)?;
+        // RFC 7523 §3 item 7 / OpenID Connect Core §9: jti is required.
+        let jti = match claims::string(claims, "jti") {
+            Ok(Some(j)) if !j.is_empty() && j.len() <= 256 => j,
+            _ => return Err(fail("client assertion jti is missing or invalid")),
+        };
+        Ok(PendingAssertion {
+            client: AuthenticatedClient {
+                method: self.record.auth_method,
+                record: self.record,
+            },
+            jti,
+            expires_at: times.exp.saturating_add(policy.clock_skew_seconds),
+        })
+    }
+}

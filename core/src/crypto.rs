@@ -1,0 +1,487 @@
+//! Algorithms (RFC 7518 §3, RFC 8037 §3.1) and the signature primitives under them.
+//!
+//! This is the one place that touches the cryptographic crates. Everything above it works with
+//! [`Algorithm`], [`PublicKey`] and [`PrivateKey`]. Verification is a pure function returning a
+//! bool; signing takes the caller's random number generator (RSA blinding and PSS salts).
+
+use alloc::vec::Vec;
+use core::fmt;
+use hmac::{Hmac, Mac};
+use rand_core::CryptoRngCore;
+use rsa::{Pkcs1v15Sign, Pss, RsaPrivateKey, RsaPublicKey};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+/// A JWS algorithm this crate implements. `none` is not one of them (RFC 8725 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Algorithm {
+    /// Ed25519 (RFC 8037 §3.1).
+    EdDSA,
+    /// ECDSA P-256 SHA-256 (RFC 7518 §3.4).
+    ES256,
+    /// ECDSA P-384 SHA-384.
+    ES384,
+    /// ECDSA P-521 SHA-512.
+    ES512,
+    /// RSASSA-PKCS1-v1_5 SHA-256 (RFC 7518 §3.3).
+    RS256,
+    /// RSASSA-PKCS1-v1_5 SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 SHA-512.
+    RS512,
+    /// RSASSA-PSS SHA-256, MGF1 SHA-256, salt 32 (RFC 7518 §3.5).
+    PS256,
+    /// RSASSA-PSS SHA-384.
+    PS384,
+    /// RSASSA-PSS SHA-512.
+    PS512,
+    /// HMAC SHA-256 (RFC 7518 §3.2).
+    HS256,
+    /// HMAC SHA-384.
+    HS384,
+    /// HMAC SHA-512.
+    HS512,
+}
+
+/// The kind of key an algorithm needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFamily {
+    /// OKP Ed25519.
+    Ed25519,
+    /// EC with the given curve.
+    Ec(Curve),
+    /// RSA.
+    Rsa,
+    /// Symmetric (`oct`).
+    Oct,
+}
+
+/// NIST curves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    /// P-256.
+    P256,
+    /// P-384.
+    P384,
+    /// P-521.
+    P521,
+}
+
+impl Curve {
+    /// JWK `crv` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+            Curve::P521 => "P-521",
+        }
+    }
+    /// Coordinate length in bytes (RFC 7518 §6.2.1.2: full length, leading zeros kept).
+    pub fn coordinate_len(self) -> usize {
+        match self {
+            Curve::P256 => 32,
+            Curve::P384 => 48,
+            Curve::P521 => 66,
+        }
+    }
+}
+
+/// Every algorithm, in a stable order.
+pub const ALL_ALGORITHMS: [Algorithm; 13] = [
+    Algorithm::EdDSA,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::ES512,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+];
+
+impl Algorithm {
+    /// The `alg` name (RFC 7518 §3.1, RFC 8037 §3.1). Case-sensitive.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::EdDSA => "EdDSA",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+            Algorithm::HS256 => "HS256",
+            Algorithm::HS384 => "HS384",
+            Algorithm::HS512 => "HS512",
+        }
+    }
+
+    /// Parses an `alg` name; `none` and unknown names give `None`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        ALL_ALGORITHMS.iter().copied().find(|a| a.name() == name)
+    }
+
+    /// The key family the algorithm needs.
+    pub fn family(self) -> KeyFamily {
+        match self {
+            Algorithm::EdDSA => KeyFamily::Ed25519,
+            Algorithm::ES256 => KeyFamily::Ec(Curve::P256),
+            Algorithm::ES384 => KeyFamily::Ec(Curve::P384),
+            Algorithm::ES512 => KeyFamily::Ec(Curve::P521),
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => KeyFamily::Rsa,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => KeyFamily::Oct,
+        }
+    }
+
+    /// True for the HMAC algorithms.
+    pub fn is_symmetric(self) -> bool {
+        self.family() == KeyFamily::Oct
+    }
+
+    /// RFC 7518 §3.2: an HMAC key MUST be at least as long as the hash output.
+    pub fn min_hmac_key_len(self) -> usize {
+        match self {
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => 32,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Smallest RSA modulus accepted (RFC 7518 §3.3: "A key of size 2048 bits or larger MUST be used").
+pub const RSA_MIN_BITS: usize = 2048;
+/// Largest RSA modulus accepted (bounds the cost of one verification).
+pub const RSA_MAX_BITS: usize = 8192;
+
+/// A public (verification) key. `Oct` holds a shared secret and is never published.
+#[derive(Clone)]
+pub enum PublicKey {
+    /// Ed25519.
+    Ed25519(ed25519_dalek::VerifyingKey),
+    /// P-256.
+    P256(p256::ecdsa::VerifyingKey),
+    /// P-384.
+    P384(p384::ecdsa::VerifyingKey),
+    /// P-521.
+    P521(p521::ecdsa::VerifyingKey),
+    /// RSA.
+    Rsa(RsaPublicKey),
+    /// HMAC secret.
+    Oct(Zeroizing<Vec<u8>>),
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PublicKey::Ed25519(_) => "PublicKey::Ed25519",
+            PublicKey::P256(_) => "PublicKey::P256",
+            PublicKey::P384(_) => "PublicKey::P384",
+            PublicKey::P521(_) => "PublicKey::P521",
+            PublicKey::Rsa(_) => "PublicKey::Rsa",
+            PublicKey::Oct(_) => "PublicKey::Oct(..)",
+        })
+    }
+}
+
+impl PublicKey {
+    /// The key family.
+    pub fn family(&self) -> KeyFamily {
+        match self {
+            PublicKey::Ed25519(_) => KeyFamily::Ed25519,
+            PublicKey::P256(_) => KeyFamily::Ec(Curve::P256),
+            PublicKey::P384(_) => KeyFamily::Ec(Curve::P384),
+            PublicKey::P521(_) => KeyFamily::Ec(Curve::P521),
+            PublicKey::Rsa(_) => KeyFamily::Rsa,
+            PublicKey::Oct(_) => KeyFamily::Oct,
+        }
+    }
+
+    /// Whether this key can be used with `alg` at all (family and, for HMAC, key length).
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        match self {
+            PublicKey::Oct(k) => alg.is_symmetric() && k.len() >= alg.min_hmac_key_len(),
+            _ => self.family() == alg.family(),
+        }
+    }
+}
+
+/// Verifies `signature` over `message` with `key` under `alg`. Returns false for every failure,
+/// including a key that does not fit the algorithm and a signature of the wrong length.
+///
+/// * ECDSA: the JWS form is the fixed-length `r || s` (RFC 7518 §3.4); `r` and `s` must be in
+///   `[1, n-1]`, which rejects the all-zero "psychic signature".
+/// * Ed25519: the strict check (canonical `S`, no small-order `R` or key), as RFC 8032 §5.1.7
+///   verification with the cofactorless equation.
+/// * RSA: the signature must be exactly the modulus length; PSS uses a salt of the hash length
+///   (RFC 7518 §3.5).
+/// * HMAC: constant-time comparison of the full tag (RFC 7518 §3.2).
+pub fn verify(alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
+    use p256::ecdsa::signature::Verifier;
+    if !key.fits(alg) {
+        return false;
+    }
+    match (alg, key) {
+        (Algorithm::EdDSA, PublicKey::Ed25519(k)) => {
+            match ed25519_dalek::Signature::from_slice(signature) {
+                Ok(sig) => k.verify_strict(message, &sig).is_ok(),
+                Err(_) => false,
+            }
+        }
+        (Algorithm::ES256, PublicKey::P256(k)) => {
+            match p256::ecdsa::Signature::from_slice(signature) {
+                Ok(sig) if signature.len() == 64 => k.verify(message, &sig).is_ok(),
+                _ => false,
+            }
+        }
+        (Algorithm::ES384, PublicKey::P384(k)) => {
+            match p384::ecdsa::Signature::from_slice(signature) {
+                Ok(sig) if signature.len() == 96 => k.verify(message, &sig).is_ok(),
+                _ => false,
+            }
+        }
+        (Algorithm::ES512, PublicKey::P521(k)) => {
+            match p521::ecdsa::Signature::from_slice(signature) {
+                Ok(sig) if signature.len() == 132 => k.verify(message, &sig).is_ok(),
+                _ => false,
+            }
+        }
+        (_, PublicKey::Rsa(k)) => verify_rsa(alg, k, message, signature),
+        (Algorithm::HS256, PublicKey::Oct(secret)) => {
+            hmac_verify::<Hmac<Sha256>>(secret, message, signature)
+        }
+        (Algorithm::HS384, PublicKey::Oct(secret)) => {
+            hmac_verify::<Hmac<Sha384>>(secret, message, signature)
+        }
+        (Algorithm::HS512, PublicKey::Oct(secret)) => {
+            hmac_verify::<Hmac<Sha512>>(secret, message, signature)
+        }
+        _ => false,
+    }
+}
+
+fn hmac_verify<M: Mac + hmac::digest::KeyInit>(secret: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    match <M as hmac::digest::KeyInit>::new_from_slice(secret) {
+        Ok(mut mac) => {
+            mac.update(message);
+            // `verify_slice` compares in constant time and requires the full tag length.
+            mac.verify_slice(tag).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+fn rsa_modulus_len(key: &RsaPublicKey) -> usize {
+    use rsa::traits::PublicKeyParts;
+    key.size()
+}
+
+fn verify_rsa(alg: Algorithm, key: &RsaPublicKey, message: &[u8], signature: &[u8]) -> bool {
+    if signature.len() != rsa_modulus_len(key) {
+        return false;
+    }
+    let result = match alg {
+        Algorithm::RS256 => key.verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(message),
+            signature,
+        ),
+        Algorithm::RS384 => key.verify(
+            Pkcs1v15Sign::new::<Sha384>(),
+            &Sha384::digest(message),
+            signature,
+        ),
+        Algorithm::RS512 => key.verify(
+            Pkcs1v15Sign::new::<Sha512>(),
+            &Sha512::digest(message),
+            signature,
+        ),
+        Algorithm::PS256 => key.verify(
+            Pss::new_with_salt::<Sha256>(32),
+            &Sha256::digest(message),
+            signature,
+        ),
+        Algorithm::PS384 => key.verify(
+            Pss::new_with_salt::<Sha384>(48),
+            &Sha384::digest(message),
+            signature,
+        ),
+        Algorithm::PS512 => key.verify(
+            Pss::new_with_salt::<Sha512>(64),
+            &Sha512::digest(message),
+            signature,
+        ),
+        _ => return false,
+    };
+    result.is_ok()
+}
+
+/// A private (signing) key for access tokens. Symmetric keys are not used to mint tokens.
+#[derive(Clone)]
+pub enum PrivateKey {
+    /// Ed25519.
+    Ed25519(ed25519_dalek::SigningKey),
+    /// P-256.
+    P256(p256::ecdsa::SigningKey),
+    /// P-384.
+    P384(p384::ecdsa::SigningKey),
+    /// P-521.
+    P521(p521::ecdsa::SigningKey),
+    /// RSA.
+    Rsa(RsaPrivateKey),
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey(..)")
+    }
+}
+
+impl PrivateKey {
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            PrivateKey::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+            PrivateKey::P256(k) => PublicKey::P256(*k.verifying_key()),
+            PrivateKey::P384(k) => PublicKey::P384(*k.verifying_key()),
+            PrivateKey::P521(k) => PublicKey::P521(p521::ecdsa::VerifyingKey::from(k)),
+            PrivateKey::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
+        }
+    }
+
+    /// Generates a new key for `alg` from the caller's randomness. RSA keys are 2048 bits.
+    pub fn generate(alg: Algorithm, rng: &mut impl CryptoRngCore) -> Result<Self, SignError> {
+        Ok(match alg.family() {
+            KeyFamily::Ed25519 => {
+                let mut seed = Zeroizing::new([0u8; 32]);
+                rng.fill_bytes(seed.as_mut());
+                PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed))
+            }
+            KeyFamily::Ec(Curve::P256) => PrivateKey::P256(p256::ecdsa::SigningKey::random(rng)),
+            KeyFamily::Ec(Curve::P384) => PrivateKey::P384(p384::ecdsa::SigningKey::random(rng)),
+            KeyFamily::Ec(Curve::P521) => PrivateKey::P521(p521::ecdsa::SigningKey::random(rng)),
+            KeyFamily::Rsa => PrivateKey::Rsa(
+                RsaPrivateKey::new(rng, RSA_MIN_BITS).map_err(|_| SignError::KeyGeneration)?,
+            ),
+            KeyFamily::Oct => return Err(SignError::KeyDoesNotFit),
+        })
+    }
+}
+
+/// Why a signature could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignError {
+    /// The key does not fit the algorithm.
+    KeyDoesNotFit,
+    /// The signature primitive failed.
+    Primitive,
+    /// Key generation failed.
+    KeyGeneration,
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignError::KeyDoesNotFit => "the key does not fit the algorithm",
+            SignError::Primitive => "the signature primitive failed",
+            SignError::KeyGeneration => "key generation failed",
+        })
+    }
+}
+
+/// Signs `message` with `key` under `alg`. ECDSA uses RFC 6979 deterministic nonces; RSA uses
+/// the caller's RNG for blinding (PKCS#1 v1.5) and for the PSS salt.
+pub fn sign(
+    alg: Algorithm,
+    key: &PrivateKey,
+    message: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<u8>, SignError> {
+    use p256::ecdsa::signature::Signer;
+    match (alg, key) {
+        (Algorithm::EdDSA, PrivateKey::Ed25519(k)) => Ok(k.sign(message).to_bytes().to_vec()),
+        (Algorithm::ES256, PrivateKey::P256(k)) => {
+            let sig: p256::ecdsa::Signature = k.sign(message);
+            Ok(sig.to_bytes().to_vec())
+        }
+        (Algorithm::ES384, PrivateKey::P384(k)) => {
+            let sig: p384::ecdsa::Signature = k.sign(message);
+            Ok(sig.to_bytes().to_vec())
+        }
+        (Algorithm::ES512, PrivateKey::P521(k)) => {
+            let sig: p521::ecdsa::Signature =
+                p521::ecdsa::signature::RandomizedSigner::sign_with_rng(k, rng, message);
+            Ok(sig.to_bytes().to_vec())
+        }
+        (_, PrivateKey::Rsa(k)) => {
+            let result = match alg {
+                Algorithm::RS256 => {
+                    k.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message))
+                }
+                Algorithm::RS384 => {
+                    k.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(message))
+                }
+                Algorithm::RS512 => {
+                    k.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(message))
+                }
+                Algorithm::PS256 => k.sign_with_rng(
+                    rng,
+                    Pss::new_with_salt::<Sha256>(32),
+                    &Sha256::digest(message),
+                ),
+                Algorithm::PS384 => k.sign_with_rng(
+                    rng,
+                    Pss::new_with_salt::<Sha384>(48),
+                    &Sha384::digest(message),
+                ),
+                Algorithm::PS512 => k.sign_with_rng(
+                    rng,
+                    Pss::new_with_salt::<Sha512>(64),
+                    &Sha512::digest(message),
+                ),
+                _ => return Err(SignError::KeyDoesNotFit),
+            };
+            result.map_err(|_| SignError::Primitive)
+        }
+        _ => Err(SignError::KeyDoesNotFit),
+    }
+}
+
+/// HMAC tag for `client_secret_jwt` tests and tools (RFC 7518 §3.2).
+pub fn hmac_sign(alg: Algorithm, secret: &[u8], message: &[u8]) -> Result<Vec<u8>, SignError> {
+    fn tag<M: Mac + hmac::digest::KeyInit>(
+        secret: &[u8],
+        message: &[u8],
+    ) -> Result<Vec<u8>, SignError> {
+        let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(secret)
+            .map_err(|_| SignError::KeyDoesNotFit)?;
+        mac.update(message);
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+    if secret.len() < alg.min_hmac_key_len() {
+        return Err(SignError::KeyDoesNotFit);
+    }
+    match alg {
+        Algorithm::HS256 => tag::<Hmac<Sha256>>(secret, message),
+        Algorithm::HS384 => tag::<Hmac<Sha384>>(secret, message),
+        Algorithm::HS512 => tag::<Hmac<Sha512>>(secret, message),
+        _ => Err(SignError::KeyDoesNotFit),
+    }
+}

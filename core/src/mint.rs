@@ -1,0 +1,239 @@
+//! Minting RFC 9068 access tokens and the token response (RFC 6749 §5.1).
+//!
+//! [`prepare`] builds the header and claims for a [`Grant`] and yields a [`PendingSignature`]:
+//! the signing input and the key. The host signs (WebCrypto) and calls
+//! [`PendingSignature::finish`], or calls [`PendingSignature::sign_builtin`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use rand_core::CryptoRngCore;
+use serde_json::{json, Value};
+
+use crate::b64;
+use crate::crypto::{self, Algorithm, PrivateKey};
+use crate::error::{ConfigError, TokenError, TokenErrorCode};
+use crate::grant::Grant;
+use crate::jwk::SigningJwk;
+use crate::jws;
+use crate::response::HttpResponse;
+use crate::verify::ACCESS_TOKEN_TYP;
+
+/// Signing keys: one active key signs; every key is published in the JWKS, so the next key
+/// can be published before it becomes active and the previous one stays verifiable.
+#[derive(Debug, Clone)]
+pub struct SigningKeySet {
+    keys: Vec<SigningJwk>,
+    active: usize,
+}
+
+impl SigningKeySet {
+    /// A key set; `active_kid` names the signing key (default: the first).
+    pub fn new(keys: Vec<SigningJwk>, active_kid: Option<&str>) -> Result<Self, ConfigError> {
+        if keys.is_empty() {
+            return Err(ConfigError::new(
+                "signing_keys",
+                "at least one signing key is required",
+            ));
+        }
+        for (i, k) in keys.iter().enumerate() {
+            if keys.iter().skip(i + 1).any(|other| other.kid == k.kid) {
+                return Err(ConfigError::new(
+                    "signing_keys",
+                    alloc::format!("kid \"{}\" appears twice", k.kid),
+                ));
+            }
+        }
+        let active = match active_kid {
+            None => 0,
+            Some(kid) => keys.iter().position(|k| k.kid == kid).ok_or_else(|| {
+                ConfigError::new(
+                    "active_kid",
+                    alloc::format!("no signing key has kid \"{kid}\""),
+                )
+            })?,
+        };
+        Ok(SigningKeySet { keys, active })
+    }
+
+    /// The active key.
+    pub fn active(&self) -> Option<&SigningJwk> {
+        self.keys.get(self.active)
+    }
+
+    /// All keys.
+    pub fn keys(&self) -> &[SigningJwk] {
+        &self.keys
+    }
+
+    /// The public JWK set (RFC 7517 §5): public members only.
+    pub fn public_jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .keys
+            .iter()
+            .filter_map(|k| k.public_jwk().to_public_json())
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// The public keys as a verification set (what a resource server configured with this
+    /// server's JWKS would hold).
+    pub fn verification_set(&self) -> crate::jwk::JwkSet {
+        crate::jwk::JwkSet {
+            keys: self.keys.iter().map(SigningJwk::public_jwk).collect(),
+        }
+    }
+}
+
+/// Token lifetime and issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MintSettings {
+    /// `iss`.
+    pub issuer: String,
+    /// Lifetime in seconds (`expires_in`).
+    pub token_ttl: u64,
+}
+
+/// A token whose claims are fixed, waiting for its signature.
+#[derive(Debug)]
+pub struct PendingSignature<'a> {
+    key: &'a SigningJwk,
+    signing_input: String,
+    issued: IssuedToken,
+}
+
+/// A minted token and what the token response says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The compact JWS (empty until signed).
+    pub access_token: String,
+    /// Lifetime in seconds.
+    pub expires_in: u64,
+    /// `exp`.
+    pub expires_at: u64,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// `jti`.
+    pub jti: String,
+    /// `client_id`.
+    pub client_id: String,
+}
+
+/// Prepares an RFC 9068 access token for `grant`, signed by the active key. `jti_bytes`
+/// come from the caller's randomness (16 bytes give a 128-bit unique id).
+pub fn prepare<'a>(
+    grant: &Grant,
+    keys: &'a SigningKeySet,
+    settings: &MintSettings,
+    now: u64,
+    jti_bytes: [u8; 16],
+) -> Result<PendingSignature<'a>, TokenError> {
+    let key = keys.active().ok_or_else(|| {
+        TokenError::new(
+            TokenErrorCode::InvalidRequest,
+            "no signing key is configured",
+        )
+    })?;
+    let jti = b64::encode_url(&jti_bytes);
+    let exp = now.saturating_add(settings.token_ttl);
+    let scope = grant.scopes().join(" ");
+    // RFC 9068 §2.1: typ "at+jwt"; kid of the signing key.
+    let header = json!({ "alg": key.alg.name(), "kid": key.kid, "typ": ACCESS_TOKEN_TYP });
+    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; for client credentials the
+    // subject is the client itself (§2.2 "sub ... the client identifier" when no resource
+    // owner is involved). aud is a string when there is one audience.
+    let aud = match grant.audiences() {
+        [one] => Value::String(one.clone()),
+        many => Value::Array(many.iter().cloned().map(Value::String).collect()),
+    };
+    let mut claims = json!({
+        "iss": settings.issuer,
+        "sub": grant.client_id(),
+        "aud": aud,
+        "exp": exp,
+        "iat": now,
+        "jti": jti,
+        "client_id": grant.client_id(),
+    });
+    if !scope.is_empty() {
+        if let Value::Object(map) = &mut claims {
+            map.insert("scope".into(), Value::String(scope.clone()));
+        }
+    }
+    Ok(PendingSignature {
+        key,
+        signing_input: jws::signing_input(&header, &claims),
+        issued: IssuedToken {
+            access_token: String::new(),
+            expires_in: settings.token_ttl,
+            expires_at: exp,
+            scope,
+            jti,
+            client_id: String::from(grant.client_id()),
+        },
+    })
+}
+
+/// The signature length an algorithm produces with a key, for checking host signatures.
+fn expected_signature_len(alg: Algorithm, key: &PrivateKey) -> Option<usize> {
+    use rsa::traits::PublicKeyParts;
+    match (alg, key) {
+        (Algorithm::EdDSA, _) | (Algorithm::ES256, _) => Some(64),
+        (Algorithm::ES384, _) => Some(96),
+        (Algorithm::ES512, _) => Some(132),
+        (_, PrivateKey::Rsa(k)) => Some(k.size()),
+        _ => None,
+    }
+}
+
+impl<'a> PendingSignature<'a> {
+    /// The algorithm to sign with.
+    pub fn alg(&self) -> Algorithm {
+        self.key.alg
+    }
+    /// The key to sign with.
+    pub fn key(&self) -> &'a SigningJwk {
+        self.key
+    }
+    /// The bytes to sign.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// Assembles the token from the host's signature (for ECDSA, `r || s` as WebCrypto
+    /// produces it, RFC 7518 §3.4). A signature of the wrong length is refused.
+    pub fn finish(self, signature: &[u8]) -> Result<IssuedToken, TokenError> {
+        if expected_signature_len(self.key.alg, &self.key.key) != Some(signature.len()) {
+            return Err(TokenError::new(
+                TokenErrorCode::InvalidRequest,
+                "signature has the wrong length for the key",
+            ));
+        }
+        let mut issued = self.issued;
+        issued.access_token = jws::assemble(&self.signing_input, signature);
+        Ok(issued)
+    }
+
+    /// Signs with the built-in primitives.
+    pub fn sign_builtin(self, rng: &mut impl CryptoRngCore) -> Result<IssuedToken, TokenError> {
+        let signature = crypto::sign(self.key.alg, &self.key.key, self.signing_input(), rng)
+            .map_err(|_| TokenError::new(TokenErrorCode::InvalidRequest, "signing failed"))?;
+        self.finish(&signature)
+    }
+}
+
+impl IssuedToken {
+    /// The successful token response (RFC 6749 §5.1), with `Cache-Control: no-store`.
+    pub fn to_response(&self) -> HttpResponse {
+        let mut body = json!({
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        });
+        if !self.scope.is_empty() {
+            if let Value::Object(map) = &mut body {
+                map.insert("scope".into(), Value::String(self.scope.clone()));
+            }
+        }
+        HttpResponse::json(200, &body)
+    }
+}

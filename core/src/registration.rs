@@ -1,0 +1,407 @@
+//! Dynamic client registration (RFC 7591) and client configuration management (RFC 7592).
+//!
+//! Registration validates the client's metadata into a [`ClientRecord`], generates the
+//! `client_id`, a 256-bit `client_secret` (methods that use one) and a registration access
+//! token from the caller's randomness, keeps only hashes of the secrets the server does not
+//! need in plain (the `client_secret_jwt` secret is the HMAC key and is kept), and builds the
+//! RFC 7591 §3.2.1 response, the only time the secret is shown.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use rand_core::CryptoRngCore;
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::client_auth::{AuthMethod, ClientCredential, ClientRecord};
+use crate::config::{RegistrationPolicy, ServerConfig};
+use crate::crypto::Algorithm;
+use crate::error::{BearerError, RegistrationError, RegistrationErrorCode};
+use crate::grant::CLIENT_CREDENTIALS;
+use crate::json;
+use crate::jwk::{JwkSet, SetStrictness};
+use crate::request::parse_scope;
+use crate::response::HttpResponse;
+use crate::secret::{self, SecretHash};
+
+/// Informational metadata kept as given (strings), RFC 7591 §2.
+const TEXT_METADATA: [&str; 7] = [
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "tos_uri",
+    "policy_uri",
+    "software_id",
+    "software_version",
+];
+
+fn metadata_error(field: &str, problem: &str) -> RegistrationError {
+    RegistrationError::metadata(alloc::format!("{field}: {problem}"))
+}
+
+/// Client metadata after validation, before identifiers and secrets are attached.
+struct ValidMetadata {
+    auth_method: AuthMethod,
+    jwks: Option<JwkSet>,
+    signing_alg: Option<Algorithm>,
+    scopes: Vec<String>,
+    informational: Map<String, Value>,
+}
+
+fn validate(
+    doc: &Map<String, Value>,
+    policy: &RegistrationPolicy,
+) -> Result<ValidMetadata, RegistrationError> {
+    if doc.contains_key("software_statement") {
+        return Err(RegistrationError {
+            code: RegistrationErrorCode::InvalidSoftwareStatement,
+            description: "software statements are not accepted by this server".into(),
+        });
+    }
+    let text = |name: &str| -> Result<Option<&str>, RegistrationError> {
+        match doc.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(_) => Err(metadata_error(name, "must be a string")),
+        }
+    };
+    // RFC 7591 §2: the default method is client_secret_basic. `none` is a public client, which
+    // the client-credentials grant does not allow (RFC 6749 §4.4).
+    let method_name = text("token_endpoint_auth_method")?.unwrap_or("client_secret_basic");
+    let auth_method = AuthMethod::from_name(method_name).ok_or_else(|| {
+        metadata_error(
+            "token_endpoint_auth_method",
+            "must be client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt",
+        )
+    })?;
+    match doc.get("grant_types") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            if items.is_empty() || items.iter().any(|g| g.as_str() != Some(CLIENT_CREDENTIALS)) {
+                return Err(metadata_error(
+                    "grant_types",
+                    "only [\"client_credentials\"] is supported",
+                ));
+            }
+        }
+        Some(_) => return Err(metadata_error("grant_types", "must be an array")),
+    }
+    match doc.get("response_types") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.is_empty() => {}
+        Some(_) => {
+            return Err(metadata_error(
+                "response_types",
+                "must be empty: the client-credentials grant uses no authorization endpoint",
+            ))
+        }
+    }
+    match doc.get("redirect_uris") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.is_empty() => {}
+        Some(_) => {
+            return Err(metadata_error(
+                "redirect_uris",
+                "are not used by the client-credentials grant",
+            ))
+        }
+    }
+    if doc.contains_key("jwks_uri") {
+        return Err(metadata_error(
+            "jwks_uri",
+            "is not supported; register the keys with jwks",
+        ));
+    }
+    let jwks = match (doc.get("jwks"), auth_method) {
+        (Some(Value::Object(map)), AuthMethod::PrivateKeyJwt) => Some(
+            JwkSet::from_map(map, SetStrictness::Strict, false)
+                .map_err(|e| metadata_error("jwks", &alloc::format!("{e}")))?,
+        ),
+        (None | Some(Value::Null), AuthMethod::PrivateKeyJwt) => {
+            return Err(metadata_error("jwks", "is required for private_key_jwt"))
+        }
+        (Some(_), AuthMethod::PrivateKeyJwt) => {
+            return Err(metadata_error("jwks", "must be a JWK set"))
+        }
+        (None | Some(Value::Null), _) => None,
+        (Some(_), _) => return Err(metadata_error("jwks", "is only used with private_key_jwt")),
+    };
+    let signing_alg = match text("token_endpoint_auth_signing_alg")? {
+        None => None,
+        Some(name) => {
+            let alg = Algorithm::from_name(name).ok_or_else(|| {
+                metadata_error("token_endpoint_auth_signing_alg", "unsupported algorithm")
+            })?;
+            let fits = match auth_method {
+                AuthMethod::PrivateKeyJwt => !alg.is_symmetric(),
+                AuthMethod::ClientSecretJwt => alg.is_symmetric(),
+                _ => false,
+            };
+            if !fits {
+                return Err(metadata_error(
+                    "token_endpoint_auth_signing_alg",
+                    "does not fit the token_endpoint_auth_method",
+                ));
+            }
+            Some(alg)
+        }
+    };
+    let scopes = match text("scope")? {
+        None => policy.default_scopes.clone(),
+        Some(s) => {
+            let requested = parse_scope(s)
+                .ok_or_else(|| metadata_error("scope", "is not a valid scope list"))?;
+            if let Some(bad) = requested
+                .iter()
+                .find(|r| !policy.allowed_scopes.contains(r))
+            {
+                return Err(metadata_error(
+                    "scope",
+                    &alloc::format!("\"{bad}\" may not be registered"),
+                ));
+            }
+            requested
+        }
+    };
+    let mut informational = Map::new();
+    for name in TEXT_METADATA {
+        if let Some(v) = text(name)? {
+            informational.insert(name.into(), Value::String(v.into()));
+        }
+    }
+    match doc.get("contacts") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+            informational.insert("contacts".into(), Value::Array(items.clone()));
+        }
+        Some(_) => return Err(metadata_error("contacts", "must be an array of strings")),
+    }
+    Ok(ValidMetadata {
+        auth_method,
+        jwks,
+        signing_alg,
+        scopes,
+        informational,
+    })
+}
+
+fn parse_document(body: &[u8]) -> Result<Map<String, Value>, RegistrationError> {
+    json::parse_object(body)
+        .map_err(|e| RegistrationError::metadata(alloc::format!("request body: {e}")))
+}
+
+/// The metadata of a record as RFC 7591 §3.2.1 / RFC 7592 §3 return it.
+fn metadata_json(record: &ClientRecord, config: &ServerConfig) -> Map<String, Value> {
+    let mut out = record.metadata.clone();
+    out.insert("client_id".into(), record.client_id.clone().into());
+    if let Some(t) = record.client_id_issued_at {
+        out.insert("client_id_issued_at".into(), t.into());
+    }
+    if !matches!(record.credential, ClientCredential::Jwks(_)) {
+        // RFC 7591 §3.2.1: REQUIRED if a client_secret is issued; 0 means it does not expire.
+        out.insert(
+            "client_secret_expires_at".into(),
+            record.secret_expires_at.unwrap_or(0).into(),
+        );
+    }
+    out.insert(
+        "token_endpoint_auth_method".into(),
+        record.auth_method.name().into(),
+    );
+    out.insert(
+        "grant_types".into(),
+        Value::Array(
+            record
+                .grant_types
+                .iter()
+                .cloned()
+                .map(Value::String)
+                .collect(),
+        ),
+    );
+    out.insert("scope".into(), record.scopes.join(" ").into());
+    if let ClientCredential::Jwks(set) = &record.credential {
+        out.insert("jwks".into(), set.to_public_json());
+    }
+    if let Some(alg) = record.signing_alg {
+        out.insert("token_endpoint_auth_signing_alg".into(), alg.name().into());
+    }
+    out.insert(
+        "registration_client_uri".into(),
+        alloc::format!(
+            "{}/{}",
+            config.registration_endpoint.as_deref().unwrap_or_default(),
+            record.client_id
+        )
+        .into(),
+    );
+    out
+}
+
+/// A registration result: the record to store and the response to send.
+#[derive(Debug)]
+pub struct Registered {
+    /// The record for the client store.
+    pub record: ClientRecord,
+    /// The RFC 7591 §3.2.1 response (201), carrying the secret and registration access token.
+    pub response: HttpResponse,
+}
+
+/// Checks the initial access token (RFC 7591 §3) when the server requires one.
+pub fn check_initial_access(
+    policy: &RegistrationPolicy,
+    authorization: Option<&str>,
+) -> Result<(), BearerError> {
+    let Some(expected) = &policy.initial_access_token else {
+        return Ok(());
+    };
+    let token = crate::verify::extract_bearer(authorization)?;
+    if expected.matches(token) {
+        Ok(())
+    } else {
+        Err(BearerError::invalid_token(
+            "initial access token is not valid",
+        ))
+    }
+}
+
+/// Registers a client (RFC 7591 §3.1) from the JSON request body.
+pub fn register(
+    body: &[u8],
+    config: &ServerConfig,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<Registered, RegistrationError> {
+    let policy = config
+        .registration
+        .as_ref()
+        .ok_or_else(|| RegistrationError::metadata("registration is not enabled".into()))?;
+    let meta = validate(&parse_document(body)?, policy)?;
+    let client_id = secret::random_string(rng, 16);
+    let registration_access_token = Zeroizing::new(secret::generate_secret(rng));
+    let (credential, shown_secret) = match meta.auth_method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost => {
+            let s = Zeroizing::new(secret::generate_secret(rng));
+            (ClientCredential::SecretHash(SecretHash::of(&s)), Some(s))
+        }
+        AuthMethod::ClientSecretJwt => {
+            let s = Zeroizing::new(secret::generate_secret(rng));
+            (ClientCredential::Secret(s.clone()), Some(s))
+        }
+        AuthMethod::PrivateKeyJwt => match meta.jwks {
+            Some(set) => (ClientCredential::Jwks(set), None),
+            None => return Err(metadata_error("jwks", "is required for private_key_jwt")),
+        },
+    };
+    let secret_expires_at = match (&shown_secret, policy.client_secret_ttl) {
+        (Some(_), Some(ttl)) => Some(now.saturating_add(ttl)),
+        (Some(_), None) => Some(0),
+        (None, _) => None,
+    };
+    let record = ClientRecord {
+        client_id,
+        auth_method: meta.auth_method,
+        credential,
+        signing_alg: meta.signing_alg,
+        grant_types: alloc::vec![String::from(CLIENT_CREDENTIALS)],
+        scopes: meta.scopes,
+        audiences: policy.audiences.clone(),
+        secret_expires_at,
+        client_id_issued_at: Some(now),
+        registration_access_token_hash: Some(SecretHash::of(&registration_access_token)),
+        metadata: meta.informational,
+    };
+    let mut body = metadata_json(&record, config);
+    if let Some(s) = &shown_secret {
+        body.insert(
+            "client_secret".into(),
+            Value::String(String::from(s.as_str())),
+        );
+    }
+    body.insert(
+        "registration_access_token".into(),
+        Value::String(String::from(registration_access_token.as_str())),
+    );
+    Ok(Registered {
+        response: HttpResponse::json(201, &Value::Object(body)),
+        record,
+    })
+}
+
+/// RFC 7592 §3: the registration access token must be presented as a bearer token and match
+/// the record's; otherwise 401 `invalid_token`.
+pub fn check_registration_access(
+    record: Option<&ClientRecord>,
+    authorization: Option<&str>,
+) -> Result<(), BearerError> {
+    let token = crate::verify::extract_bearer(authorization)?;
+    match record.and_then(|r| r.registration_access_token_hash.as_ref()) {
+        Some(hash) if hash.matches(token) => Ok(()),
+        // RFC 7592 §2.1: an unknown client and a wrong token answer the same way, so the
+        // response does not reveal which client ids exist.
+        _ => Err(BearerError::invalid_token(
+            "registration access token is not valid",
+        )),
+    }
+}
+
+/// RFC 7592 §2.1: the client's current configuration (200). Secrets are not shown again.
+pub fn read(record: &ClientRecord, config: &ServerConfig) -> HttpResponse {
+    HttpResponse::json(200, &Value::Object(metadata_json(record, config)))
+}
+
+/// RFC 7592 §2.2: replaces the client's metadata. `client_id` must be present and equal; a
+/// `client_secret`, if sent, must be the current one. Identifiers, secrets and the registration
+/// access token are kept.
+pub fn update(
+    record: &ClientRecord,
+    body: &[u8],
+    config: &ServerConfig,
+) -> Result<(ClientRecord, HttpResponse), RegistrationError> {
+    let policy = config
+        .registration
+        .as_ref()
+        .ok_or_else(|| RegistrationError::metadata("registration is not enabled".into()))?;
+    let doc = parse_document(body)?;
+    if doc.get("client_id").and_then(Value::as_str) != Some(record.client_id.as_str()) {
+        return Err(metadata_error(
+            "client_id",
+            "must be present and equal to the registered client_id",
+        ));
+    }
+    if let Some(presented) = doc.get("client_secret") {
+        let ok = match (&record.credential, presented.as_str()) {
+            (ClientCredential::SecretHash(h), Some(p)) => h.matches(p),
+            (ClientCredential::Secret(s), Some(p)) => {
+                secret::constant_time_eq(s.as_bytes(), p.as_bytes())
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(metadata_error(
+                "client_secret",
+                "does not match the current secret",
+            ));
+        }
+    }
+    let meta = validate(&doc, policy)?;
+    if meta.auth_method != record.auth_method {
+        return Err(metadata_error(
+            "token_endpoint_auth_method",
+            "cannot change; register a new client instead",
+        ));
+    }
+    let mut updated = record.clone();
+    if let Some(set) = meta.jwks {
+        updated.credential = ClientCredential::Jwks(set);
+    }
+    updated.signing_alg = meta.signing_alg;
+    updated.scopes = meta.scopes;
+    updated.metadata = meta.informational;
+    let response = HttpResponse::json(200, &Value::Object(metadata_json(&updated, config)));
+    Ok((updated, response))
+}
+
+/// RFC 7592 §2.3: deleted (204).
+pub fn deleted() -> HttpResponse {
+    HttpResponse::empty(204)
+}

@@ -1,0 +1,394 @@
+//! Token request parsing (RFC 6749 §4.4, §3.2, §2.3).
+//!
+//! From the HTTP method, content type, `Authorization` header and body bytes to a typed
+//! [`TokenRequest`], or the RFC 6749 §5.2 error. Nothing here looks at stored clients: the
+//! result names the client (for the host's lookup) and carries its credentials.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use zeroize::Zeroizing;
+
+use crate::b64;
+use crate::error::{TokenError, TokenErrorCode};
+
+/// The `client_assertion_type` of RFC 7523 §2.2.
+pub const JWT_BEARER_ASSERTION_TYPE: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Largest token request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The parts of an HTTP request the token endpoint reads.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenHttpRequest<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// `Content-Type` header value.
+    pub content_type: Option<&'a str>,
+    /// `Authorization` header value.
+    pub authorization: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// How the client presented its credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ClientCredentials {
+    /// `client_secret_basic` (RFC 6749 §2.3.1, HTTP Basic).
+    SecretBasic {
+        /// The client identifier.
+        client_id: String,
+        /// The secret.
+        secret: Zeroizing<String>,
+    },
+    /// `client_secret_post` (RFC 6749 §2.3.1, body parameters).
+    SecretPost {
+        /// The client identifier.
+        client_id: String,
+        /// The secret.
+        secret: Zeroizing<String>,
+    },
+    /// `client_secret_jwt` or `private_key_jwt` (RFC 7523 §2.2): which one is decided by the
+    /// client's registration.
+    Assertion {
+        /// The client identifier: the assertion's `sub` (RFC 7523 §3), unverified until the
+        /// assertion is checked.
+        client_id: String,
+        /// The assertion as received.
+        assertion: String,
+    },
+}
+
+impl core::fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ClientCredentials::SecretBasic { client_id, .. } => {
+                write!(f, "SecretBasic {{ client_id: {client_id:?}, .. }}")
+            }
+            ClientCredentials::SecretPost { client_id, .. } => {
+                write!(f, "SecretPost {{ client_id: {client_id:?}, .. }}")
+            }
+            ClientCredentials::Assertion { client_id, .. } => {
+                write!(f, "Assertion {{ client_id: {client_id:?}, .. }}")
+            }
+        }
+    }
+}
+
+/// A well-formed client-credentials token request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// Requested scopes (`None`: the parameter was absent or empty, RFC 6749 §3.1).
+    pub scope: Option<Vec<String>>,
+    /// RFC 8707 `resource` values (may repeat).
+    pub resources: Vec<String>,
+    /// The client's credentials.
+    pub credentials: ClientCredentials,
+}
+
+impl TokenRequest {
+    /// The client identifier to look up.
+    pub fn client_id(&self) -> &str {
+        match &self.credentials {
+            ClientCredentials::SecretBasic { client_id, .. }
+            | ClientCredentials::SecretPost { client_id, .. }
+            | ClientCredentials::Assertion { client_id, .. } => client_id,
+        }
+    }
+
+    /// Whether the client authenticated through the `Authorization` header.
+    pub fn used_authorization_header(&self) -> bool {
+        matches!(self.credentials, ClientCredentials::SecretBasic { .. })
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component: `+` is a space, `%XX` a byte;
+/// a `%` not followed by two hex digits, or a result that is not UTF-8, is refused.
+pub fn form_decode(component: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(component.len());
+    let mut i = 0;
+    while let Some(&b) = component.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = hex(*component.get(i + 1)?)?;
+                let lo = hex(*component.get(i + 2)?)?;
+                out.push(hi << 4 | lo);
+                i += 2;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Parses a form body into (name, value) pairs, in order. Empty `&&` segments are skipped.
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, TokenError> {
+    let mut pairs = Vec::new();
+    for segment in body.split(|&b| b == b'&') {
+        if segment.is_empty() {
+            continue;
+        }
+        let (name, value) = match segment.iter().position(|&b| b == b'=') {
+            Some(eq) => (
+                segment.get(..eq).unwrap_or_default(),
+                segment.get(eq + 1..).unwrap_or_default(),
+            ),
+            None => (segment, &b""[..]),
+        };
+        let name = form_decode(name)
+            .ok_or_else(|| TokenError::invalid_request("malformed form encoding"))?;
+        let value = form_decode(value)
+            .ok_or_else(|| TokenError::invalid_request("malformed form encoding"))?;
+        if name.is_empty() {
+            return Err(TokenError::invalid_request("form parameter without a name"));
+        }
+        pairs.push((name, value));
+    }
+    Ok(pairs)
+}
+
+/// Whether a content type is `application/x-www-form-urlencoded` (parameters such as
+/// `charset` allowed; media types compare case-insensitively).
+fn is_form_content_type(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, space-delimited.
+pub fn parse_scope(text: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for token in text.split(' ') {
+        let valid = !token.is_empty()
+            && token
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
+        if !valid {
+            return None;
+        }
+        if !out.iter().any(|t| t == token) {
+            out.push(String::from(token));
+        }
+    }
+    Some(out)
+}
+
+/// RFC 8707 §2: a resource is an absolute URI without a fragment.
+pub fn is_valid_resource(uri: &str) -> bool {
+    let Some((scheme, rest)) = uri.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    scheme_ok
+        && !rest.is_empty()
+        && !uri.contains('#')
+        && !uri.bytes().any(|b| b <= b' ' || b == 0x7f)
+}
+
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// RFC 6749 §3.2: parameters MUST NOT appear more than once; §3.1: a parameter sent
+    /// without a value is treated as omitted.
+    fn single(&self, name: &str) -> Result<Option<&str>, TokenError> {
+        let mut found = self.0.iter().filter(|(n, _)| n == name);
+        match (found.next(), found.next()) {
+            (Some(_), Some(_)) => Err(TokenError::with(
+                TokenErrorCode::InvalidRequest,
+                alloc::format!("parameter {name} is repeated"),
+            )),
+            (Some((_, v)), None) if !v.is_empty() => Ok(Some(v.as_str())),
+            _ => Ok(None),
+        }
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn check_no_repeats(&self) -> Result<(), TokenError> {
+        for (i, (name, _)) in self.0.iter().enumerate() {
+            // RFC 8707 §2: `resource` may be given several times.
+            if name != "resource" && self.0.iter().skip(i + 1).any(|(n, _)| n == name) {
+                return Err(TokenError::with(
+                    TokenErrorCode::InvalidRequest,
+                    alloc::format!("parameter {name} is repeated"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes HTTP Basic credentials. RFC 6749 §2.3.1: the client identifier and secret are
+/// form-urlencoded before being joined with `:` and base64-encoded.
+fn parse_basic(value: &str) -> Result<Option<(String, Zeroizing<String>)>, TokenError> {
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("Basic") {
+        return Ok(None);
+    }
+    let bad = || TokenError::invalid_client("malformed Basic credentials");
+    let decoded =
+        Zeroizing::new(b64::decode_standard(rest.trim_start_matches(' ')).map_err(|_| bad())?);
+    let colon = decoded.iter().position(|&b| b == b':').ok_or_else(bad)?;
+    let id = form_decode(decoded.get(..colon).unwrap_or_default()).ok_or_else(bad)?;
+    let secret =
+        Zeroizing::new(form_decode(decoded.get(colon + 1..).unwrap_or_default()).ok_or_else(bad)?);
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok(Some((id, secret)))
+}
+
+/// Reads the unverified `sub` of a client assertion: the client it claims to be.
+fn assertion_subject(assertion: &str) -> Result<String, TokenError> {
+    let jws = crate::jws::parse_compact(assertion, crate::jws::DEFAULT_MAX_TOKEN_BYTES)
+        .map_err(|_| TokenError::invalid_client("client assertion is not a valid JWS"))?;
+    let claims = crate::json::parse_object(&jws.payload)
+        .map_err(|_| TokenError::invalid_client("client assertion payload is not a JSON object"))?;
+    match claims.get("sub") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => Err(TokenError::invalid_client("client assertion has no sub")),
+    }
+}
+
+/// Parses a token request (see the module docs).
+pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, TokenError> {
+    // RFC 6749 §3.2: "The client MUST use the HTTP POST method".
+    if !http.method.eq_ignore_ascii_case("POST") {
+        let mut e = TokenError::invalid_request("the token endpoint accepts POST only");
+        e.method_not_allowed = true;
+        return Err(e);
+    }
+    // RFC 6749 §4.4.2: parameters in application/x-www-form-urlencoded.
+    if !http.content_type.is_some_and(is_form_content_type) {
+        return Err(TokenError::invalid_request(
+            "content type must be application/x-www-form-urlencoded",
+        ));
+    }
+    if http.body.len() > MAX_BODY_BYTES {
+        return Err(TokenError::invalid_request("request body too large"));
+    }
+    let params = Params(parse_form(http.body)?);
+    params.check_no_repeats()?;
+
+    // Identify the authentication method before anything else about the client.
+    let basic = match http.authorization {
+        Some(value) => match parse_basic(value)? {
+            Some(creds) => Some(creds),
+            None => {
+                return Err(TokenError::invalid_client(
+                    "unsupported authentication scheme",
+                ))
+            }
+        },
+        None => None,
+    };
+    let body_secret = params.single("client_secret")?;
+    let assertion = params.single("client_assertion")?;
+    let assertion_type = params.single("client_assertion_type")?;
+    let body_client_id = params.single("client_id")?;
+    let methods = usize::from(basic.is_some())
+        + usize::from(body_secret.is_some())
+        + usize::from(assertion.is_some() || assertion_type.is_some());
+    // RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each
+    // request."
+    if methods > 1 {
+        return Err(TokenError::invalid_request(
+            "more than one client authentication method",
+        ));
+    }
+
+    // RFC 6749 §4.4.2: grant_type is REQUIRED and must be client_credentials here.
+    match params.single("grant_type")? {
+        None => return Err(TokenError::invalid_request("grant_type is missing")),
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(TokenError::new(
+                TokenErrorCode::UnsupportedGrantType,
+                "only client_credentials is supported",
+            ))
+        }
+    }
+
+    let credentials = if let Some((client_id, secret)) = basic {
+        if body_client_id.is_some_and(|id| id != client_id) {
+            return Err(TokenError::invalid_request(
+                "client_id does not match the Authorization header",
+            ));
+        }
+        ClientCredentials::SecretBasic { client_id, secret }
+    } else if let Some(secret) = body_secret {
+        let client_id = body_client_id
+            .ok_or_else(|| TokenError::invalid_request("client_secret without client_id"))?;
+        ClientCredentials::SecretPost {
+            client_id: String::from(client_id),
+            secret: Zeroizing::new(String::from(secret)),
+        }
+    } else if assertion.is_some() || assertion_type.is_some() {
+        let (Some(assertion), Some(assertion_type)) = (assertion, assertion_type) else {
+            return Err(TokenError::invalid_request(
+                "client_assertion and client_assertion_type must be sent together",
+            ));
+        };
+        // RFC 7523 §2.2: the value is exactly this URN.
+        if assertion_type != JWT_BEARER_ASSERTION_TYPE {
+            return Err(TokenError::invalid_client(
+                "unsupported client_assertion_type",
+            ));
+        }
+        let client_id = assertion_subject(assertion)?;
+        // RFC 7521 §4.2: a client_id sent alongside must identify the same client.
+        if body_client_id.is_some_and(|id| id != client_id) {
+            return Err(TokenError::invalid_client(
+                "client_id does not match the client assertion",
+            ));
+        }
+        ClientCredentials::Assertion {
+            client_id,
+            assertion: String::from(assertion),
+        }
+    } else {
+        // RFC 6749 §4.4: only confidential clients may use this grant, so a request without
+        // client authentication fails as invalid_client (§5.2).
+        return Err(TokenError::invalid_client(
+            "client authentication is required",
+        ));
+    };
+
+    let scope = match params.single("scope")? {
+        None => None,
+        Some(text) => Some(
+            parse_scope(text)
+                .ok_or_else(|| TokenError::new(TokenErrorCode::InvalidScope, "malformed scope"))?,
+        ),
+    };
+    let resources = params.all("resource");
+    if resources.iter().any(|r| !is_valid_resource(r)) {
+        return Err(TokenError::new(
+            TokenErrorCode::InvalidTarget,
+            "resource must be an absolute URI without a fragment",
+        ));
+    }
+    Ok(TokenRequest {
+        scope,
+        resources,
+        credentials,
+    })
+}

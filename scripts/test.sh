@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# THE test command (`make test` runs it, and so does CI through `.ci/run`).
+# Runs every check in order and stops at the first failure.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TOTAL=7
+current=0
+current_name=""
+started=$SECONDS
+
+step() {
+  current=$((current + 1))
+  current_name="$1"
+  printf '\n==> [%d/%d] %s\n' "$current" "$TOTAL" "$current_name"
+}
+
+on_exit() {
+  local status=$?
+  local elapsed=$((SECONDS - started))
+  if ((status == 0)); then
+    printf '\n==> PASS: all %d steps passed (%ds)\n' "$TOTAL" "$elapsed"
+  else
+    printf '\n==> FAIL: step %d/%d failed: %s (exit %d, %ds)\n' \
+      "$current" "$TOTAL" "$current_name" "$status" "$elapsed" >&2
+  fi
+}
+trap on_exit EXIT
+
+step "setup (scripts/setup.sh)"
+bash scripts/setup.sh
+
+step "format (cargo fmt --all -- --check)"
+cargo fmt --all -- --check
+
+step "lint (cargo clippy --workspace --all-targets -- -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "unit and integration tests (cargo test --workspace)"
+cargo test --workspace
+
+step "Wycheproof vectors, with counts (cargo test -p gatepass-core --test wycheproof -- --nocapture)"
+cargo test -p gatepass-core --test wycheproof -- --nocapture
+
+step "no_std build (cargo build -p gatepass-core --target wasm32v1-none)"
+cargo build -p gatepass-core --target wasm32v1-none
+
+step "interop with jose (node --test tests/interop/*.test.mjs)"
+shopt -s nullglob
+interop_tests=(tests/interop/*.test.mjs)
+shopt -u nullglob
+if ((${#interop_tests[@]} == 0)); then
+  echo "no tests/interop/*.test.mjs files found" >&2
+  exit 1
+fi
+node --test --test-reporter=spec "${interop_tests[@]}"
