@@ -264,15 +264,18 @@ pub fn verify(alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8])
             }
         }
         (_, PublicKey::Rsa(k)) => verify_rsa(alg, k, message, signature),
-        (Algorithm::HS256, PublicKey::Oct(secret)) => {
-            hmac_verify::<Hmac<Sha256>>(secret, message, signature)
-        }
-        (Algorithm::HS384, PublicKey::Oct(secret)) => {
-            hmac_verify::<Hmac<Sha384>>(secret, message, signature)
-        }
-        (Algorithm::HS512, PublicKey::Oct(secret)) => {
-            hmac_verify::<Hmac<Sha512>>(secret, message, signature)
-        }
+        (_, PublicKey::Oct(secret)) => hmac_verify_raw(alg, secret, message, signature),
+        _ => false,
+    }
+}
+
+/// The bare HMAC primitive: constant-time check of a full-length tag, with no key-length
+/// policy (that is [`PublicKey::fits`]'s job). `false` for non-HMAC algorithms.
+pub fn hmac_verify_raw(alg: Algorithm, secret: &[u8], message: &[u8], tag: &[u8]) -> bool {
+    match alg {
+        Algorithm::HS256 => hmac_verify::<Hmac<Sha256>>(secret, message, tag),
+        Algorithm::HS384 => hmac_verify::<Hmac<Sha384>>(secret, message, tag),
+        Algorithm::HS512 => hmac_verify::<Hmac<Sha512>>(secret, message, tag),
         _ => false,
     }
 }

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::b64;
 use crate::crypto::{self, Algorithm};
 use crate::json::{self, JsonError};
-use crate::jwk::Jwk;
+use crate::jwk::{Jwk, JwkSet, KeyLookupError};
 
 /// Default upper bound of a compact JWS, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -201,6 +201,64 @@ impl SignatureCheck<'_> {
     /// Checks the signature with the built-in pure-Rust primitives.
     pub fn verify_builtin(&self) -> bool {
         crypto::verify(self.alg, &self.key.key, self.signing_input, self.signature)
+    }
+}
+
+/// Why no key could be used for a JWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChoiceError {
+    /// The `alg` is not in the caller's allowlist.
+    AlgorithmNotAllowed,
+    /// The key set had no suitable key.
+    Lookup(KeyLookupError),
+}
+
+/// Chooses the key for a parsed JWS: `alg` must be in `algorithms` (RFC 8725 §3.1) and be the
+/// algorithm bound to the key found by `kid` ([`JwkSet::select`]). Exactly one key is tried.
+pub fn choose_key<'k>(
+    jws: &CompactJws<'_>,
+    keys: &'k JwkSet,
+    algorithms: &[Algorithm],
+) -> Result<&'k Jwk, KeyChoiceError> {
+    if !algorithms.contains(&jws.header.alg) {
+        return Err(KeyChoiceError::AlgorithmNotAllowed);
+    }
+    keys.select(jws.header.alg, jws.header.kid.as_deref())
+        .map_err(KeyChoiceError::Lookup)
+}
+
+/// Why [`verify_compact`] refused a JWS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwsVerifyError {
+    /// The form is invalid.
+    Form(JwsError),
+    /// No key could be used.
+    Key(KeyChoiceError),
+    /// The signature does not verify.
+    Signature,
+}
+
+/// Verifies a compact JWS with the built-in primitives: the same parse, key choice and
+/// signature steps the access-token verifier uses, without any claim checks (the payload
+/// need not be JSON). Returns the verified JWS.
+pub fn verify_compact<'a>(
+    token: &'a str,
+    keys: &JwkSet,
+    algorithms: &[Algorithm],
+    max_bytes: usize,
+) -> Result<CompactJws<'a>, JwsVerifyError> {
+    let jws = parse_compact(token, max_bytes).map_err(JwsVerifyError::Form)?;
+    let key = choose_key(&jws, keys, algorithms).map_err(JwsVerifyError::Key)?;
+    let check = SignatureCheck {
+        alg: jws.header.alg,
+        key,
+        signing_input: jws.signing_input.as_bytes(),
+        signature: &jws.signature,
+    };
+    if check.verify_builtin() {
+        Ok(jws)
+    } else {
+        Err(JwsVerifyError::Signature)
     }
 }
 

@@ -23,7 +23,7 @@ use crate::crypto::Algorithm;
 use crate::error::{BearerError, BearerErrorCode};
 use crate::json;
 use crate::jwk::{JwkSet, KeyLookupError};
-use crate::jws::{self, CompactJws, JwsError, SignatureCheck};
+use crate::jws::{self, CompactJws, JwsError, KeyChoiceError, SignatureCheck};
 
 /// The `typ` RFC 9068 §2.1 gives access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -167,23 +167,25 @@ pub fn begin<'a>(
 ) -> Result<PendingVerification<'a>, BearerError> {
     let token = UntrustedToken::parse(token, policy.max_token_bytes)?;
     let alg = token.alg();
-    // RFC 8725 §3.1: the algorithm must be one the resource server accepts...
-    if !policy.algorithms.contains(&alg) {
-        return Err(BearerError::invalid_token("token alg is not allowed"));
-    }
-    // ...and the one bound to the key found by kid.
-    let key = keys.select(alg, token.kid()).map_err(|e| match e {
-        KeyLookupError::UnknownKid => BearerError {
+    // RFC 8725 §3.1: the algorithm must be one the resource server accepts and the one bound
+    // to the key found by kid.
+    let key = jws::choose_key(&token.jws, keys, &policy.algorithms).map_err(|e| match e {
+        KeyChoiceError::AlgorithmNotAllowed => {
+            BearerError::invalid_token("token alg is not allowed")
+        }
+        KeyChoiceError::Lookup(KeyLookupError::UnknownKid) => BearerError {
             unknown_kid: true,
             ..BearerError::invalid_token("token kid is unknown")
         },
-        KeyLookupError::AlgorithmNotAllowed => {
+        KeyChoiceError::Lookup(KeyLookupError::AlgorithmNotAllowed) => {
             BearerError::invalid_token("token alg does not match the key")
         }
-        KeyLookupError::AmbiguousKey => {
+        KeyChoiceError::Lookup(KeyLookupError::AmbiguousKey) => {
             BearerError::invalid_token("token has no kid and several keys match")
         }
-        KeyLookupError::NoKey => BearerError::invalid_token("no key for the token alg"),
+        KeyChoiceError::Lookup(KeyLookupError::NoKey) => {
+            BearerError::invalid_token("no key for the token alg")
+        }
     })?;
     Ok(PendingVerification {
         token,
