@@ -704,3 +704,163 @@ impl SigningJwk {
         value
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn rng() -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(3)
+    }
+
+    #[test]
+    fn generated_private_keys_round_trip_through_their_jwk_with_all_rsa_crt_members() {
+        for alg in [
+            Algorithm::EdDSA,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::ES512,
+            Algorithm::RS256,
+        ] {
+            let key = SigningJwk::generate(alg, &mut rng()).unwrap();
+            let json = key.to_private_json();
+            if alg == Algorithm::RS256 {
+                // RFC 7518 §6.3.2: with any CRT member present, all of them must be.
+                for member in ["d", "p", "q", "dp", "dq", "qi"] {
+                    assert!(json.get(member).is_some(), "{member} missing");
+                }
+            }
+            let text = serde_json::to_vec(&json).unwrap();
+            let back = SigningJwk::from_json(&text).unwrap();
+            assert_eq!(back.kid, key.kid);
+            assert_eq!(back.alg, alg);
+            assert_eq!(
+                back.public_jwk().thumbprint(),
+                key.public_jwk().thumbprint()
+            );
+            // The kid defaults to the RFC 7638 thumbprint.
+            assert_eq!(Some(key.kid.clone()), key.public_jwk().thumbprint());
+        }
+    }
+
+    #[test]
+    fn rsa_crt_members_are_correct() {
+        let key = SigningJwk::generate(Algorithm::RS256, &mut rng()).unwrap();
+        let json = key.to_private_json();
+        let get =
+            |m: &str| BigUint::from_bytes_be(&b64::decode_url(json[m].as_str().unwrap()).unwrap());
+        let (p, q, d, dp, dq, qi) = (
+            get("p"),
+            get("q"),
+            get("d"),
+            get("dp"),
+            get("dq"),
+            get("qi"),
+        );
+        let one = BigUint::from(1u32);
+        assert_eq!(dp, &d % (&p - &one));
+        assert_eq!(dq, &d % (&q - &one));
+        assert_eq!((&qi * &q) % &p, one);
+    }
+
+    #[test]
+    fn private_key_with_a_mismatched_public_part_is_refused() {
+        let a = SigningJwk::generate(Algorithm::ES256, &mut rng())
+            .unwrap()
+            .to_private_json();
+        let b = SigningJwk::generate(
+            Algorithm::ES256,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(99),
+        )
+        .unwrap()
+        .to_private_json();
+        let mut mixed = a.clone();
+        mixed["x"] = b["x"].clone();
+        mixed["y"] = b["y"].clone();
+        let err = SigningJwk::from_json(&serde_json::to_vec(&mixed).unwrap()).unwrap_err();
+        assert_eq!(err.member, "x");
+    }
+
+    #[test]
+    fn verification_keys_must_be_for_signatures_and_public() {
+        let key = SigningJwk::generate(Algorithm::ES256, &mut rng()).unwrap();
+        let mut public = key.public_jwk().to_public_json().unwrap();
+        assert!(Jwk::from_json(&serde_json::to_vec(&public).unwrap(), false).is_ok());
+        public["use"] = "enc".into();
+        assert_eq!(
+            Jwk::from_json(&serde_json::to_vec(&public).unwrap(), false)
+                .unwrap_err()
+                .member,
+            "use"
+        );
+        public["use"] = "sig".into();
+        public["key_ops"] = serde_json::json!(["encrypt"]);
+        assert_eq!(
+            Jwk::from_json(&serde_json::to_vec(&public).unwrap(), false)
+                .unwrap_err()
+                .member,
+            "key_ops"
+        );
+        let private = key.to_private_json();
+        assert_eq!(
+            Jwk::from_json(&serde_json::to_vec(&private).unwrap(), false)
+                .unwrap_err()
+                .member,
+            "d"
+        );
+    }
+
+    #[test]
+    fn small_rsa_keys_and_weak_ed25519_keys_are_refused() {
+        // A 1024-bit modulus (RFC 7518 §3.3 requires 2048).
+        let n = b64::encode_url(&[0xc5; 128]);
+        let doc = alloc::format!(r#"{{"kty":"RSA","n":"{n}","e":"AQAB"}}"#);
+        assert_eq!(
+            Jwk::from_json(doc.as_bytes(), false).unwrap_err().member,
+            "n"
+        );
+        // The identity point is a small-order Ed25519 key.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let doc = alloc::format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"{}"}}"#,
+            b64::encode_url(&identity)
+        );
+        assert_eq!(
+            Jwk::from_json(doc.as_bytes(), false).unwrap_err().member,
+            "x"
+        );
+    }
+
+    #[test]
+    fn key_choice_binds_the_algorithm_to_the_key() {
+        let ed = SigningJwk::generate(Algorithm::EdDSA, &mut rng())
+            .unwrap()
+            .public_jwk();
+        let ec = SigningJwk::generate(Algorithm::ES256, &mut rng())
+            .unwrap()
+            .public_jwk();
+        let set = JwkSet {
+            keys: alloc::vec![ed.clone(), ec.clone()],
+        };
+        let ed_kid = ed.kid.clone().unwrap();
+        assert!(set.select(Algorithm::EdDSA, Some(&ed_kid)).is_ok());
+        assert_eq!(
+            set.select(Algorithm::ES256, Some(&ed_kid)).unwrap_err(),
+            KeyLookupError::AlgorithmNotAllowed
+        );
+        assert_eq!(
+            set.select(Algorithm::EdDSA, Some("nope")).unwrap_err(),
+            KeyLookupError::UnknownKid
+        );
+        assert!(
+            set.select(Algorithm::ES256, None).is_ok(),
+            "one key fits ES256"
+        );
+        assert_eq!(
+            set.select(Algorithm::HS256, None).unwrap_err(),
+            KeyLookupError::NoKey
+        );
+    }
+}

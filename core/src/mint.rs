@@ -237,3 +237,133 @@ impl IssuedToken {
         HttpResponse::json(200, &body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client_auth::{self, Authentication};
+    use crate::config::ServerConfig;
+    use crate::request::{parse_token_request, TokenHttpRequest};
+    use crate::verify::{verify_access_token, VerifierPolicy};
+    use alloc::string::ToString;
+    use rand_chacha::rand_core::SeedableRng;
+
+    const NOW: u64 = 1_900_000_000;
+
+    fn rng() -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(11)
+    }
+
+    /// A config with two signing keys, the second active, and one Basic client.
+    fn setup(alg: Algorithm) -> (ServerConfig, Grant) {
+        let mut rng = rng();
+        let old = SigningJwk::generate(alg, &mut rng).unwrap();
+        let next = SigningJwk::generate(alg, &mut rng).unwrap();
+        let config = ServerConfig::from_json(
+            &json!({
+                "issuer": "https://as.example",
+                "signing_keys": [old.to_private_json(), next.to_private_json()],
+                "active_kid": next.kid,
+                "default_audiences": ["https://api.example"],
+                "clients": [{"client_id": "c1", "client_secret_hash": crate::secret::SecretHash::of("pw").to_stored(), "scope": "a b"}],
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let request = parse_token_request(&TokenHttpRequest {
+            method: "POST",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: Some("Basic YzE6cHc="),
+            body: b"grant_type=client_credentials&scope=a",
+        })
+        .unwrap();
+        let Authentication::Authenticated(client) =
+            client_auth::authenticate(&request, config.client("c1"), &config.assertion, NOW)
+                .unwrap()
+        else {
+            panic!("secret client");
+        };
+        let grant = crate::grant::authorize(&client, &request).unwrap();
+        (config, grant)
+    }
+
+    #[test]
+    fn host_signature_is_assembled_into_a_token_the_verifier_accepts() {
+        for alg in [Algorithm::EdDSA, Algorithm::ES256, Algorithm::PS256] {
+            let (config, grant) = setup(alg);
+            let pending =
+                prepare(&grant, &config.signing_keys, &config.mint, NOW, [1; 16]).unwrap();
+            assert_eq!(pending.alg(), alg);
+            // The "host" signs the signing input itself.
+            let signature =
+                crypto::sign(alg, &pending.key().key, pending.signing_input(), &mut rng()).unwrap();
+            let issued = pending.finish(&signature).unwrap();
+            let policy = VerifierPolicy::new(
+                "https://as.example",
+                alloc::vec!["https://api.example".into()],
+            );
+            let verified = verify_access_token(
+                &issued.access_token,
+                &policy,
+                &config.signing_keys.verification_set(),
+                NOW,
+            )
+            .unwrap();
+            assert_eq!(verified.client_id.as_deref(), Some("c1"));
+            assert_eq!(issued.scope, "a");
+        }
+    }
+
+    #[test]
+    fn host_signature_of_the_wrong_length_is_refused() {
+        let (config, grant) = setup(Algorithm::ES256);
+        let pending = prepare(&grant, &config.signing_keys, &config.mint, NOW, [1; 16]).unwrap();
+        // A DER-encoded ECDSA signature (what some APIs return) is not the JWS r||s form.
+        assert!(pending.finish(&[0x30; 70]).is_err());
+    }
+
+    #[test]
+    fn the_active_key_signs_and_every_key_is_published() {
+        let (config, grant) = setup(Algorithm::EdDSA);
+        let active = config.signing_keys.active().unwrap().kid.clone();
+        let issued = prepare(&grant, &config.signing_keys, &config.mint, NOW, [1; 16])
+            .unwrap()
+            .sign_builtin(&mut rng())
+            .unwrap();
+        let jws = crate::jws::parse_compact(&issued.access_token, 16_384).unwrap();
+        assert_eq!(jws.header.kid.as_deref(), Some(active.as_str()));
+        assert_eq!(jws.header.typ.as_deref(), Some("at+jwt"));
+        let published = config.signing_keys.public_jwks();
+        let kids: alloc::vec::Vec<&str> = published["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(kids.len(), 2);
+        assert!(kids.contains(&active.as_str()));
+        for key in published["keys"].as_array().unwrap() {
+            assert!(
+                key.get("d").is_none(),
+                "published JWKS must hold no private member"
+            );
+        }
+    }
+
+    #[test]
+    fn token_response_has_rfc6749_section_5_1_fields_and_no_store() {
+        let (config, grant) = setup(Algorithm::EdDSA);
+        let issued = prepare(&grant, &config.signing_keys, &config.mint, NOW, [1; 16])
+            .unwrap()
+            .sign_builtin(&mut rng())
+            .unwrap();
+        let response = issued.to_response();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.header("cache-control"), Some("no-store"));
+        let body = response.json_body().unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        assert_eq!(body["scope"], "a");
+        assert_eq!(body["access_token"], issued.access_token.as_str());
+    }
+}
