@@ -437,3 +437,125 @@ impl AssertionCheck {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto;
+    use crate::jwk::SigningJwk;
+    use rand_chacha::rand_core::SeedableRng;
+    use serde_json::json;
+
+    const NOW: u64 = 1_900_000_000;
+
+    fn client(key: &SigningJwk) -> ClientRecord {
+        ClientRecord {
+            client_id: "c1".into(),
+            auth_method: AuthMethod::PrivateKeyJwt,
+            credential: ClientCredential::Jwks(JwkSet {
+                keys: alloc::vec![key.public_jwk()],
+            }),
+            signing_alg: None,
+            grant_types: alloc::vec!["client_credentials".into()],
+            scopes: Vec::new(),
+            audiences: alloc::vec!["https://api.example".into()],
+            secret_expires_at: None,
+            client_id_issued_at: None,
+            registration_access_token_hash: None,
+            metadata: serde_json::Map::new(),
+        }
+    }
+
+    fn assertion(key: &SigningJwk, claims: serde_json::Value) -> String {
+        let input = jws::signing_input(&json!({"alg": key.alg.name(), "kid": key.kid}), &claims);
+        let sig = crypto::sign(
+            key.alg,
+            &key.key,
+            input.as_bytes(),
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(5),
+        )
+        .unwrap();
+        jws::assemble(&input, &sig)
+    }
+
+    #[test]
+    fn host_verified_assertion_uses_the_same_checks_as_the_builtin_path() {
+        let key = SigningJwk::generate(
+            Algorithm::ES256,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(2),
+        )
+        .unwrap();
+        let record = client(&key);
+        let policy = AssertionPolicy::new("https://as.example", "https://as.example/oauth/token");
+        let good = assertion(
+            &key,
+            json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "a"}),
+        );
+        // The host is handed exactly alg, key, signing input and signature...
+        let check = begin_assertion(&good, &record).unwrap();
+        let sc = check.signature_check();
+        assert_eq!(sc.alg, Algorithm::ES256);
+        assert_eq!(sc.key.kid, Some(key.kid.clone()));
+        assert!(good.starts_with(core::str::from_utf8(sc.signing_input).unwrap()));
+        assert!(crypto::verify(
+            sc.alg,
+            &sc.key.key,
+            sc.signing_input,
+            sc.signature
+        ));
+        // ...and its verdict decides: a false verdict is invalid_client even for a good token.
+        let refused = begin_assertion(&good, &record)
+            .unwrap()
+            .finish(false, &policy, NOW)
+            .unwrap_err();
+        assert_eq!(refused.code, TokenErrorCode::InvalidClient);
+        assert!(check.finish(true, &policy, NOW).is_ok());
+        // The claim checks run after a true verdict, as on the built-in path.
+        let bad_aud = assertion(
+            &key,
+            json!({"iss": "c1", "sub": "c1", "aud": "https://other.example", "exp": NOW + 60, "jti": "a"}),
+        );
+        let host = begin_assertion(&bad_aud, &record)
+            .unwrap()
+            .finish(true, &policy, NOW)
+            .unwrap_err();
+        let builtin = begin_assertion(&bad_aud, &record)
+            .unwrap()
+            .finish_builtin(&policy, NOW)
+            .unwrap_err();
+        assert_eq!(host, builtin);
+    }
+
+    #[test]
+    fn a_jti_recorded_once_authenticates_once() {
+        let key = SigningJwk::generate(
+            Algorithm::EdDSA,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(2),
+        )
+        .unwrap();
+        let record = client(&key);
+        let policy = AssertionPolicy::new("https://as.example", "https://as.example/oauth/token");
+        let a = assertion(
+            &key,
+            json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "once"}),
+        );
+        let mut store = alloc::collections::BTreeSet::new();
+        let mut attempt = || {
+            let pending = begin_assertion(&a, &record)
+                .unwrap()
+                .finish_builtin(&policy, NOW)
+                .unwrap();
+            assert_eq!(pending.replay_expires_at(), NOW + 60 + 60);
+            let outcome = if store.insert(pending.replay_key()) {
+                ReplayOutcome::Recorded
+            } else {
+                ReplayOutcome::AlreadySeen
+            };
+            pending.finish(outcome)
+        };
+        assert!(attempt().is_ok());
+        let second = attempt().unwrap_err();
+        assert_eq!(second.code, TokenErrorCode::InvalidClient);
+        assert_eq!(second.status(), 401);
+    }
+}
