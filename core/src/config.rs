@@ -55,10 +55,16 @@ fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ConfigError> {
 }
 
 fn require_url(field: &str, value: &str) -> Result<(), ConfigError> {
-    let ok = value.starts_with("https://")
-        || value.starts_with("http://localhost")
-        || value.starts_with("http://127.0.0.1")
-        || value.starts_with("http://[::1]");
+    let (origin, _) = split_origin(value);
+    let loopback = ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+        .iter()
+        .any(|host| {
+            origin == *host
+                || origin
+                    .strip_prefix(host)
+                    .is_some_and(|rest| rest.starts_with(':'))
+        });
+    let ok = (value.starts_with("https://") && origin.len() > "https://".len()) || loopback;
     if !ok || value.contains('#') || value.contains('?') || value.bytes().any(|b| b <= b' ') {
         return Err(ConfigError::new(
             field,
@@ -992,4 +998,45 @@ pub fn strict_value(text: &[u8]) -> Option<Value> {
     serde_json::from_slice::<StrictValue>(text)
         .ok()
         .map(|v| v.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_must_be_https_or_exactly_loopback() {
+        for ok in [
+            "https://as.example",
+            "https://as.example/t1",
+            "http://localhost:8080",
+            "http://127.0.0.1",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(require_url("issuer", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://as.example",
+            "http://localhost.evil.example",
+            "https://",
+            "https://a.example/?q",
+            "https://a.example/#f",
+            "ftp://x",
+        ] {
+            assert!(require_url("issuer", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_the_envoy_string_form() {
+        assert_eq!(RawDuration::Seconds(5).seconds("f"), Ok(5));
+        assert_eq!(RawDuration::Text("300s".into()).seconds("f"), Ok(300));
+        assert_eq!(
+            RawDuration::Text("5m".into())
+                .seconds("f")
+                .unwrap_err()
+                .field,
+            "f"
+        );
+    }
 }

@@ -81,6 +81,8 @@ pub fn extract_bearer(authorization: Option<&str>) -> Result<&str, BearerError> 
         return Err(BearerError::missing_token());
     };
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    // RFC 7235 §2.1: one or more spaces separate the scheme from the credentials.
+    let token = token.trim_start_matches(' ');
     if !scheme.eq_ignore_ascii_case("Bearer") {
         // Another scheme is not a bearer token at all (RFC 6750 §3.1 "lacks any
         // authentication information" for this scheme).
