@@ -224,23 +224,28 @@ pub fn authenticate(
     policy: &AssertionPolicy,
     now: u64,
 ) -> Result<Authentication, TokenError> {
+    // One description for an unknown client, a wrong secret and an expired secret, so the
+    // answer does not tell which client ids exist.
+    const FAILED: &str = "client authentication failed";
     let Some(record) = record else {
-        return Err(TokenError::invalid_client("unknown client"));
+        return Err(TokenError::invalid_client(FAILED));
     };
     if record.client_id != request.client_id() {
-        return Err(TokenError::invalid_client("unknown client"));
+        return Err(TokenError::invalid_client(FAILED));
     }
     match (&request.credentials, record.auth_method) {
         (ClientCredentials::SecretBasic { secret, .. }, AuthMethod::ClientSecretBasic)
         | (ClientCredentials::SecretPost { secret, .. }, AuthMethod::ClientSecretPost) => {
+            let ClientCredential::SecretHash(hash) = &record.credential else {
+                return Err(TokenError::invalid_client(FAILED));
+            };
+            // RFC 7591 §3.2.1 client_secret_expires_at: an expired secret no longer
+            // authenticates; checked after the secret so the reason is only told to its holder.
+            if !hash.matches(secret) {
+                return Err(TokenError::invalid_client(FAILED));
+            }
             if record.secret_expires_at.is_some_and(|t| t != 0 && now >= t) {
                 return Err(TokenError::invalid_client("client secret has expired"));
-            }
-            let ClientCredential::SecretHash(hash) = &record.credential else {
-                return Err(TokenError::invalid_client("client has no secret"));
-            };
-            if !hash.matches(secret) {
-                return Err(TokenError::invalid_client("client authentication failed"));
             }
             Ok(Authentication::Authenticated(AuthenticatedClient {
                 record: record.clone(),

@@ -214,10 +214,18 @@ impl RawClient {
                         "is required for client_secret_jwt (it is the HMAC key)",
                     )
                 })?;
-                if secret.len() < 32 {
+                let min = self
+                    .token_endpoint_auth_signing_alg
+                    .as_deref()
+                    .and_then(Algorithm::from_name)
+                    .filter(|a| a.is_symmetric())
+                    .map_or(32, Algorithm::min_hmac_key_len);
+                if secret.len() < min {
                     return Err(ConfigError::new(
                         "client_secret",
-                        "must be at least 32 bytes for HS256 (RFC 7518 §3.2)",
+                        alloc::format!(
+                            "must be at least {min} bytes for its HMAC algorithm (RFC 7518 §3.2)"
+                        ),
                     ));
                 }
                 ClientCredential::Secret(Zeroizing::new(secret))
@@ -248,7 +256,13 @@ impl RawClient {
                     ConfigError::new("token_endpoint_auth_signing_alg", "unsupported algorithm")
                 })?;
                 let symmetric_method = auth_method == AuthMethod::ClientSecretJwt;
+                // The pinned algorithm must be usable with at least one registered key.
+                let usable = match &credential {
+                    ClientCredential::Jwks(set) => set.keys.iter().any(|k| k.allows(alg)),
+                    _ => true,
+                };
                 if alg.is_symmetric() != symmetric_method
+                    || !usable
                     || matches!(
                         auth_method,
                         AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost
@@ -277,6 +291,22 @@ impl RawClient {
             .audiences
             .clone()
             .unwrap_or_else(|| default_audiences.to_vec());
+        for (i, aud) in audiences.iter().enumerate() {
+            if !crate::request::is_valid_resource(aud) {
+                return Err(ConfigError::new(
+                    alloc::format!("audiences[{i}]"),
+                    "must be an absolute URI (RFC 8707 §2)",
+                ));
+            }
+        }
+        // RFC 9068 §2.2: every access token has an aud; a client without one could never get
+        // a token, so refuse it now rather than at the first request.
+        if audiences.is_empty() {
+            return Err(ConfigError::new(
+                "audiences",
+                "the client has no audience (set audiences, or default_audiences on the server)",
+            ));
+        }
         let registration_access_token_hash = match &self.registration_access_token_hash {
             None => None,
             Some(s) => Some(SecretHash::parse(s).ok_or_else(|| {

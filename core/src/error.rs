@@ -43,6 +43,9 @@ pub enum TokenErrorCode {
     InvalidScope,
     /// RFC 8707 §2: the requested `resource` is invalid or not allowed for this client.
     InvalidTarget,
+    /// The server failed (e.g. signing); answered 500 with the `server_error` code RFC 6749
+    /// §4.1.2.1 defines for the authorization endpoint.
+    ServerError,
 }
 
 impl TokenErrorCode {
@@ -56,6 +59,7 @@ impl TokenErrorCode {
             TokenErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             TokenErrorCode::InvalidScope => "invalid_scope",
             TokenErrorCode::InvalidTarget => "invalid_target",
+            TokenErrorCode::ServerError => "server_error",
         }
     }
 }
@@ -103,6 +107,8 @@ impl TokenError {
     pub fn status(&self) -> u16 {
         if self.method_not_allowed {
             405
+        } else if self.code == TokenErrorCode::ServerError {
+            500
         } else if self.code == TokenErrorCode::InvalidClient {
             401
         } else {

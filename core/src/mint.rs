@@ -204,7 +204,7 @@ impl<'a> PendingSignature<'a> {
     pub fn finish(self, signature: &[u8]) -> Result<IssuedToken, TokenError> {
         if expected_signature_len(self.key.alg, &self.key.key) != Some(signature.len()) {
             return Err(TokenError::new(
-                TokenErrorCode::InvalidRequest,
+                TokenErrorCode::ServerError,
                 "signature has the wrong length for the key",
             ));
         }
@@ -216,7 +216,7 @@ impl<'a> PendingSignature<'a> {
     /// Signs with the built-in primitives.
     pub fn sign_builtin(self, rng: &mut impl CryptoRngCore) -> Result<IssuedToken, TokenError> {
         let signature = crypto::sign(self.key.alg, &self.key.key, self.signing_input(), rng)
-            .map_err(|_| TokenError::new(TokenErrorCode::InvalidRequest, "signing failed"))?;
+            .map_err(|_| TokenError::new(TokenErrorCode::ServerError, "signing failed"))?;
         self.finish(&signature)
     }
 }

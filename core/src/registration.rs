@@ -131,15 +131,16 @@ fn validate(
             let alg = Algorithm::from_name(name).ok_or_else(|| {
                 metadata_error("token_endpoint_auth_signing_alg", "unsupported algorithm")
             })?;
-            let fits = match auth_method {
-                AuthMethod::PrivateKeyJwt => !alg.is_symmetric(),
-                AuthMethod::ClientSecretJwt => alg.is_symmetric(),
+            let fits = match (auth_method, &jwks) {
+                // The pinned algorithm must be usable with at least one registered key.
+                (AuthMethod::PrivateKeyJwt, Some(set)) => set.keys.iter().any(|k| k.allows(alg)),
+                (AuthMethod::ClientSecretJwt, _) => alg.is_symmetric(),
                 _ => false,
             };
             if !fits {
                 return Err(metadata_error(
                     "token_endpoint_auth_signing_alg",
-                    "does not fit the token_endpoint_auth_method",
+                    "does not fit the token_endpoint_auth_method or the registered keys",
                 ));
             }
             Some(alg)
@@ -147,6 +148,8 @@ fn validate(
     };
     let scopes = match text("scope")? {
         None => policy.default_scopes.clone(),
+        // An empty string registers no scope (and is what `read` returns for such a client).
+        Some("") => Vec::new(),
         Some(s) => {
             let requested = parse_scope(s)
                 .ok_or_else(|| metadata_error("scope", "is not a valid scope list"))?;
@@ -284,7 +287,10 @@ pub fn register(
             (ClientCredential::SecretHash(SecretHash::of(&s)), Some(s))
         }
         AuthMethod::ClientSecretJwt => {
-            let s = Zeroizing::new(secret::generate_secret(rng));
+            // The secret's octets are the HMAC key (RFC 7518 §3.2: at least the hash length).
+            // 48 random bytes give 64 base64url characters, enough for HS512; without a pinned
+            // algorithm the client may use any HS algorithm.
+            let s = Zeroizing::new(secret::random_string(rng, 48));
             (ClientCredential::Secret(s.clone()), Some(s))
         }
         AuthMethod::PrivateKeyJwt => match meta.jwks {
