@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=7
+TOTAL=8
 current=0
 current_name=""
 started=$SECONDS
@@ -45,6 +45,10 @@ cargo test -p gatepass-core --test wycheproof -- --nocapture
 
 step "no_std build (cargo build -p gatepass-core --target wasm32v1-none)"
 cargo build -p gatepass-core --target wasm32v1-none
+
+step "demo, the README's main command (make demo)"
+cargo run -q -p gatepass-core --example demo > target/demo.log || { cat target/demo.log; exit 1; }
+tail -n 1 target/demo.log
 
 step "interop with jose (node --test tests/interop/*.test.mjs)"
 shopt -s nullglob
