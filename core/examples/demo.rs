@@ -258,7 +258,14 @@ fn main() -> ExitCode {
     );
 
     // 7. Dynamic registration (RFC 7591), then a token for the new client.
+    let policy = server
+        .config
+        .registration
+        .as_ref()
+        .expect("the default config enables registration");
+    let access = registration::check_initial_access(policy, None).unwrap();
     let reg = registration::register(
+        access,
         br#"{"client_name":"demo-cli","token_endpoint_auth_method":"client_secret_post"}"#,
         &server.config,
         now,

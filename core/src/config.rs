@@ -50,8 +50,16 @@ impl RawDuration {
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ConfigError> {
-    // serde_json's message names an unknown or missing field and its position.
-    serde_json::from_str(text).map_err(|e| ConfigError::new("", e.to_string()))
+    // The error carries the path of the field (`clients[3].client_secrt`) and serde_json's
+    // message names an unknown or missing field and its position.
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        ConfigError::new(field, e.inner().to_string())
+    })?;
+    de.end().map_err(|e| ConfigError::new("", e.to_string()))?;
+    Ok(value)
 }
 
 fn require_url(field: &str, value: &str) -> Result<(), ConfigError> {
@@ -1068,5 +1076,23 @@ mod tests {
                 .field,
             "f"
         );
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_reported_with_their_path() {
+        let doc = r#"{"issuer":"https://as.example","signing_keys":[],"clients":[{"client_id":"a","client_secrt":"x"}]}"#;
+        let err = ServerConfig::from_json(doc).unwrap_err();
+        assert_eq!(err.field, "clients[0].client_secrt");
+        assert!(
+            err.message.contains("unknown field `client_secrt`"),
+            "{err}"
+        );
+        let err = Provider::from_json(r#"{"issuer":"x","audiences":["a"],"remote_jwks":{"http_uri":{"uri":"https://x","cluster":"c","timout":"1s"}}}"#).unwrap_err();
+        assert_eq!(err.field, "remote_jwks.http_uri.timout");
     }
 }

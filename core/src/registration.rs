@@ -249,35 +249,40 @@ pub struct Registered {
     pub response: HttpResponse,
 }
 
-/// Checks the initial access token (RFC 7591 §3) when the server requires one.
-pub fn check_initial_access(
-    policy: &RegistrationPolicy,
+/// Proof that a registration request may proceed: registration is on (the host found a
+/// [`RegistrationPolicy`]) and the initial access token, if the policy requires one, was
+/// presented. [`register`] takes it, so skipping the check does not compile.
+#[derive(Debug, Clone, Copy)]
+pub struct InitialAccess<'a> {
+    policy: &'a RegistrationPolicy,
+}
+
+/// Checks the initial access token (RFC 7591 §3) when the policy requires one; 401
+/// `invalid_token` (or a bare challenge when absent) otherwise.
+pub fn check_initial_access<'a>(
+    policy: &'a RegistrationPolicy,
     authorization: Option<&str>,
-) -> Result<(), BearerError> {
-    let Some(expected) = &policy.initial_access_token else {
-        return Ok(());
-    };
-    let token = crate::verify::extract_bearer(authorization)?;
-    if expected.matches(token) {
-        Ok(())
-    } else {
-        Err(BearerError::invalid_token(
-            "initial access token is not valid",
-        ))
+) -> Result<InitialAccess<'a>, BearerError> {
+    if let Some(expected) = &policy.initial_access_token {
+        let token = crate::verify::extract_bearer(authorization)?;
+        if !expected.matches(token) {
+            return Err(BearerError::invalid_token(
+                "initial access token is not valid",
+            ));
+        }
     }
+    Ok(InitialAccess { policy })
 }
 
 /// Registers a client (RFC 7591 §3.1) from the JSON request body.
 pub fn register(
+    access: InitialAccess<'_>,
     body: &[u8],
     config: &ServerConfig,
     now: u64,
     rng: &mut impl CryptoRngCore,
 ) -> Result<Registered, RegistrationError> {
-    let policy = config
-        .registration
-        .as_ref()
-        .ok_or_else(|| RegistrationError::metadata("registration is not enabled".into()))?;
+    let policy = access.policy;
     let meta = validate(&parse_document(body)?, policy)?;
     let client_id = secret::random_string(rng, 16);
     let registration_access_token = Zeroizing::new(secret::generate_secret(rng));
@@ -333,15 +338,35 @@ pub fn register(
     })
 }
 
+/// Proof that the caller presented the registration access token of this client (RFC 7592
+/// §3). [`read`], [`update`] and [`delete`] take it, so skipping the check does not compile.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAccess<'a> {
+    record: &'a ClientRecord,
+}
+
+impl<'a> ClientAccess<'a> {
+    /// The client whose configuration may be managed.
+    pub fn record(&self) -> &'a ClientRecord {
+        self.record
+    }
+}
+
 /// RFC 7592 §3: the registration access token must be presented as a bearer token and match
 /// the record's; otherwise 401 `invalid_token`.
-pub fn check_registration_access(
-    record: Option<&ClientRecord>,
+pub fn check_registration_access<'a>(
+    record: Option<&'a ClientRecord>,
     authorization: Option<&str>,
-) -> Result<(), BearerError> {
+) -> Result<ClientAccess<'a>, BearerError> {
     let token = crate::verify::extract_bearer(authorization)?;
-    match record.and_then(|r| r.registration_access_token_hash.as_ref()) {
-        Some(hash) if hash.matches(token) => Ok(()),
+    match record {
+        Some(r)
+            if r.registration_access_token_hash
+                .as_ref()
+                .is_some_and(|h| h.matches(token)) =>
+        {
+            Ok(ClientAccess { record: r })
+        }
         // RFC 7592 §2.1: an unknown client and a wrong token answer the same way, so the
         // response does not reveal which client ids exist.
         _ => Err(BearerError::invalid_token(
@@ -351,18 +376,19 @@ pub fn check_registration_access(
 }
 
 /// RFC 7592 §2.1: the client's current configuration (200). Secrets are not shown again.
-pub fn read(record: &ClientRecord, config: &ServerConfig) -> HttpResponse {
-    HttpResponse::json(200, &Value::Object(metadata_json(record, config)))
+pub fn read(access: ClientAccess<'_>, config: &ServerConfig) -> HttpResponse {
+    HttpResponse::json(200, &Value::Object(metadata_json(access.record, config)))
 }
 
 /// RFC 7592 §2.2: replaces the client's metadata. `client_id` must be present and equal; a
 /// `client_secret`, if sent, must be the current one. Identifiers, secrets and the registration
 /// access token are kept.
 pub fn update(
-    record: &ClientRecord,
+    access: ClientAccess<'_>,
     body: &[u8],
     config: &ServerConfig,
 ) -> Result<(ClientRecord, HttpResponse), RegistrationError> {
+    let record = access.record;
     let policy = config
         .registration
         .as_ref()
@@ -407,7 +433,9 @@ pub fn update(
     Ok((updated, response))
 }
 
-/// RFC 7592 §2.3: deleted (204).
-pub fn deleted() -> HttpResponse {
+/// RFC 7592 §2.3: the answer once the host has removed the client from its store (204).
+/// Taking the access proof by value marks the end of this client's management.
+pub fn delete(access: ClientAccess<'_>) -> HttpResponse {
+    let _ = access;
     HttpResponse::empty(204)
 }

@@ -9,7 +9,7 @@ use common::*;
 use gatepass_core::client_auth::{AuthMethod, ClientCredential, ClientRecord};
 use gatepass_core::config::{RawClient, ServerConfig};
 use gatepass_core::crypto::Algorithm;
-use gatepass_core::registration::{self, Registered};
+use gatepass_core::registration::{self, ClientAccess, InitialAccess, Registered};
 use gatepass_core::response::HttpResponse;
 use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,12 +25,29 @@ fn config() -> ServerConfig {
     server_config(with_registration)
 }
 
+/// Access to open registration: the configuration's policy with no initial access token.
+fn open(config: &ServerConfig) -> InitialAccess<'_> {
+    let policy = config
+        .registration
+        .as_ref()
+        .expect("registration is not enabled in this configuration");
+    registration::check_initial_access(policy, None).unwrap_or_else(|e| {
+        panic!("registration is not open: an initial access token is configured ({e})")
+    })
+}
+
 /// Registers with a fresh RNG seed each time, so every client gets its own identifiers.
 fn register(body: &Value, config: &ServerConfig) -> Registered {
     static SEED: AtomicU64 = AtomicU64::new(1000);
     let seed = SEED.fetch_add(1, Ordering::Relaxed);
-    registration::register(body.to_string().as_bytes(), config, NOW, &mut rng(seed))
-        .unwrap_or_else(|e| panic!("registration of {body} refused: {e}"))
+    registration::register(
+        open(config),
+        body.to_string().as_bytes(),
+        config,
+        NOW,
+        &mut rng(seed),
+    )
+    .unwrap_or_else(|e| panic!("registration of {body} refused: {e}"))
 }
 
 fn text<'a>(map: &'a Map<String, Value>, name: &str) -> &'a str {
@@ -206,14 +223,12 @@ fn every_auth_method_registers_and_the_client_gets_a_token() {
             restored.secret_expires_at,
             registered.record.secret_expires_at
         );
-        assert_eq!(
-            registration::check_registration_access(
-                Some(&restored),
-                Some(&format!("Bearer {registration_access_token}"))
-            ),
-            Ok(()),
-            "{name}"
+        let access = registration::check_registration_access(
+            Some(&restored),
+            Some(&format!("Bearer {registration_access_token}")),
         );
+        assert!(access.is_ok(), "{name}: {access:?}");
+        assert_eq!(access.unwrap().record().client_id, client_id, "{name}");
 
         // The registered client, loaded from the store, gets a token.
         let mut server = Server::new(config.clone()).with_client(restored);
@@ -231,8 +246,8 @@ fn every_auth_method_registers_and_the_client_gets_a_token() {
 fn two_registrations_get_different_identifiers_and_secrets() {
     let config = config();
     let mut rng = rng(1);
-    let a = registration::register(b"{}", &config, NOW, &mut rng).unwrap();
-    let b = registration::register(b"{}", &config, NOW, &mut rng).unwrap();
+    let a = registration::register(open(&config), b"{}", &config, NOW, &mut rng).unwrap();
+    let b = registration::register(open(&config), b"{}", &config, NOW, &mut rng).unwrap();
     let (a, b) = (body(&a.response), body(&b.response));
     for field in ["client_id", "client_secret", "registration_access_token"] {
         assert_ne!(a[field], b[field], "{field}");
@@ -447,7 +462,7 @@ fn invalid_metadata_is_refused() {
     let config = config();
     let mut failures = Failures::default();
     for (name, request, code) in cases {
-        match registration::register(&request, &config, NOW, &mut rng(3)) {
+        match registration::register(open(&config), &request, &config, NOW, &mut rng(3)) {
             Ok(r) => failures.push(name, format!("registered: {:?}", r.response.json_body())),
             Err(e) => {
                 failures.check(name, e.code_str() == code, || format!("got {e}"));
@@ -467,17 +482,17 @@ fn invalid_metadata_is_refused() {
     failures.assert_none();
 }
 
+/// Without a registration policy there is nothing to check the initial access against, so no
+/// `InitialAccess` can be made and `register` cannot be called.
 #[test]
 fn registration_is_refused_when_it_is_not_enabled() {
-    let config = server_config(|_| {});
-    let e = registration::register(b"{}", &config, NOW, &mut rng(3)).unwrap_err();
-    assert_eq!(e.to_response().status, 400);
+    let absent = server_config(|_| {});
+    assert!(absent.registration.is_none());
     let disabled = server_config(|raw| {
         with_registration(raw);
         raw["registration"]["enabled"] = json!(false);
     });
     assert!(disabled.registration.is_none());
-    assert!(registration::register(b"{}", &disabled, NOW, &mut rng(3)).is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,10 +506,7 @@ fn initial_access_token_is_required_when_configured() {
     });
     let policy = config.registration.as_ref().unwrap();
     let right = format!("Bearer {INITIAL_ACCESS_TOKEN}");
-    assert_eq!(
-        registration::check_initial_access(policy, Some(&right)),
-        Ok(())
-    );
+    assert!(registration::check_initial_access(policy, Some(&right)).is_ok());
 
     let wrong =
         registration::check_initial_access(policy, Some("Bearer not-the-token")).unwrap_err();
@@ -522,7 +534,7 @@ fn initial_access_token_is_required_when_configured() {
 fn open_registration_needs_no_initial_access_token() {
     let config = config();
     let policy = config.registration.as_ref().unwrap();
-    assert_eq!(registration::check_initial_access(policy, None), Ok(()));
+    assert!(registration::check_initial_access(policy, None).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -532,6 +544,20 @@ struct Client {
     record: ClientRecord,
     registration_access_token: String,
     secret: Option<String>,
+}
+
+/// Access to the client's configuration with its own registration access token.
+fn manage(client: &Client) -> ClientAccess<'_> {
+    registration::check_registration_access(
+        Some(&client.record),
+        Some(&format!("Bearer {}", client.registration_access_token)),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "registration access token of {} refused: {e}",
+            client.record.client_id
+        )
+    })
 }
 
 fn registered_client(request: Value, config: &ServerConfig) -> Client {
@@ -552,10 +578,9 @@ fn registration_access_token_guards_the_client_configuration_endpoint() {
     let config = config();
     let client = registered_client(json!({}), &config);
     let right = format!("Bearer {}", client.registration_access_token);
-    assert_eq!(
-        registration::check_registration_access(Some(&client.record), Some(&right)),
-        Ok(())
-    );
+    let access = registration::check_registration_access(Some(&client.record), Some(&right));
+    assert!(access.is_ok(), "{access:?}");
+    assert_eq!(access.unwrap().record().client_id, client.record.client_id);
     let wrong = registration::check_registration_access(Some(&client.record), Some("Bearer nope"))
         .unwrap_err();
     assert_eq!(
@@ -587,7 +612,7 @@ fn read_returns_the_metadata_without_secrets() {
         json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks(&[&keys().es256_client]) }),
     ] {
         let client = registered_client(request.clone(), &config);
-        let response = registration::read(&client.record, &config);
+        let response = registration::read(manage(&client), &config);
         check_no_store_json(&response, 200);
         let b = body(&response);
         assert_eq!(b["client_id"], json!(client.record.client_id), "{request}");
@@ -619,7 +644,7 @@ fn update_replaces_metadata_and_keeps_credentials() {
     let client = registered_client(json!({ "client_name": "Job", "scope": "read" }), &config);
     let id = client.record.client_id.clone();
     let (updated, response) = registration::update(
-        &client.record,
+        manage(&client),
         json!({ "client_id": id, "scope": "read write", "client_name": "Job v2" })
             .to_string()
             .as_bytes(),
@@ -666,8 +691,8 @@ fn update_with_the_document_read_back_changes_nothing() {
         json!({ "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks(&[&keys().es256_client]) }),
     ] {
         let client = registered_client(request.clone(), &config);
-        let read = registration::read(&client.record, &config);
-        let (updated, response) = registration::update(&client.record, &read.body, &config)
+        let read = registration::read(manage(&client), &config);
+        let (updated, response) = registration::update(manage(&client), &read.body, &config)
             .unwrap_or_else(|e| panic!("{request}: {e}"));
         assert_eq!(response.status, 200, "{request}");
         assert_eq!(updated.to_json(), client.record.to_json(), "{request}");
@@ -685,40 +710,40 @@ fn update_refusals() {
     );
     let id = basic_client.record.client_id.clone();
     let jwt_id = jwt_client.record.client_id.clone();
-    let cases: Vec<(&str, &ClientRecord, Value, Result<(), &str>)> = vec![
+    let cases: Vec<(&str, &Client, Value, Result<(), &str>)> = vec![
         (
             "missing_client_id_is_refused",
-            &basic_client.record,
+            &basic_client,
             json!({ "scope": "read" }),
             Err("invalid_client_metadata"),
         ),
         (
             "different_client_id_is_refused",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": jwt_id, "scope": "read" }),
             Err("invalid_client_metadata"),
         ),
         (
             "wrong_client_secret_is_refused",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "client_secret": "guess" }),
             Err("invalid_client_metadata"),
         ),
         (
             "client_secret_that_is_not_a_string_is_refused",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "client_secret": 1 }),
             Err("invalid_client_metadata"),
         ),
         (
             "current_client_secret_is_accepted",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "client_secret": basic_client.secret.as_deref().unwrap() }),
             Ok(()),
         ),
         (
             "current_client_secret_jwt_secret_is_accepted",
-            &jwt_client.record,
+            &jwt_client,
             json!({
                 "client_id": jwt_id,
                 "client_secret": jwt_client.secret.as_deref().unwrap(),
@@ -728,7 +753,7 @@ fn update_refusals() {
         ),
         (
             "wrong_client_secret_jwt_secret_is_refused",
-            &jwt_client.record,
+            &jwt_client,
             json!({
                 "client_id": jwt_id,
                 "client_secret": basic_client.secret.as_deref().unwrap(),
@@ -738,32 +763,32 @@ fn update_refusals() {
         ),
         (
             "changing_the_auth_method_is_refused",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "token_endpoint_auth_method": "client_secret_post" }),
             Err("invalid_client_metadata"),
         ),
         (
             "scope_outside_the_allowed_scopes_is_refused",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "scope": "superuser" }),
             Err("invalid_client_metadata"),
         ),
         (
             "redirect_uris_are_refused_on_update_too",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "redirect_uris": ["https://x.example/cb"] }),
             Err("invalid_client_metadata"),
         ),
         (
             "software_statement_is_refused_on_update_too",
-            &basic_client.record,
+            &basic_client,
             json!({ "client_id": id, "software_statement": "a.b.c" }),
             Err("invalid_software_statement"),
         ),
     ];
     let mut failures = Failures::default();
-    for (name, record, request, expect) in cases {
-        let outcome = registration::update(record, request.to_string().as_bytes(), &config);
+    for (name, client, request, expect) in cases {
+        let outcome = registration::update(manage(client), request.to_string().as_bytes(), &config);
         match (expect, outcome) {
             (Ok(()), Ok(_)) => {}
             (Ok(()), Err(e)) => failures.push(name, format!("refused: {e}")),
@@ -779,7 +804,9 @@ fn update_refusals() {
 
 #[test]
 fn delete_answers_204_with_no_body() {
-    let response = registration::deleted();
+    let config = config();
+    let client = registered_client(json!({}), &config);
+    let response = registration::delete(manage(&client));
     assert_eq!(response.status, 204);
     assert!(response.body.is_empty());
     assert_eq!(response.header("cache-control"), Some("no-store"));
@@ -799,6 +826,7 @@ fn client_secret_jwt_registered_for_a_longer_hmac_can_authenticate() {
     for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
         let name = alg.name();
         let registered = registration::register(
+            open(&config),
             json!({
                 "token_endpoint_auth_method": "client_secret_jwt",
                 "token_endpoint_auth_signing_alg": name,
@@ -848,6 +876,7 @@ fn client_secret_jwt_registered_for_a_longer_hmac_can_authenticate() {
 fn signing_alg_that_fits_none_of_the_registered_keys_is_refused() {
     let config = config();
     let outcome = registration::register(
+        open(&config),
         json!({
             "token_endpoint_auth_method": "private_key_jwt",
             "token_endpoint_auth_signing_alg": "RS256",
@@ -874,8 +903,8 @@ fn client_without_scopes_can_send_its_read_document_back() {
     });
     let client = registered_client(json!({}), &config);
     assert!(client.record.scopes.is_empty());
-    let read = registration::read(&client.record, &config);
-    let outcome = registration::update(&client.record, &read.body, &config);
+    let read = registration::read(manage(&client), &config);
+    let outcome = registration::update(manage(&client), &read.body, &config);
     match outcome {
         Ok((updated, _)) => assert_eq!(updated.to_json(), client.record.to_json()),
         Err(e) => panic!(
