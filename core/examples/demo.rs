@@ -8,16 +8,16 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use gatepass_core::client_auth::{self, Authentication, ReplayOutcome};
+use gatepass_core::client_auth::ReplayOutcome;
 use gatepass_core::config::{Provider, ServerConfig};
 use gatepass_core::crypto::{self, Algorithm};
 use gatepass_core::jwk::SigningJwk;
-use gatepass_core::request::{parse_token_request, TokenHttpRequest, JWT_BEARER_ASSERTION_TYPE};
+use gatepass_core::request::{TokenHttpRequest, JWT_BEARER_ASSERTION_TYPE};
 use gatepass_core::response::HttpResponse;
 use gatepass_core::secret::SecretHash;
 use gatepass_core::verify;
-use gatepass_core::{b64, grant, jws, mint, registration, TokenError};
-use rand_core::{OsRng, RngCore};
+use gatepass_core::{b64, endpoint, jws, registration};
+use rand_core::OsRng;
 use serde_json::{json, Value};
 
 const ISSUER: &str = "https://auth.gatepass.local";
@@ -51,46 +51,38 @@ struct Server {
 }
 
 impl Server {
-    /// The token endpoint: parse → client lookup → authenticate → replay check → grant → mint.
+    /// The token endpoint, as the Envoy filter runs it: static clients from the config plus
+    /// registered ones, and an insert-if-absent replay set.
     fn token(&mut self, authorization: Option<&str>, body: &str, now: u64) -> HttpResponse {
-        let result = (|| -> Result<HttpResponse, TokenError> {
-            let request = parse_token_request(&TokenHttpRequest {
-                method: "POST",
-                content_type: Some("application/x-www-form-urlencoded"),
-                authorization,
-                body: body.as_bytes(),
-            })?;
-            let record = self.config.client(request.client_id()).or_else(|| {
-                self.registered
-                    .iter()
-                    .find(|c| c.client_id == request.client_id())
-            });
-            let client =
-                match client_auth::authenticate(&request, record, &self.config.assertion, now)? {
-                    Authentication::Authenticated(c) => c,
-                    Authentication::PendingReplayCheck(pending) => {
-                        let outcome = if self.replay.insert(pending.replay_key()) {
-                            ReplayOutcome::Recorded
-                        } else {
-                            ReplayOutcome::AlreadySeen
-                        };
-                        pending.finish(outcome)?
-                    }
-                };
-            let grant = grant::authorize(&client, &request)?;
-            let mut jti = [0u8; 16];
-            OsRng.fill_bytes(&mut jti);
-            let issued = mint::prepare(
-                &grant,
-                &self.config.signing_keys,
-                &self.config.mint,
-                now,
-                jti,
-            )?
-            .sign_builtin(&mut OsRng)?;
-            Ok(issued.to_response())
-        })();
-        result.unwrap_or_else(|e| e.to_response(ISSUER))
+        let Server {
+            config,
+            replay,
+            registered,
+        } = self;
+        let http = TokenHttpRequest {
+            method: "POST",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization,
+            body: body.as_bytes(),
+        };
+        endpoint::token_response(
+            config,
+            &http,
+            |id| {
+                config
+                    .client(id)
+                    .or_else(|| registered.iter().find(|c| c.client_id == id))
+            },
+            |key, _expires_at| {
+                if replay.insert(key.to_string()) {
+                    ReplayOutcome::Recorded
+                } else {
+                    ReplayOutcome::AlreadySeen
+                }
+            },
+            now,
+            &mut OsRng,
+        )
     }
 }
 

@@ -10,13 +10,13 @@
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use gatepass_core::client_auth::{self, AssertionPolicy, Authentication};
+use gatepass_core::client_auth::{self, AssertionPolicy};
 use gatepass_core::config::{RawClient, ServerConfig};
 use gatepass_core::crypto::Algorithm;
 use gatepass_core::jwk::SigningJwk;
-use gatepass_core::request::{parse_token_request, TokenHttpRequest};
-use gatepass_core::{b64, grant, mint};
-use rand_core::{OsRng, RngCore};
+use gatepass_core::request::TokenHttpRequest;
+use gatepass_core::{b64, endpoint};
+use rand_core::OsRng;
 use serde_json::{json, Value};
 
 const ISSUER: &str = "https://as.gatepass.test";
@@ -52,27 +52,22 @@ fn mint(input: &Value) -> Value {
         "Basic {}",
         b64::encode_standard(format!("{client_id}:{secret}").as_bytes())
     );
-    let request = parse_token_request(&TokenHttpRequest {
+    let http = TokenHttpRequest {
         method: "POST",
         content_type: Some("application/x-www-form-urlencoded"),
         authorization: Some(&basic),
         body: b"grant_type=client_credentials&scope=orders%3Aread",
-    })
-    .unwrap();
-    let now = now();
-    let record = config.client(request.client_id());
-    let client = match client_auth::authenticate(&request, record, &config.assertion, now).unwrap()
-    {
-        Authentication::Authenticated(c) => c,
-        Authentication::PendingReplayCheck(_) => panic!("secret clients need no replay check"),
     };
-    let grant = grant::authorize(&client, &request).unwrap();
-    let mut jti = [0u8; 16];
-    OsRng.fill_bytes(&mut jti);
-    let issued = mint::prepare(&grant, &config.signing_keys, &config.mint, now, jti)
-        .unwrap()
-        .sign_builtin(&mut OsRng)
-        .unwrap();
+    // A client_secret_basic client: the replay store is never consulted.
+    let issued = endpoint::issue_token(
+        &config,
+        &http,
+        |id| config.client(id),
+        |_, _| panic!("no assertion, no replay check"),
+        now(),
+        &mut OsRng,
+    )
+    .unwrap();
     json!({
         "token": issued.access_token,
         "jwks": config.signing_keys.public_jwks(),

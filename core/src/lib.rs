@@ -35,6 +35,7 @@ pub mod claims;
 pub mod client_auth;
 pub mod config;
 pub mod crypto;
+pub mod endpoint;
 pub mod error;
 pub mod grant;
 pub mod json;
