@@ -1096,3 +1096,200 @@ mod path_tests {
         assert_eq!(err.field, "remote_jwks.http_uri.timout");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Envoy filter
+
+/// A rule's `match`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMatch {
+    /// Path prefix.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Exact path.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Methods (any when absent).
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+}
+
+/// A rule's `requires`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequires {
+    /// Provider that must have issued the token.
+    pub provider_name: String,
+    /// Scopes the token must carry.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// A rule's `allow_missing`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllowMissing {
+    /// Provider that must have issued a token, if one is present.
+    pub provider_name: String,
+}
+
+/// A rule as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Which requests.
+    #[serde(rename = "match")]
+    pub match_: RawMatch,
+    /// A valid token with scopes.
+    #[serde(default)]
+    pub requires: Option<RawRequires>,
+    /// A token is optional but checked when present.
+    #[serde(default)]
+    pub allow_missing: Option<RawAllowMissing>,
+}
+
+/// The filter's plugin configuration as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilterConfig {
+    /// Token issuers, by name.
+    #[serde(default)]
+    pub providers: alloc::collections::BTreeMap<String, RawProvider>,
+    /// Which requests need which token, first match wins.
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+    /// `realm` of the `WWW-Authenticate: Bearer` challenge (default `gatepass`).
+    #[serde(default)]
+    pub realm: Option<String>,
+    /// Verified tokens kept per worker (default 1000; 0 disables the cache).
+    #[serde(default)]
+    pub jwt_cache_size: Option<usize>,
+    /// Serve a token endpoint, JWKS and metadata from this Envoy.
+    #[serde(default)]
+    pub token_endpoint: Option<RawServerConfig>,
+}
+
+/// The typed filter configuration.
+#[derive(Debug, Clone)]
+pub struct FilterConfig {
+    /// Providers in name order; rules refer to them by index.
+    pub providers: Vec<(String, Provider)>,
+    /// Rules.
+    pub rules: Vec<crate::rules::Rule>,
+    /// Bearer realm.
+    pub realm: String,
+    /// Cache capacity.
+    pub jwt_cache_size: usize,
+    /// Token endpoint, if served.
+    pub token_endpoint: Option<ServerConfig>,
+}
+
+impl TryFrom<RawFilterConfig> for FilterConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawFilterConfig) -> Result<Self, ConfigError> {
+        use crate::rules::{PathMatch, Requirement, Rule};
+        let mut providers = Vec::with_capacity(raw.providers.len());
+        for (name, p) in raw.providers {
+            let field = alloc::format!("providers.{name}");
+            providers.push((name, Provider::try_from(p).map_err(|e| e.within(&field))?));
+        }
+        let index = |field: &str, name: &str| {
+            providers
+                .iter()
+                .position(|(n, _)| n == name)
+                .ok_or_else(|| {
+                    ConfigError::new(field, alloc::format!("no provider named \"{name}\""))
+                })
+        };
+        let mut rules = Vec::with_capacity(raw.rules.len());
+        for (i, r) in raw.rules.iter().enumerate() {
+            let at = |f: &str| alloc::format!("rules[{i}].{f}");
+            let path = match (&r.match_.prefix, &r.match_.path) {
+                (Some(p), None) if p.starts_with('/') => PathMatch::Prefix(p.clone()),
+                (None, Some(p)) if p.starts_with('/') => PathMatch::Exact(p.clone()),
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::new(
+                        at("match"),
+                        "set prefix or path, not both",
+                    ))
+                }
+                (None, None) => {
+                    return Err(ConfigError::new(at("match"), "prefix or path is required"))
+                }
+                _ => return Err(ConfigError::new(at("match"), "paths start with /")),
+            };
+            let methods: Vec<String> = r
+                .match_
+                .methods
+                .clone()
+                .unwrap_or_default()
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .collect();
+            let requirement = match (&r.requires, &r.allow_missing) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::new(
+                        at("requires"),
+                        "set requires or allow_missing, not both",
+                    ))
+                }
+                (Some(req), None) => {
+                    for (j, s) in req.scopes.iter().enumerate() {
+                        if parse_scope(s).is_none_or(|v| v.len() != 1) {
+                            return Err(ConfigError::new(
+                                alloc::format!("rules[{i}].requires.scopes[{j}]"),
+                                "must be one scope token (RFC 6749 §3.3)",
+                            ));
+                        }
+                    }
+                    Requirement::Token {
+                        provider: index(&at("requires.provider_name"), &req.provider_name)?,
+                        scopes: req.scopes.clone(),
+                    }
+                }
+                (None, Some(allow)) => Requirement::AllowMissing {
+                    provider: index(&at("allow_missing.provider_name"), &allow.provider_name)?,
+                },
+                (None, None) => Requirement::None,
+            };
+            rules.push(Rule {
+                path,
+                methods,
+                requirement,
+            });
+        }
+        let realm = raw.realm.unwrap_or_else(|| String::from("gatepass"));
+        if realm.is_empty() || realm.contains('"') || realm.contains('\\') {
+            return Err(ConfigError::new(
+                "realm",
+                "must be non-empty without quotes or backslashes",
+            ));
+        }
+        let token_endpoint = match raw.token_endpoint {
+            None => None,
+            Some(t) => Some(ServerConfig::try_from(t).map_err(|e| e.within("token_endpoint"))?),
+        };
+        if providers.is_empty() && token_endpoint.is_none() {
+            return Err(ConfigError::new(
+                "providers",
+                "configure at least one provider or a token_endpoint",
+            ));
+        }
+        Ok(FilterConfig {
+            providers,
+            rules,
+            realm,
+            jwt_cache_size: raw.jwt_cache_size.unwrap_or(1000),
+            token_endpoint,
+        })
+    }
+}
+
+impl FilterConfig {
+    /// Parses and checks the plugin configuration (JSON).
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        Self::try_from(parse_json::<RawFilterConfig>(text)?)
+    }
+}

@@ -31,12 +31,14 @@
 extern crate alloc;
 
 pub mod b64;
+pub mod cache;
 pub mod claims;
 pub mod client_auth;
 pub mod config;
 pub mod crypto;
 pub mod endpoint;
 pub mod error;
+pub mod gateway;
 pub mod grant;
 pub mod json;
 pub mod jwk;
@@ -46,6 +48,7 @@ pub mod mint;
 pub mod registration;
 pub mod request;
 pub mod response;
+pub mod rules;
 pub mod secret;
 pub mod verify;
 

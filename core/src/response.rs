@@ -2,7 +2,13 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde_json::Value;
+use serde_json::{json, Value};
+
+/// `{"error": code, "error_description": description}`, the error body of RFC 6749 §5.2 and
+/// RFC 6750 §3.
+pub fn error_body(code: &str, description: &str) -> Value {
+    json!({ "error": code, "error_description": description })
+}
 
 /// An HTTP response built by core.
 #[derive(Debug, Clone, PartialEq, Eq)]

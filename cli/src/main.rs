@@ -1,0 +1,208 @@
+//! `gatepass`: create what a gatepass configuration needs, without writing code, and look
+//! inside tokens when debugging.
+//!
+//! ```text
+//! gatepass keygen [--alg EdDSA|ES256|ES384|ES512|RS256|PS256] [--kid KID]
+//!     a private signing JWK (stdout) — put it in token_endpoint.signing_keys
+//! gatepass jwks < private-jwks-or-jwk.json
+//!     the public JWKS of private JWKs — what providers put in local_jwks
+//! gatepass client secret --id ID [--scope "a b"] [--method client_secret_basic|client_secret_post]
+//!     a new 256-bit secret (shown once, on stderr) and the client entry with its hash (stdout)
+//! gatepass client jwt --id ID --jwks FILE [--scope "a b"]
+//!     a private_key_jwt client entry from the client's public JWKS
+//! gatepass hash-secret < secret
+//!     the sha256: hash of a secret
+//! gatepass decode TOKEN
+//!     header and claims of a JWS, unverified (for debugging only)
+//! gatepass verify --provider FILE TOKEN
+//!     verify a token against a provider config (the same checks as the Envoy filter)
+//! ```
+
+use std::io::Read;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gatepass_core::config::{KeySource, Provider};
+use gatepass_core::crypto::Algorithm;
+use gatepass_core::jwk::SigningJwk;
+use gatepass_core::secret::{self, SecretHash};
+use gatepass_core::{jws, verify};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage:\n  gatepass keygen [--alg ALG] [--kid KID]\n  gatepass jwks < private.json\n  gatepass client secret --id ID [--scope S] [--method M]\n  gatepass client jwt --id ID --jwks FILE [--scope S]\n  gatepass hash-secret < secret\n  gatepass decode TOKEN\n  gatepass verify --provider FILE TOKEN"
+    );
+    ExitCode::from(2)
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn stdin_text() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read stdin: {e}"))?;
+    Ok(text)
+}
+
+fn print(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn keygen(args: &[String]) -> Result<(), String> {
+    let alg_name = flag(args, "--alg").unwrap_or_else(|| "EdDSA".into());
+    let alg = Algorithm::from_name(&alg_name)
+        .filter(|a| !a.is_symmetric())
+        .ok_or_else(|| format!("--alg: unsupported signing algorithm {alg_name}"))?;
+    let mut key = SigningJwk::generate(alg, &mut OsRng).map_err(|e| e.to_string())?;
+    if let Some(kid) = flag(args, "--kid") {
+        key.kid = kid;
+    }
+    print(&key.to_private_json());
+    Ok(())
+}
+
+fn jwks() -> Result<(), String> {
+    let text = stdin_text()?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("stdin: {e}"))?;
+    let items = match &doc {
+        Value::Object(m) if m.contains_key("keys") => {
+            doc["keys"].as_array().cloned().unwrap_or_default()
+        }
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    let mut keys = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(map) = item else {
+            return Err(format!("keys[{i}]: not a JWK object"));
+        };
+        let key = SigningJwk::from_map(map).map_err(|e| format!("keys[{i}]: {e}"))?;
+        keys.extend(key.public_jwk().to_public_json());
+    }
+    print(&json!({ "keys": keys }));
+    Ok(())
+}
+
+fn client(args: &[String]) -> Result<(), String> {
+    let id = flag(args, "--id").ok_or("--id is required")?;
+    let scope = flag(args, "--scope");
+    match args.first().map(String::as_str) {
+        Some("secret") => {
+            let method = flag(args, "--method").unwrap_or_else(|| "client_secret_basic".into());
+            if method != "client_secret_basic" && method != "client_secret_post" {
+                return Err("--method: client_secret_basic or client_secret_post".into());
+            }
+            let secret = secret::generate_secret(&mut OsRng);
+            eprintln!("client_secret for {id} (shown once, give it to the client): {secret}");
+            let mut entry = json!({
+                "client_id": id,
+                "token_endpoint_auth_method": method,
+                "client_secret_hash": SecretHash::of(&secret).to_stored(),
+            });
+            if let Some(s) = scope {
+                entry["scope"] = s.into();
+            }
+            print(&entry);
+            Ok(())
+        }
+        Some("jwt") => {
+            let path = flag(args, "--jwks").ok_or("--jwks is required")?;
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("--jwks {path}: {e}"))?;
+            let set: Value =
+                serde_json::from_str(&text).map_err(|e| format!("--jwks {path}: {e}"))?;
+            let mut entry = json!({
+                "client_id": id,
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": set,
+            });
+            if let Some(s) = scope {
+                entry["scope"] = s.into();
+            }
+            // Check it the way the server will.
+            let raw: gatepass_core::config::RawClient =
+                serde_json::from_value(entry.clone()).map_err(|e| e.to_string())?;
+            raw.into_record(&["https://placeholder.invalid".into()])
+                .map_err(|e| format!("client entry: {e}"))?;
+            print(&entry);
+            Ok(())
+        }
+        _ => Err("client secret|jwt".into()),
+    }
+}
+
+fn decode(args: &[String]) -> Result<(), String> {
+    let token = args.first().ok_or("TOKEN is required")?;
+    let parsed =
+        jws::parse_compact(token, jws::DEFAULT_MAX_TOKEN_BYTES).map_err(|e| e.to_string())?;
+    let claims: Value = serde_json::from_slice(&parsed.payload).unwrap_or(Value::Null);
+    print(&json!({
+        "header": parsed.header_json,
+        "claims": claims,
+        "signature_bytes": parsed.signature.len(),
+        "note": "not verified; use `gatepass verify` to check it",
+    }));
+    Ok(())
+}
+
+fn verify_cmd(args: &[String]) -> Result<(), String> {
+    let path = flag(args, "--provider").ok_or("--provider FILE is required")?;
+    let token = args.last().ok_or("TOKEN is required")?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let provider = Provider::from_json(&text).map_err(|e| format!("{path}: {e}"))?;
+    let KeySource::Local(keys) = &provider.keys else {
+        return Err("the provider must use local_jwks here".into());
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    match verify::verify_access_token(token, &provider.policy, keys, now) {
+        Ok(v) => {
+            print(&json!({"valid": true, "claims": v.claims}));
+            Ok(())
+        }
+        Err(e) => Err(format!("invalid: {e}")),
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("keygen") => keygen(args),
+        Some("jwks") => jwks(),
+        Some("client") => client(args.get(1..).unwrap_or_default()),
+        Some("hash-secret") => {
+            let secret = stdin_text()?;
+            println!(
+                "{}",
+                SecretHash::of(secret.trim_end_matches(['\n', '\r'])).to_stored()
+            );
+            Ok(())
+        }
+        Some("decode") => decode(args.get(1..).unwrap_or_default()),
+        Some("verify") => verify_cmd(args.get(1..).unwrap_or_default()),
+        _ => Err(String::new()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_empty() => usage(),
+        Err(e) => {
+            eprintln!("gatepass: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! The gateway decision for one request, as the Envoy filter makes it: which rule applies,
+//! where the token is, whether it is valid (from the verified-token cache or the verifier),
+//! whether it carries the rule's scopes, and which headers to remove and set before the
+//! request goes upstream. The filter only reads headers for this module and applies what it
+//! returns.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::cache::{self, TokenCache};
+use crate::config::{FilterConfig, KeySource};
+use crate::error::{BearerError, BearerErrorCode};
+use crate::jwk::JwkSet;
+use crate::response::HttpResponse;
+use crate::rules::{requirement_for, Requirement};
+use crate::verify::{self, VerifiedAccessToken};
+
+/// Which local endpoint a request is for, when the filter serves the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalRoute {
+    /// The token endpoint (needs the body).
+    Token,
+    /// The JWKS.
+    Jwks,
+    /// RFC 8414 metadata.
+    Metadata,
+}
+
+/// Why a request was let through or refused (for the filter's stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No rule asked for a token.
+    NoRequirement,
+    /// `allow_missing` and no token was sent.
+    AllowedWithoutToken,
+    /// A valid token with the required scopes (verified now).
+    Allowed,
+    /// A valid token with the required scopes, found in the cache.
+    AllowedFromCache,
+    /// No token where one is required.
+    DeniedMissingToken,
+    /// Malformed request (RFC 6750 `invalid_request`).
+    DeniedInvalidRequest,
+    /// Invalid token.
+    DeniedInvalidToken,
+    /// The provider has no key set yet (remote JWKS never loaded).
+    DeniedNoKeys,
+    /// Valid token without a required scope.
+    DeniedInsufficientScope,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Answer locally with this response.
+    Respond {
+        /// The response.
+        response: HttpResponse,
+        /// For stats.
+        outcome: Outcome,
+        /// The token's `kid` was not in the provider's key set (a remote set may be refetched).
+        unknown_kid_of_provider: Option<usize>,
+    },
+    /// Send upstream after removing and setting these request headers.
+    Forward {
+        /// Header names to remove (inbound copies of headers this filter sets, RFC 9700
+        /// §4.13-style spoofing protection, and the token header when `forward` is false).
+        remove: Vec<String>,
+        /// Headers to set.
+        set: Vec<(String, String)>,
+        /// For stats.
+        outcome: Outcome,
+    },
+}
+
+/// Per-worker gateway state: the configuration and the verified-token cache.
+#[derive(Debug)]
+pub struct Gateway {
+    config: FilterConfig,
+    cache: TokenCache,
+    /// Every header name the filter sets, removed from every inbound request.
+    owned_headers: Vec<String>,
+}
+
+impl Gateway {
+    /// A gateway for a checked configuration.
+    pub fn new(config: FilterConfig) -> Self {
+        let mut owned_headers: Vec<String> = Vec::new();
+        for (_, p) in &config.providers {
+            let names = p
+                .claim_to_headers
+                .iter()
+                .map(|(h, _)| h)
+                .chain(p.forward_payload_header.iter());
+            for name in names {
+                if !owned_headers.contains(name) {
+                    owned_headers.push(name.clone());
+                }
+            }
+        }
+        Gateway {
+            cache: TokenCache::new(config.jwt_cache_size),
+            config,
+            owned_headers,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FilterConfig {
+        &self.config
+    }
+
+    /// Number of cached verified tokens.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// The local endpoint a request is for, if the filter serves a token endpoint.
+    pub fn local_route(&self, path: &str) -> Option<LocalRoute> {
+        let server = self.config.token_endpoint.as_ref()?;
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        if path == server.token_path {
+            Some(LocalRoute::Token)
+        } else if path == server.jwks_path {
+            Some(LocalRoute::Jwks)
+        } else if path == server.metadata_path {
+            Some(LocalRoute::Metadata)
+        } else {
+            None
+        }
+    }
+
+    /// The answer for the JWKS or metadata route (405 for methods other than GET and HEAD).
+    pub fn serve_document(&self, route: LocalRoute, method: &str) -> Option<HttpResponse> {
+        let server = self.config.token_endpoint.as_ref()?;
+        if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
+            return Some(HttpResponse::empty(405).with_header("allow", "GET, HEAD".into()));
+        }
+        match route {
+            LocalRoute::Jwks => Some(crate::metadata::jwks_response(server)),
+            LocalRoute::Metadata => Some(crate::metadata::response(server)),
+            LocalRoute::Token => None,
+        }
+    }
+
+    fn deny(
+        &self,
+        error: BearerError,
+        outcome: Outcome,
+        unknown_kid_of_provider: Option<usize>,
+    ) -> Decision {
+        Decision::Respond {
+            response: error.to_response(&self.config.realm),
+            outcome,
+            unknown_kid_of_provider,
+        }
+    }
+
+    /// Decides one request. `header` reads a request header by lower-case name;
+    /// `remote_keys` gives the current key set of a provider with `remote_jwks` (`None` while
+    /// none was ever loaded); providers with `local_jwks` use their own.
+    pub fn decide<'k>(
+        &mut self,
+        method: &str,
+        path: &str,
+        header: &dyn Fn(&str) -> Option<String>,
+        remote_keys: &dyn Fn(usize) -> Option<&'k JwkSet>,
+        now: u64,
+    ) -> Decision {
+        let mut remove = self.owned_headers.clone();
+        let (provider_index, scopes, optional) =
+            match requirement_for(&self.config.rules, method, path) {
+                Requirement::None => {
+                    return Decision::Forward {
+                        remove,
+                        set: Vec::new(),
+                        outcome: Outcome::NoRequirement,
+                    }
+                }
+                Requirement::Token { provider, scopes } => (*provider, scopes.clone(), false),
+                Requirement::AllowMissing { provider } => (*provider, Vec::new(), true),
+            };
+        let Some((_, provider)) = self.config.providers.get(provider_index) else {
+            return self.deny(
+                BearerError::invalid_token("provider is not configured"),
+                Outcome::DeniedInvalidToken,
+                None,
+            );
+        };
+        // The token: the first configured header that is present (RFC 6750 §2.1 by default).
+        let mut found: Option<(String, String)> = None;
+        for source in &provider.from_headers {
+            if let Some(value) = header(&source.name) {
+                let token = if source.name == "authorization"
+                    && source.value_prefix.eq_ignore_ascii_case("Bearer ")
+                {
+                    match verify::extract_bearer(Some(&value)) {
+                        Ok(t) => Some(String::from(t)),
+                        Err(e) if e.code == BearerErrorCode::InvalidRequest => {
+                            return self.deny(e, Outcome::DeniedInvalidRequest, None)
+                        }
+                        Err(_) => None,
+                    }
+                } else {
+                    source
+                        .token(&value)
+                        .filter(|t| !t.is_empty())
+                        .map(String::from)
+                };
+                if let Some(t) = token {
+                    found = Some((source.name.clone(), t));
+                    break;
+                }
+            }
+        }
+        let Some((token_header, token)) = found else {
+            if optional {
+                return Decision::Forward {
+                    remove,
+                    set: Vec::new(),
+                    outcome: Outcome::AllowedWithoutToken,
+                };
+            }
+            return self.deny(
+                BearerError::missing_token(),
+                Outcome::DeniedMissingToken,
+                None,
+            );
+        };
+
+        let cache_key = cache::key(provider_index, &token);
+        let (verified, outcome): (VerifiedAccessToken, Outcome) =
+            match self.cache.get(&cache_key, now) {
+                Some(v) => (v.clone(), Outcome::AllowedFromCache),
+                None => {
+                    let set = match &provider.keys {
+                        KeySource::Local(set) => Some(set),
+                        KeySource::Remote(_) => remote_keys(provider_index),
+                    };
+                    let Some(set) = set else {
+                        return self.deny(
+                            BearerError::invalid_token("the issuer's keys are not available yet"),
+                            Outcome::DeniedNoKeys,
+                            None,
+                        );
+                    };
+                    match verify::verify_access_token(&token, &provider.policy, set, now) {
+                        Ok(v) => {
+                            let valid_until = v
+                                .expires_at
+                                .saturating_add(provider.policy.clock_skew_seconds);
+                            self.cache.insert(cache_key, v.clone(), valid_until, now);
+                            (v, Outcome::Allowed)
+                        }
+                        Err(e) => {
+                            let unknown = e.unknown_kid.then_some(provider_index);
+                            return self.deny(e, Outcome::DeniedInvalidToken, unknown);
+                        }
+                    }
+                }
+            };
+        // Scopes are checked on every request, cached or not: the cache holds the token's
+        // validity, not a route's decision.
+        if let Err(e) = verified.require_scopes(&scopes) {
+            return self.deny(e, Outcome::DeniedInsufficientScope, None);
+        }
+        let mut set = Vec::new();
+        for (header_name, claim) in &provider.claim_to_headers {
+            // A claim value with control characters would split or corrupt the header; it is
+            // left out rather than forwarded.
+            if let Some(value) = verified.claim_as_header(claim) {
+                if !value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                    set.push((header_name.clone(), value));
+                }
+            }
+        }
+        if let Some(h) = &provider.forward_payload_header {
+            set.push((h.clone(), verified.payload_b64.clone()));
+        }
+        if !provider.forward {
+            remove.push(token_header);
+        }
+        Decision::Forward {
+            remove,
+            set,
+            outcome,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{self, Algorithm};
+    use crate::jwk::SigningJwk;
+    use crate::jws;
+    use alloc::collections::BTreeMap;
+    use alloc::string::ToString;
+    use rand_chacha::rand_core::SeedableRng;
+    use serde_json::json;
+
+    const NOW: u64 = 1_900_000_000;
+
+    struct Fixture {
+        gateway: Gateway,
+        key: SigningJwk,
+    }
+
+    fn fixture(extra: serde_json::Value) -> Fixture {
+        let key = SigningJwk::generate(
+            Algorithm::EdDSA,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(8),
+        )
+        .unwrap();
+        let mut provider = json!({
+            "issuer": "https://as.example",
+            "audiences": ["https://api.example"],
+            "local_jwks": {"inline_string": json!({"keys": [key.public_jwk().to_public_json()]}).to_string()},
+            "claim_to_headers": [{"header_name": "x-client-id", "claim_name": "client_id"}],
+            "forward_payload_header": "x-jwt-payload",
+        });
+        if let (serde_json::Value::Object(p), serde_json::Value::Object(e)) = (&mut provider, extra)
+        {
+            p.extend(e);
+        }
+        let config = json!({
+            "providers": {"main": provider},
+            "rules": [
+                {"match": {"prefix": "/orders", "methods": ["POST"]}, "requires": {"provider_name": "main", "scopes": ["orders:write"]}},
+                {"match": {"prefix": "/orders"}, "requires": {"provider_name": "main", "scopes": ["orders:read"]}},
+                {"match": {"prefix": "/public"}, "allow_missing": {"provider_name": "main"}},
+            ],
+        });
+        Fixture {
+            gateway: Gateway::new(FilterConfig::from_json(&config.to_string()).unwrap()),
+            key,
+        }
+    }
+
+    fn token(key: &SigningJwk, claims: serde_json::Value) -> String {
+        let input = jws::signing_input(
+            &json!({"alg": "EdDSA", "kid": key.kid, "typ": "at+jwt"}),
+            &claims,
+        );
+        let sig = crypto::sign(
+            Algorithm::EdDSA,
+            &key.key,
+            input.as_bytes(),
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(1),
+        )
+        .unwrap();
+        jws::assemble(&input, &sig)
+    }
+
+    fn good_claims(scope: &str) -> serde_json::Value {
+        json!({"iss": "https://as.example", "aud": "https://api.example", "exp": NOW + 300, "iat": NOW, "client_id": "billing", "scope": scope})
+    }
+
+    fn decide(f: &mut Fixture, method: &str, path: &str, headers: &[(&str, &str)]) -> Decision {
+        let map: BTreeMap<String, String> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        f.gateway
+            .decide(method, path, &|name| map.get(name).cloned(), &|_| None, NOW)
+    }
+
+    fn status(d: &Decision) -> u16 {
+        match d {
+            Decision::Respond { response, .. } => response.status,
+            Decision::Forward { .. } => 200,
+        }
+    }
+
+    #[test]
+    fn a_valid_token_passes_with_claim_headers_and_spoofed_copies_removed() {
+        let mut f = fixture(json!({}));
+        let t = token(&f.key, good_claims("orders:read"));
+        let auth = alloc::format!("Bearer {t}");
+        let d = decide(
+            &mut f,
+            "GET",
+            "/orders/7",
+            &[("authorization", &auth), ("x-client-id", "spoofed")],
+        );
+        let Decision::Forward {
+            remove,
+            set,
+            outcome,
+        } = d
+        else {
+            panic!("refused: {d:?}")
+        };
+        assert_eq!(outcome, Outcome::Allowed);
+        for h in ["x-client-id", "x-jwt-payload", "authorization"] {
+            assert!(
+                remove.iter().any(|r| r == h),
+                "{h} removed (forward is false)"
+            );
+        }
+        assert!(set.contains(&("x-client-id".to_string(), "billing".to_string())));
+        assert!(set
+            .iter()
+            .any(|(h, v)| h == "x-jwt-payload" && t.contains(v.as_str())));
+        // The second request with the same token comes from the cache; the scope still counts.
+        let again = decide(&mut f, "GET", "/orders/7", &[("authorization", &auth)]);
+        assert!(matches!(
+            again,
+            Decision::Forward {
+                outcome: Outcome::AllowedFromCache,
+                ..
+            }
+        ));
+        let write = decide(&mut f, "POST", "/orders", &[("authorization", &auth)]);
+        assert_eq!(status(&write), 403);
+        assert!(matches!(
+            write,
+            Decision::Respond {
+                outcome: Outcome::DeniedInsufficientScope,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rfc6750_answers_for_missing_malformed_and_invalid_tokens() {
+        let mut f = fixture(json!({}));
+        let missing = decide(&mut f, "GET", "/orders", &[]);
+        let Decision::Respond {
+            response, outcome, ..
+        } = &missing
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (response.status, *outcome),
+            (401, Outcome::DeniedMissingToken)
+        );
+        assert_eq!(
+            response.header("www-authenticate"),
+            Some("Bearer realm=\"gatepass\"")
+        );
+        let malformed = decide(&mut f, "GET", "/orders", &[("authorization", "Bearer a b")]);
+        assert_eq!(status(&malformed), 400);
+        let expired = token(
+            &f.key,
+            json!({"iss": "https://as.example", "aud": "https://api.example", "exp": NOW - 61, "scope": "orders:read"}),
+        );
+        let d = decide(
+            &mut f,
+            "GET",
+            "/orders",
+            &[("authorization", &alloc::format!("Bearer {expired}"))],
+        );
+        let Decision::Respond { response, .. } = &d else {
+            panic!()
+        };
+        assert_eq!(response.status, 401);
+        assert!(response
+            .header("www-authenticate")
+            .unwrap_or("")
+            .contains("error=\"invalid_token\""));
+        let other_key = SigningJwk::generate(
+            Algorithm::EdDSA,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(77),
+        )
+        .unwrap();
+        let foreign = token(&other_key, good_claims("orders:read"));
+        let d = decide(
+            &mut f,
+            "GET",
+            "/orders",
+            &[("authorization", &alloc::format!("Bearer {foreign}"))],
+        );
+        assert!(
+            matches!(
+                d,
+                Decision::Respond {
+                    unknown_kid_of_provider: Some(0),
+                    ..
+                }
+            ),
+            "unknown kid is reported"
+        );
+    }
+
+    #[test]
+    fn allow_missing_and_unmatched_routes_still_strip_owned_headers() {
+        let mut f = fixture(json!({}));
+        for (path, outcome) in [
+            ("/public/x", Outcome::AllowedWithoutToken),
+            ("/elsewhere", Outcome::NoRequirement),
+        ] {
+            let d = decide(&mut f, "GET", path, &[("x-client-id", "spoofed")]);
+            let Decision::Forward {
+                remove,
+                set,
+                outcome: o,
+            } = d
+            else {
+                panic!()
+            };
+            assert_eq!(o, outcome);
+            assert!(remove.iter().any(|r| r == "x-client-id"));
+            assert!(set.is_empty());
+        }
+        // A token that is present on an allow_missing route must be valid.
+        let d = decide(
+            &mut f,
+            "GET",
+            "/public/x",
+            &[("authorization", "Bearer abc.def.ghi")],
+        );
+        assert_eq!(status(&d), 401);
+    }
+
+    #[test]
+    fn forward_true_keeps_the_token_header() {
+        let mut f = fixture(json!({"forward": true}));
+        let t = token(&f.key, good_claims("orders:read"));
+        let d = decide(
+            &mut f,
+            "GET",
+            "/orders",
+            &[("authorization", &alloc::format!("Bearer {t}"))],
+        );
+        let Decision::Forward { remove, .. } = d else {
+            panic!()
+        };
+        assert!(!remove.iter().any(|r| r == "authorization"));
+    }
+}

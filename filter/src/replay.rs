@@ -1,0 +1,76 @@
+//! The client-assertion replay store: Envoy shared data, shared by every worker VM of one
+//! Envoy, with compare-and-swap.
+//!
+//! Envoy's `set_shared_data` checks the CAS only for keys that exist, so insert-if-absent on a
+//! key of its own would race. Instead the replay keys live in 64 shard entries (by the first
+//! character of the base64url replay key) that are created in `on_configure`, before traffic;
+//! each insert reads its shard with its CAS, refuses a key already present, drops expired
+//! entries, appends, and writes back with the CAS, retrying on a mismatch. Two workers racing
+//! with the same assertion: one write wins, the other retries and finds the key.
+
+use gatepass_core::client_auth::ReplayOutcome;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::Status;
+
+const SHARD_CHARS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// Marks a created shard (so an existing shard is never mistaken for a missing one).
+const HEADER: &str = "gatepass-replay-v1\n";
+const MAX_ATTEMPTS: usize = 64;
+
+fn shard_of(key: &str) -> String {
+    let c = key.chars().next().unwrap_or('A');
+    format!("gatepass.replay.{c}")
+}
+
+/// Creates the shards that do not exist yet. Runs in `on_configure`.
+pub fn prepare() -> Result<(), String> {
+    for c in SHARD_CHARS.chars() {
+        let shard = format!("gatepass.replay.{c}");
+        let (value, _) = hostcalls::get_shared_data(&shard).map_err(|s| format!("{s:?}"))?;
+        if value.is_none() {
+            hostcalls::set_shared_data(&shard, Some(HEADER.as_bytes()), None)
+                .map_err(|s| format!("{s:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `key` until `expires_at` if absent.
+pub fn record(key: &str, expires_at: u64, now: u64) -> Result<ReplayOutcome, String> {
+    let shard = shard_of(key);
+    for _ in 0..MAX_ATTEMPTS {
+        let (value, cas) = hostcalls::get_shared_data(&shard).map_err(|s| format!("{s:?}"))?;
+        let (Some(value), Some(cas)) = (value, cas) else {
+            // Fail closed: the shard should exist since on_configure.
+            return Err(format!("replay shard {shard} is missing"));
+        };
+        let text = String::from_utf8(value).map_err(|_| "replay shard is corrupt".to_string())?;
+        let Some(entries) = text.strip_prefix(HEADER) else {
+            return Err("replay shard is corrupt".into());
+        };
+        let mut kept = String::from(HEADER);
+        for line in entries.lines() {
+            let Some((k, exp)) = line.split_once(' ') else {
+                continue;
+            };
+            let Ok(exp) = exp.parse::<u64>() else {
+                continue;
+            };
+            if exp <= now {
+                continue; // expired: the assertion would be refused anyway
+            }
+            if k == key {
+                return Ok(ReplayOutcome::AlreadySeen);
+            }
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        kept.push_str(&format!("{key} {expires_at}\n"));
+        match hostcalls::set_shared_data(&shard, Some(kept.as_bytes()), Some(cas)) {
+            Ok(()) => return Ok(ReplayOutcome::Recorded),
+            Err(Status::CasMismatch) => continue,
+            Err(s) => return Err(format!("{s:?}")),
+        }
+    }
+    Err("replay store is contended".into())
+}
