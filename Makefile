@@ -1,7 +1,11 @@
-.PHONY: demo test setup bench
+.PHONY: demo demo-core test setup bench
 
-# The main job: the whole client-credentials flow on the embedded default config.
+# The main job: gatepass in a real Envoy (token endpoint + enforcement), walked through.
 demo:
+	bash scripts/demo.sh
+
+# The same flow through the core alone, in one process (no Envoy).
+demo-core:
 	cargo run -q -p gatepass-core --example demo
 
 # Every test (what CI runs through .ci/run).

@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=11
+TOTAL=12
 current=0
 current_name=""
 started=$SECONDS
@@ -46,9 +46,9 @@ cargo test -p gatepass-core --test wycheproof -- --nocapture
 step "no_std build (cargo build -p gatepass-core --target wasm32v1-none)"
 cargo build -p gatepass-core --target wasm32v1-none
 
-step "demo, the README's main command (make demo)"
-cargo run -q -p gatepass-core --example demo > target/demo.log || { cat target/demo.log; exit 1; }
-tail -n 1 target/demo.log
+step "core demo (cargo run -p gatepass-core --example demo)"
+cargo run -q -p gatepass-core --example demo > target/demo-core.log || { cat target/demo-core.log; exit 1; }
+tail -n 1 target/demo-core.log
 
 step "Envoy filter build (cargo build -p gatepass-filter --target wasm32-wasip1 --release)"
 cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
@@ -60,6 +60,10 @@ GATEPASS_FILTER_WASM=target/wasm32-wasip1/release/gatepass_filter.wasm bash scri
 
 step "end-to-end tests in real Envoy (pytest tests/envoy)"
 GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" .venv/bin/pytest tests/envoy -q
+
+step "demo in real Envoy, the README's main command (make demo)"
+bash scripts/demo.sh > target/demo.log 2>&1 || { cat target/demo.log; exit 1; }
+tail -n 1 target/demo.log
 
 step "interop with jose (node --test tests/interop/*.test.mjs)"
 shopt -s nullglob

@@ -12,6 +12,8 @@
 //!     a private_key_jwt client entry from the client's public JWKS
 //! gatepass hash-secret < secret
 //!     the sha256: hash of a secret
+//! gatepass assertion --key PRIVATE_JWK_FILE --client ID --aud ISSUER [--ttl SECONDS]
+//!     a private_key_jwt client assertion (RFC 7523), for testing a token endpoint
 //! gatepass decode TOKEN
 //!     header and claims of a JWS, unverified (for debugging only)
 //! gatepass verify --provider FILE TOKEN
@@ -32,7 +34,7 @@ use serde_json::{json, Value};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  gatepass keygen [--alg ALG] [--kid KID]\n  gatepass jwks < private.json\n  gatepass client secret --id ID [--scope S] [--method M]\n  gatepass client jwt --id ID --jwks FILE [--scope S]\n  gatepass hash-secret < secret\n  gatepass decode TOKEN\n  gatepass verify --provider FILE TOKEN"
+        "usage:\n  gatepass keygen [--alg ALG] [--kid KID]\n  gatepass jwks < private.json\n  gatepass client secret --id ID [--scope S] [--method M]\n  gatepass client jwt --id ID --jwks FILE [--scope S]\n  gatepass hash-secret < secret\n  gatepass assertion --key FILE --client ID --aud ISSUER [--ttl S]\n  gatepass decode TOKEN\n  gatepass verify --provider FILE TOKEN"
     );
     ExitCode::from(2)
 }
@@ -141,6 +143,36 @@ fn client(args: &[String]) -> Result<(), String> {
     }
 }
 
+fn now() -> Result<u64, String> {
+    Ok(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs())
+}
+
+fn assertion(args: &[String]) -> Result<(), String> {
+    let path = flag(args, "--key").ok_or("--key PRIVATE_JWK_FILE is required")?;
+    let client = flag(args, "--client").ok_or("--client ID is required")?;
+    let aud = flag(args, "--aud").ok_or("--aud ISSUER is required")?;
+    let ttl: u64 = flag(args, "--ttl")
+        .map(|t| t.parse().map_err(|_| "--ttl: seconds"))
+        .transpose()?
+        .unwrap_or(60);
+    let text = std::fs::read(&path).map_err(|e| format!("--key {path}: {e}"))?;
+    let key = SigningJwk::from_json(&text).map_err(|e| format!("--key {path}: {e}"))?;
+    let now = now()?;
+    let header = json!({"alg": key.alg.name(), "kid": key.kid, "typ": "client-authentication+jwt"});
+    let claims = json!({
+        "iss": client, "sub": client, "aud": aud, "iat": now, "exp": now + ttl,
+        "jti": secret::random_string(&mut OsRng, 16),
+    });
+    let input = jws::signing_input(&header, &claims);
+    let signature = gatepass_core::crypto::sign(key.alg, &key.key, input.as_bytes(), &mut OsRng)
+        .map_err(|e| e.to_string())?;
+    println!("{}", jws::assemble(&input, &signature));
+    Ok(())
+}
+
 fn decode(args: &[String]) -> Result<(), String> {
     let token = args.first().ok_or("TOKEN is required")?;
     let parsed =
@@ -163,11 +195,7 @@ fn verify_cmd(args: &[String]) -> Result<(), String> {
     let KeySource::Local(keys) = &provider.keys else {
         return Err("the provider must use local_jwks here".into());
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_err(|e| e.to_string())?
-        .as_secs();
-    match verify::verify_access_token(token, &provider.policy, keys, now) {
+    match verify::verify_access_token(token, &provider.policy, keys, now()?) {
         Ok(v) => {
             print(&json!({"valid": true, "claims": v.claims}));
             Ok(())
@@ -189,6 +217,7 @@ fn run(args: &[String]) -> Result<(), String> {
             );
             Ok(())
         }
+        Some("assertion") => assertion(args.get(1..).unwrap_or_default()),
         Some("decode") => decode(args.get(1..).unwrap_or_default()),
         Some("verify") => verify_cmd(args.get(1..).unwrap_or_default()),
         _ => Err(String::new()),
