@@ -7,6 +7,7 @@
 //! only reused for the provider that verified it.
 
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::verify::VerifiedAccessToken;
@@ -24,7 +25,7 @@ pub fn key(provider: usize, token: &str) -> CacheKey {
 
 #[derive(Debug, Clone)]
 struct Entry {
-    token: VerifiedAccessToken,
+    token: Arc<VerifiedAccessToken>,
     valid_until: u64,
 }
 
@@ -56,7 +57,7 @@ impl TokenCache {
 
     /// The verified token for `key`, if cached and still within `exp` + skew at `now`; an
     /// expired entry is dropped.
-    pub fn get(&mut self, key: &CacheKey, now: u64) -> Option<&VerifiedAccessToken> {
+    pub fn get(&mut self, key: &CacheKey, now: u64) -> Option<Arc<VerifiedAccessToken>> {
         let expired = match self.entries.get(key) {
             None => return None,
             Some(e) => now >= e.valid_until,
@@ -65,7 +66,7 @@ impl TokenCache {
             self.entries.remove(key);
             return None;
         }
-        self.entries.get(key).map(|e| &e.token)
+        self.entries.get(key).map(|e| Arc::clone(&e.token))
     }
 
     /// Caches a verified token until `valid_until` (its `exp` plus the provider's skew). When
@@ -73,7 +74,7 @@ impl TokenCache {
     pub fn insert(
         &mut self,
         key: CacheKey,
-        token: VerifiedAccessToken,
+        token: Arc<VerifiedAccessToken>,
         valid_until: u64,
         now: u64,
     ) {

@@ -5,6 +5,7 @@
 //! returns.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::cache::{self, TokenCache};
@@ -229,9 +230,9 @@ impl Gateway {
         };
 
         let cache_key = cache::key(provider_index, &token);
-        let (verified, outcome): (VerifiedAccessToken, Outcome) =
+        let (verified, outcome): (Arc<VerifiedAccessToken>, Outcome) =
             match self.cache.get(&cache_key, now) {
-                Some(v) => (v.clone(), Outcome::AllowedFromCache),
+                Some(v) => (v, Outcome::AllowedFromCache),
                 None => {
                     let set = match &provider.keys {
                         KeySource::Local(set) => Some(set),
@@ -249,7 +250,9 @@ impl Gateway {
                             let valid_until = v
                                 .expires_at
                                 .saturating_add(provider.policy.clock_skew_seconds);
-                            self.cache.insert(cache_key, v.clone(), valid_until, now);
+                            let v = Arc::new(v);
+                            self.cache
+                                .insert(cache_key, Arc::clone(&v), valid_until, now);
                             (v, Outcome::Allowed)
                         }
                         Err(e) => {

@@ -28,6 +28,11 @@ pub fn request_header(name: &str) -> Option<String> {
         .flatten()
 }
 
+/// All request headers (names are lower case in Envoy).
+pub fn request_headers() -> Vec<(String, String)> {
+    hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default()
+}
+
 pub fn set_request_header(name: &str, value: &str) {
     if hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value)).is_err() {
         log_warn(&format!("could not set request header {name}"));

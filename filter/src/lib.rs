@@ -62,8 +62,16 @@ impl State {
     /// Decides the current request (the effective context) and applies the decision. Returns
     /// `None` when the request must wait for a first key set.
     fn handle_request(&self, may_wait: bool) -> Option<Action> {
-        let method = host::request_header(":method").unwrap_or_default();
-        let path = host::request_header(":path").unwrap_or_default();
+        // One host call for all request headers: each host call crosses the V8 boundary.
+        let headers = host::request_headers();
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let method = find(":method").unwrap_or_default();
+        let path = find(":path").unwrap_or_default();
         let now = host::now();
         let decision = {
             let remote = self.remote.borrow();
@@ -73,13 +81,9 @@ impl State {
                     .find(|r| r.index == i)
                     .and_then(|r| r.keys.as_ref())
             };
-            self.gateway.borrow_mut().decide(
-                &method,
-                &path,
-                &|name| host::request_header(name),
-                &keys,
-                now,
-            )
+            self.gateway
+                .borrow_mut()
+                .decide(&method, &path, &find, &keys, now)
         };
         match decision {
             Decision::Respond {
@@ -116,7 +120,11 @@ impl State {
                 outcome,
             } => {
                 self.stats.record(outcome);
-                for name in &remove {
+                // Only headers that are present need a host call to remove.
+                for name in remove
+                    .iter()
+                    .filter(|n| headers.iter().any(|(h, _)| h == *n))
+                {
                     host::remove_request_header(name);
                 }
                 for (name, value) in &set {
