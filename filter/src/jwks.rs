@@ -181,7 +181,11 @@ impl RemoteProvider {
             let due = if !loaded {
                 now >= s.last_attempt.saturating_add(FIRST_LOAD_RETRY)
             } else {
-                (stale && now >= s.last_attempt.saturating_add(STALE_RETRY)) || s.refetch
+                // The retry delay applies only after a failed attempt (one that
+                // brought no newer set than the one this VM has).
+                let last_failed = s.last_attempt > self.fetched_at;
+                (stale && (!last_failed || now >= s.last_attempt.saturating_add(STALE_RETRY)))
+                    || s.refetch
             };
             (due && s.lock_until <= now).then_some(FetchState {
                 lock_until: now + lock_for,

@@ -8,8 +8,12 @@ Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
 - `envoy_factory(config, concurrency=1, ...)`: a running Envoy (config: a bootstrap dict, written
   as JSON, or YAML/JSON text); stopped at teardown; its log tail is attached to a failing test's
   report.
+- `module_envoy_factory(config, ...)`: the same, but the Envoy lives for the whole test module
+  (for modules whose tests share one configuration: each test then uses fresh tokens and
+  compares stats as deltas); stopped at the module's end, log tail attached to failing tests.
 - `envoy_validate(config)`: `envoy --mode validate` → (exit code, output).
-- `upstream`: echo server (200, JSON of method, path, headers it saw).
+- `upstream`: echo server (200, JSON of method, path, headers it saw); `module_upstream`: one
+  per test module.
 - `issuer_server`: JWKS server with switches (mode, down/up) and a request count.
 """
 
@@ -26,6 +30,7 @@ import harness
 from harness import ROOT, Envoy, IssuerServer, UpstreamServer
 
 _ENVOYS = pytest.StashKey[list]()
+_MODULE_ENVOYS = pytest.StashKey[list]()
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +94,32 @@ def envoy_factory(request: pytest.FixtureRequest, tmp_path: Path, envoy_bin: Pat
         envoy.stop()
 
 
+@pytest.fixture(scope="module")
+def module_envoy_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, envoy_bin: Path
+) -> Iterator[Callable[..., Envoy]]:
+    """`envoy_factory` for a whole test module (same arguments)."""
+    started: list[Envoy] = []
+    request.node.stash[_MODULE_ENVOYS] = started
+    workdir = tmp_path_factory.mktemp(request.node.name.removesuffix(".py"))
+
+    def start(config: Any, *, concurrency: int = 1, name: str | None = None, **kw: Any) -> Envoy:
+        envoy = Envoy.start(
+            config,
+            workdir,
+            name=name or f"envoy{len(started) + 1}",
+            concurrency=concurrency,
+            envoy_bin=envoy_bin,
+            **kw,
+        )
+        started.append(envoy)
+        return envoy
+
+    yield start
+    for envoy in started:
+        envoy.stop()
+
+
 @pytest.fixture
 def envoy_validate(tmp_path: Path, envoy_bin: Path) -> Callable[..., tuple[int, str]]:
     """`envoy_validate(config)` → (exit code, output) of `envoy --mode validate`."""
@@ -107,6 +138,13 @@ def upstream() -> Iterator[UpstreamServer]:
     server.down()
 
 
+@pytest.fixture(scope="module")
+def module_upstream() -> Iterator[UpstreamServer]:
+    server = UpstreamServer().up()
+    yield server
+    server.down()
+
+
 @pytest.fixture
 def issuer_server() -> Iterator[IssuerServer]:
     server = IssuerServer().up()
@@ -119,5 +157,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     if report.failed and report.when in ("setup", "call"):
-        for envoy in item.stash.get(_ENVOYS, []):
+        module = item.getparent(pytest.Module)
+        module_envoys = module.stash.get(_MODULE_ENVOYS, []) if module is not None else []
+        for envoy in [*item.stash.get(_ENVOYS, []), *module_envoys]:
             report.sections.append((f"Envoy {envoy.name} log", envoy.log_tail()))

@@ -606,6 +606,21 @@ class Envoy:
                 return value
         return default
 
+    def counters(self) -> dict[str, int]:
+        """Every `wasmcustom.gatepass.*` counter, by the name the filter defined (without the
+        `wasmcustom.` prefix): `gatepass.allowed`, `gatepass.denied.invalid_token`, ..."""
+        out: dict[str, int] = {}
+        for name, value in self.stats(filter="^wasmcustom\\.gatepass\\.").items():
+            if isinstance(value, int):
+                out[name.removeprefix("wasmcustom.")] = value
+        return out
+
+    def counters_delta(self, before: Mapping[str, int]) -> dict[str, int]:
+        """The counters that changed since `before` (a `counters()` result), as differences."""
+        after = self.counters()
+        names = set(before) | set(after)
+        return {n: after.get(n, 0) - before.get(n, 0) for n in sorted(names) if after.get(n, 0) != before.get(n, 0)}
+
     # -- logs
 
     def log_text(self) -> str:
@@ -656,7 +671,9 @@ def validate(
 
 class _Server:
     """A ThreadingHTTPServer on 127.0.0.1 in a daemon thread; `down()` closes the listening
-    socket (connections are refused), `up()` listens again on the same port."""
+    socket (connections are refused) and every open connection (Envoy pools keep-alive
+    connections to a cluster: without this a "down" server would still answer on them), `up()`
+    listens again on the same port."""
 
     handler: type[BaseHTTPRequestHandler]
 
@@ -665,6 +682,7 @@ class _Server:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.connections: set[socket.socket] = set()
 
     def up(self) -> "_Server":
         if self._httpd is not None:
@@ -674,6 +692,18 @@ class _Server:
         class Httpd(ThreadingHTTPServer):
             daemon_threads = True
             allow_reuse_address = True
+            # Envoy opens many upstream connections at once (parallel tests, resumed waiters):
+            # the default backlog of 5 drops SYNs, and a 1 s connect_timeout turns that into 503.
+            request_queue_size = 128
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # A peer that went away (Envoy timing out a slow fetch, a connection closed by
+                # down()) is part of the tests, not an error worth a traceback.
+                import sys
+
+                if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    return
+                super().handle_error(request, client_address)
 
         class Handler(self.handler):  # type: ignore[misc, valid-type]
             owner = server
@@ -692,6 +722,13 @@ class _Server:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._httpd = None
+        with self.lock:
+            open_connections, self.connections = list(self.connections), set()
+        for conn in open_connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     stop = down
 
@@ -706,6 +743,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.owner.lock:
+            self.owner.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.owner.lock:
+            self.owner.connections.discard(self.connection)
+        super().finish()
 
     def _read_body(self) -> bytes:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":

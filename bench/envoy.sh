@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Envoy throughput benchmark: gatepass next to Envoy's jwt_authn (not a test; numbers depend on
+# the machine and on whatever else runs on it).
+#
+#   bash bench/envoy.sh                  # all contenders, 10 s each (+2 s warm-up), about 2 min
+#   bash bench/envoy.sh -d 3             # shorter runs
+#   bash bench/envoy.sh --million        # also Envoy's memory before/after 1,000,000 requests
+#   bash bench/envoy.sh --contenders gatepass,jwt_authn_cache
+#   bash bench/envoy.sh --help           # every option (bench/envoy_bench.py)
+#
+# Installs wrk (Debian package) if missing, Envoy and the Python dependencies into .venv
+# (scripts/envoy.sh), builds the filter, then runs bench/envoy_bench.py with the arguments given.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  echo "bench/envoy.sh: installing wrk" >&2
+  # apt-get update only when the package lists don't know wrk yet.
+  if ! $sudo apt-get install -y -q wrk >/dev/null; then
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q wrk >/dev/null
+  fi
+fi
+
+bash scripts/envoy.sh
+
+if ! rustup target list --installed | grep -qx wasm32-wasip1; then
+  rustup target add wasm32-wasip1
+fi
+cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+
+exec "$root/.venv/bin/python" "$root/bench/envoy_bench.py" "$@"

@@ -1,0 +1,296 @@
+"""Remote JWKS in real Envoy: the provider's key set is fetched from the `issuer_server` fixture
+through an Envoy cluster (`dispatch_http_call` from the root context), shared by the worker VMs,
+refreshed after `cache_duration`, refetched on an unknown `kid` at most once per
+`jwks_kid_miss_cooldown`, kept when a fetch fails, and never invented: no key set ever loaded
+means 401.
+
+Keys are generated per test (PyJWT/cryptography) and published by the issuer server; every
+request carries a freshly minted token (distinct `jti`), so the verified-token cache never
+answers for the key set. Timings: `timeout` 1s (a request waiting for the first fetch is held
+at most ~2 s), `jwks_kid_miss_cooldown` 3s, `cache_duration` 600s unless a test needs it short.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Callable
+
+import pytest
+
+import harness
+import tokens
+
+COOLDOWN = 3
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class Remote:
+    """An Envoy whose provider `main` takes its keys from the issuer server, and a signing key
+    whose public half the issuer publishes."""
+
+    def __init__(self, envoy: harness.Envoy, issuer: harness.IssuerServer, key, jwk):
+        self.envoy, self.issuer, self.key, self.jwk = envoy, issuer, key, jwk
+
+    def token(self, key=None, kid=None, **claims) -> str:
+        return tokens.access_token(key=key or self.key, kid=kid or self.jwk["kid"], **claims)
+
+    def get(self, token: str) -> harness.Response:
+        return self.envoy.get("/orders/1", headers={"authorization": f"Bearer {token}"}, timeout=10)
+
+    def counter(self, name: str) -> int:
+        return self.envoy.counters().get(f"gatepass.{name}", 0)
+
+    def wait_for_keys(self, timeout: float = 5) -> None:
+        """Until a token of the published key passes (a fresh token each try)."""
+        assert wait_until(lambda: self.get(self.token()).status == 200, timeout), "the published key never passed"
+
+
+@pytest.fixture
+def remote(filter_wasm, envoy_factory, upstream, issuer_server):
+    """start(cache_duration="600s", concurrency=1, publish=True) → Remote. With publish=False
+    the issuer serves an empty set until the test publishes one."""
+
+    def start(*, cache_duration: str = "600s", concurrency: int = 1, publish: bool = True) -> Remote:
+        key, jwk = tokens.new_key("EdDSA", kid="key-a")
+        if publish:
+            issuer_server.set_jwks(tokens.jwks(jwk))
+        config = harness.plugin_config(
+            {
+                "main": harness.provider(
+                    remote_jwks_uri=issuer_server.jwks_uri,
+                    cluster="issuer",
+                    timeout="1s",
+                    cache_duration=cache_duration,
+                    jwks_kid_miss_cooldown=f"{COOLDOWN}s",
+                )
+            }
+        )
+        b = harness.gatepass_bootstrap(
+            filter_wasm, config, upstream_port=upstream.port, issuer_port=issuer_server.port
+        )
+        envoy = envoy_factory(b, concurrency=concurrency)
+        return Remote(envoy, issuer_server, key, jwk)
+
+    return start
+
+
+def test_request_arriving_before_the_first_fetch_completes_waits_and_passes(remote, issuer_server):
+    issuer_server.slow_seconds = 0.5
+    issuer_server.set_mode("slow")
+    r = remote()
+    # Sent right after Envoy is ready: the first fetch has not been answered yet.
+    sent = time.monotonic()
+    resp = r.get(r.token())
+    elapsed = time.monotonic() - sent
+    assert resp.status == 200, resp
+    with issuer_server.lock:
+        first_fetch_arrived = issuer_server.requests[0][0] if issuer_server.requests else None
+    assert first_fetch_arrived is not None
+    assert sent < first_fetch_arrived + issuer_server.slow_seconds, (
+        "the request was sent after the first fetch was answered: the test proved nothing"
+    )
+    # ... and answered only after the fetch was: it waited for the keys rather than failing.
+    assert sent + elapsed >= first_fetch_arrived + issuer_server.slow_seconds - 0.05
+    assert elapsed < 3, elapsed
+    assert r.counter("jwks.fetch_ok") == 1
+    assert r.counter("denied.no_keys") == 0
+    assert issuer_server.jwks_requests == 1
+
+
+def test_first_requests_on_two_workers_all_wait_for_one_shared_fetch(remote, issuer_server):
+    """--concurrency 2: twelve requests arriving together before the first (slow) fetch is
+    answered all wait and pass; the main VM and both worker VMs fetched once in total."""
+    issuer_server.slow_seconds = 0.7
+    issuer_server.set_mode("slow")
+    r = remote(concurrency=2)
+    batch = [r.token() for _ in range(12)]
+    results: list = [None] * len(batch)
+
+    def send(i: int) -> None:
+        results[i] = r.get(batch[i]).status
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(batch))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=15)
+    assert results == [200] * len(batch), results
+    assert issuer_server.jwks_requests == 1
+    assert r.counter("jwks.fetch_ok") == 1
+    assert r.counter("denied.no_keys") == 0
+
+
+def test_issuer_hanging_past_the_timeout_from_the_start_fails_closed_within_the_deadline(remote, issuer_server):
+    """The issuer accepts but answers after 3 s, past the 1 s fetch timeout: the waiting request
+    is refused by its deadline rather than held until the issuer answers."""
+    issuer_server.slow_seconds = 3.0
+    issuer_server.set_mode("slow")
+    r = remote()
+    sent = time.monotonic()
+    resp = r.get(r.token())
+    elapsed = time.monotonic() - sent
+    assert resp.status == 401, resp
+    assert elapsed < 3.0, elapsed
+    assert wait_until(lambda: r.counter("jwks.fetch_failed") >= 1, timeout=3)
+    assert r.counter("denied.no_keys") == 1
+
+
+def test_key_set_is_refreshed_after_cache_duration(remote, issuer_server):
+    """`cache_duration: 2s`: the set is fetched again about 2 s after the last good fetch (the
+    filter's tick is 250 ms and its clock whole seconds, so allow 1.3 s more)."""
+    r = remote(cache_duration="2s")
+    r.wait_for_keys()
+    assert issuer_server.wait_for_requests(2, timeout=6)
+    with issuer_server.lock:
+        first, second = (t for t, _, p in issuer_server.requests[:2])
+    assert second - first <= 2 + 1.3, f"refreshed {second - first:.2f}s after the previous fetch"
+    assert r.counter("jwks.fetch_ok") == 2
+
+
+def test_key_removed_from_the_set_stops_verifying_new_tokens_after_the_refetch(remote, issuer_server):
+    r = remote()
+    r.wait_for_keys()
+    key_b, jwk_b = tokens.new_key("EdDSA", kid="key-b")
+    issuer_server.set_jwks(tokens.jwks(jwk_b))  # key-a rotated out
+    token_b = r.token(key=key_b, kid="key-b")
+    assert r.get(token_b).status == 401  # unknown kid → refetch
+    assert wait_until(lambda: r.get(token_b).status == 200, timeout=4)
+    resp = r.get(r.token())  # a fresh token of the removed key
+    assert resp.status == 401, resp
+    assert 'error="invalid_token"' in resp.header("www-authenticate"), resp
+
+
+def test_new_kid_published_after_the_first_fetch_is_accepted_after_the_refetch(remote, issuer_server):
+    r = remote()
+    r.wait_for_keys()
+    assert issuer_server.jwks_requests == 1
+
+    key_b, jwk_b = tokens.new_key("EdDSA", kid="key-b")
+    issuer_server.set_jwks(tokens.jwks(r.jwk, jwk_b))
+    token_b = r.token(key=key_b, kid="key-b")
+
+    # Unknown kid: refused now, and a refetch is asked for.
+    first = r.get(token_b)
+    assert first.status == 401, first
+    assert 'error="invalid_token"' in first.header("www-authenticate"), first
+    assert r.counter("jwks.kid_miss_refetch") == 1
+
+    assert wait_until(lambda: r.get(token_b).status == 200, timeout=4)
+    assert issuer_server.jwks_requests == 2
+    assert r.counter("jwks.fetch_ok") == 2
+    # The old key still works (it is still published).
+    assert r.get(r.token()).status == 200
+
+
+def test_issuer_down_after_a_good_fetch_keeps_the_old_keys_past_cache_duration(remote, issuer_server):
+    r = remote(cache_duration="2s")
+    r.wait_for_keys()
+    fetched_at = time.monotonic()
+    issuer_server.down()
+    failed_before = r.counter("jwks.fetch_failed")
+
+    time.sleep(max(0.0, fetched_at + 2.5 - time.monotonic()))  # the set is now stale
+    resp = r.get(r.token())
+    assert resp.status == 200, resp
+
+    # The refresh of the stale set fails (connection refused) and is counted ...
+    assert wait_until(lambda: r.counter("jwks.fetch_failed") > failed_before, timeout=8)
+    assert r.envoy.wait_for_log("keeping the last good key set", timeout=2)
+    # ... and fresh tokens of the old key keep passing.
+    for _ in range(3):
+        resp = r.get(r.token())
+        assert resp.status == 200, resp
+
+
+def test_issuer_down_from_the_start_fails_closed_then_recovers_when_it_comes_up(remote, issuer_server):
+    issuer_server.down()
+    r = remote()
+    sent = time.monotonic()
+    resp = r.get(r.token())
+    elapsed = time.monotonic() - sent
+    assert resp.status == 401, resp
+    assert 'error="invalid_token"' in resp.header("www-authenticate"), resp
+    # Held at most until the wait deadline (timeout 1s → ~2 s, whole seconds), then refused.
+    assert elapsed < 3.5, elapsed
+    assert r.counter("denied.no_keys") == 1
+    assert r.counter("jwks.fetch_failed") >= 1
+
+    issuer_server.up()
+    came_up = time.monotonic()
+    assert wait_until(lambda: r.get(r.token()).status == 200, timeout=5)
+    assert time.monotonic() - came_up < 5
+    assert r.counter("jwks.fetch_ok") == 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_flood_of_unknown_kids_causes_at_most_one_fetch_per_cooldown(remote, issuer_server, concurrency):
+    r = remote(concurrency=concurrency)
+    r.wait_for_keys()
+    assert issuer_server.wait_for_requests(1)
+    before = issuer_server.jwks_requests
+    assert before == 1, "one first fetch for the whole Envoy (main VM and every worker VM)"
+
+    n, workers = 50, 10
+    flood = [r.token(kid=f"unknown-{secrets.token_hex(6)}") for _ in range(n)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(chunk: list[str]) -> None:
+        for t in chunk:
+            s = r.get(t).status
+            with lock:
+                statuses.append(s)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=send, args=(flood[i::workers],)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    took = time.monotonic() - started
+    assert took < COOLDOWN - 0.5, f"the flood took {took:.2f}s, longer than one cooldown: inconclusive"
+    assert statuses == [401] * n, statuses
+
+    time.sleep(1.0)  # the one refetch lands
+    extra = issuer_server.jwks_requests - before
+    assert extra <= 1, f"{extra} fetches for one cooldown"
+    assert extra == 1, "an unknown kid must trigger a refetch"
+    assert r.counter("jwks.kid_miss_refetch") == 1
+    # Keys are still there.
+    assert r.get(r.token()).status == 200
+
+
+@pytest.mark.parametrize("mode", ["500", "invalid_json", "close", "not_a_jwks", "private_key_in_set"])
+def test_failed_fetch_keeps_the_last_good_set(remote, issuer_server, mode):
+    r = remote()
+    r.wait_for_keys()
+    failed_before = r.counter("jwks.fetch_failed")
+    good_before = r.counter("jwks.fetch_ok")
+
+    if mode in ("500", "invalid_json", "close"):
+        issuer_server.set_mode(mode)
+    elif mode == "not_a_jwks":
+        issuer_server.set_jwks({"keys": "nope"})
+    else:  # a "public" set that leaks a private key member is refused as a whole
+        leaked = dict(r.jwk, d=tokens.DEMO_PRIVATE_JWK["d"])
+        issuer_server.set_jwks(tokens.jwks(leaked))
+
+    # An unknown kid asks for a refetch; the answer is bad.
+    assert r.get(r.token(kid="rotated-away")).status == 401
+    assert wait_until(lambda: r.counter("jwks.fetch_failed") > failed_before, timeout=4)
+    assert issuer_server.jwks_requests == 2
+    assert r.counter("jwks.fetch_ok") == good_before
+
+    for _ in range(3):
+        resp = r.get(r.token())
+        assert resp.status == 200, resp
