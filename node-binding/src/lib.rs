@@ -1,0 +1,410 @@
+//! wasm-bindgen glue for the npm package `gatepass`.
+//!
+//! JSON text crosses the boundary (configuration, client records, responses); every decision is
+//! a `gatepass-core` call. The JavaScript side (`node-binding/js/`) does the I/O: it awaits the
+//! user's client store and replay store between the steps of a [`TokenExchange`].
+//!
+//! Every step answers a JSON object: `{"response": {status, headers, body}}` when the exchange
+//! is over (success or error), or what the host must do next.
+
+use gatepass_core::client_auth::{
+    self, AuthenticatedClient, Authentication, PendingAssertion, ReplayOutcome,
+};
+use gatepass_core::config::{KeySource, Provider, RawClient, ServerConfig};
+use gatepass_core::crypto::Algorithm;
+use gatepass_core::jwk::SigningJwk;
+use gatepass_core::request::{parse_token_request, TokenHttpRequest, TokenRequest};
+use gatepass_core::response::HttpResponse;
+use gatepass_core::secret::SecretHash;
+use gatepass_core::{grant, metadata, mint, registration, verify, TokenError};
+use rand_core::{OsRng, RngCore};
+use serde_json::{json, Value};
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+fn response_json(r: &HttpResponse) -> Value {
+    json!({
+        "status": r.status,
+        "headers": r.headers,
+        "body": String::from_utf8_lossy(&r.body),
+    })
+}
+
+fn answer(r: &HttpResponse) -> String {
+    json!({ "response": response_json(r) }).to_string()
+}
+
+fn js_error(code: &str, message: impl std::fmt::Display) -> JsError {
+    JsError::new(&format!("{code}: {message}"))
+}
+
+/// An authorization server for one configuration (checked once, here).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Server {
+    config: Rc<ServerConfig>,
+}
+
+#[wasm_bindgen]
+impl Server {
+    /// Parses and checks the configuration (the README's authorization-server format). The
+    /// error message starts with `invalid_configuration:` and names the field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: &str) -> Result<Server, JsError> {
+        let config = ServerConfig::from_json(config_json)
+            .map_err(|e| js_error("invalid_configuration", e))?;
+        Ok(Server {
+            config: Rc::new(config),
+        })
+    }
+
+    /// Which endpoint a request is for: `token`, `jwks`, `metadata`, `register`,
+    /// `client` (RFC 7592, the client id is the last path segment), or `` (none).
+    pub fn route(&self, path: &str) -> String {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let c = &self.config;
+        let route = if path == c.token_path {
+            "token"
+        } else if path == c.jwks_path {
+            "jwks"
+        } else if path == c.metadata_path {
+            "metadata"
+        } else if c.registration.is_some() && path == c.registration_path {
+            "register"
+        } else if c.registration.is_some()
+            && path
+                .strip_prefix(c.registration_path.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+        {
+            "client"
+        } else {
+            ""
+        };
+        route.to_string()
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> String {
+        self.config.issuer.clone()
+    }
+
+    /// The JWKS response.
+    #[wasm_bindgen(js_name = jwksResponse)]
+    pub fn jwks_response(&self) -> String {
+        answer(&metadata::jwks_response(&self.config))
+    }
+
+    /// The RFC 8414 metadata response.
+    #[wasm_bindgen(js_name = metadataResponse)]
+    pub fn metadata_response(&self) -> String {
+        answer(&metadata::response(&self.config))
+    }
+
+    /// The stored JSON of a client from the configuration, if any.
+    #[wasm_bindgen(js_name = staticClient)]
+    pub fn static_client(&self, client_id: &str) -> Option<String> {
+        self.config.client(client_id).map(|c| c.to_json())
+    }
+
+    /// Starts a token request: parses it (RFC 6749 §4.4). Answers
+    /// `{"clientId": ...}` (look the client up and call `authenticate`) or `{"response": ...}`.
+    #[wasm_bindgen(js_name = beginToken)]
+    pub fn begin_token(
+        &self,
+        method: &str,
+        content_type: Option<String>,
+        authorization: Option<String>,
+        body: &[u8],
+    ) -> TokenExchange {
+        let parsed = parse_token_request(&TokenHttpRequest {
+            method,
+            content_type: content_type.as_deref(),
+            authorization: authorization.as_deref(),
+            body,
+        });
+        let (request, error) = match parsed {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        TokenExchange {
+            config: Rc::clone(&self.config),
+            request,
+            error,
+            pending: None,
+            client: None,
+        }
+    }
+
+    /// RFC 7591 §3: registers a client. Answers `{"response", "record"?}`; store `record`
+    /// (stored client JSON) under its `client_id` when present.
+    pub fn register(&self, authorization: Option<String>, body: &[u8], now: f64) -> String {
+        let Some(policy) = self.config.registration.as_ref() else {
+            return answer(&HttpResponse::empty(404));
+        };
+        let access = match registration::check_initial_access(policy, authorization.as_deref()) {
+            Ok(a) => a,
+            Err(e) => return answer(&e.to_response(&self.config.issuer)),
+        };
+        match registration::register(access, body, &self.config, now as u64, &mut OsRng) {
+            Ok(r) => {
+                json!({ "response": response_json(&r.response), "record": r.record.to_json() })
+                    .to_string()
+            }
+            Err(e) => answer(&e.to_response()),
+        }
+    }
+
+    /// RFC 7592 read (`GET`), update (`PUT`) or delete (`DELETE`) of a registered client, with
+    /// its registration access token. `record_json` is the stored client (or undefined).
+    /// Answers `{"response", "record"?, "delete"?}`: store `record`, or delete the client when
+    /// `delete` is true.
+    #[wasm_bindgen(js_name = manageClient)]
+    pub fn manage_client(
+        &self,
+        method: &str,
+        record_json: Option<String>,
+        authorization: Option<String>,
+        body: &[u8],
+    ) -> String {
+        let record = record_json
+            .and_then(|t| RawClient::record_from_json(&t, &self.config.default_audiences).ok());
+        let access = match registration::check_registration_access(
+            record.as_ref(),
+            authorization.as_deref(),
+        ) {
+            Ok(a) => a,
+            Err(e) => return answer(&e.to_response(&self.config.issuer)),
+        };
+        match method.to_ascii_uppercase().as_str() {
+            "GET" => answer(&registration::read(access, &self.config)),
+            "PUT" => match registration::update(access, body, &self.config) {
+                Ok((record, response)) => {
+                    json!({ "response": response_json(&response), "record": record.to_json() })
+                        .to_string()
+                }
+                Err(e) => answer(&e.to_response()),
+            },
+            "DELETE" => {
+                json!({ "response": response_json(&registration::delete(access)), "delete": true })
+                    .to_string()
+            }
+            _ => answer(&HttpResponse::empty(405).with_header("allow", "GET, PUT, DELETE".into())),
+        }
+    }
+}
+
+/// One token request in progress; the host awaits its stores between the steps.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct TokenExchange {
+    config: Rc<ServerConfig>,
+    request: Option<TokenRequest>,
+    error: Option<TokenError>,
+    pending: Option<PendingAssertion>,
+    client: Option<AuthenticatedClient>,
+}
+
+#[wasm_bindgen]
+impl TokenExchange {
+    fn fail(&self, e: &TokenError) -> String {
+        answer(&e.to_response(&self.config.issuer))
+    }
+
+    /// `{"clientId"}` to look up, or the error `{"response"}` of a malformed request.
+    pub fn start(&self) -> String {
+        match (&self.request, &self.error) {
+            (Some(r), _) => json!({ "clientId": r.client_id() }).to_string(),
+            (None, Some(e)) => self.fail(e),
+            (None, None) => answer(&HttpResponse::empty(500)),
+        }
+    }
+
+    /// Authenticates with the stored client (`undefined` when unknown). Answers
+    /// `{"replay": {"key", "expiresAt"}}` (insert-if-absent, then `finishReplay`),
+    /// `{"authenticated": true}` (call `mint`), or `{"response"}`.
+    pub fn authenticate(&mut self, record_json: Option<String>, now: f64) -> String {
+        let Some(request) = &self.request else {
+            return self.start();
+        };
+        let record = match record_json {
+            None => None,
+            Some(text) => {
+                match RawClient::record_from_json(&text, &self.config.default_audiences) {
+                    Ok(r) => Some(r),
+                    // A stored record that no longer loads cannot authenticate anyone.
+                    Err(_) => {
+                        return self.fail(&TokenError::new(
+                            gatepass_core::error::TokenErrorCode::InvalidClient,
+                            "client authentication failed",
+                        ))
+                    }
+                }
+            }
+        };
+        match client_auth::authenticate(
+            request,
+            record.as_ref(),
+            &self.config.assertion,
+            now as u64,
+        ) {
+            Ok(Authentication::Authenticated(c)) => {
+                self.client = Some(c);
+                json!({ "authenticated": true }).to_string()
+            }
+            Ok(Authentication::PendingReplayCheck(p)) => {
+                let out = json!({ "replay": { "key": p.replay_key(), "expiresAt": p.replay_expires_at() } });
+                self.pending = Some(p);
+                out.to_string()
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// The replay store's answer: `true` if the key was absent and is now recorded.
+    #[wasm_bindgen(js_name = finishReplay)]
+    pub fn finish_replay(&mut self, recorded: bool) -> String {
+        let Some(p) = self.pending.take() else {
+            return answer(&HttpResponse::empty(500));
+        };
+        match p.finish(if recorded {
+            ReplayOutcome::Recorded
+        } else {
+            ReplayOutcome::AlreadySeen
+        }) {
+            Ok(c) => {
+                self.client = Some(c);
+                json!({ "authenticated": true }).to_string()
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Decides the grant and mints the token: the final `{"response"}`.
+    pub fn mint(&mut self, now: f64) -> String {
+        let (Some(client), Some(request)) = (&self.client, &self.request) else {
+            return answer(&HttpResponse::empty(500));
+        };
+        let result = grant::authorize(client, request).and_then(|g| {
+            let mut jti = [0u8; 16];
+            OsRng.fill_bytes(&mut jti);
+            mint::prepare(
+                &g,
+                &self.config.signing_keys,
+                &self.config.mint,
+                now as u64,
+                jti,
+            )?
+            .sign_builtin(&mut OsRng)
+        });
+        match result {
+            Ok(issued) => answer(&issued.to_response()),
+            Err(e) => self.fail(&e),
+        }
+    }
+}
+
+/// A resource server's verifier for one provider (the Envoy provider format, `local_jwks`).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Verifier {
+    provider: Provider,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// Parses and checks the provider configuration.
+    #[wasm_bindgen(constructor)]
+    pub fn new(provider_json: &str) -> Result<Verifier, JsError> {
+        let provider =
+            Provider::from_json(provider_json).map_err(|e| js_error("invalid_configuration", e))?;
+        if !matches!(provider.keys, KeySource::Local(_)) {
+            return Err(js_error(
+                "invalid_configuration",
+                "local_jwks: the npm verifier needs local keys",
+            ));
+        }
+        Ok(Verifier { provider })
+    }
+
+    /// Verifies a token and the scopes required. Answers `{"claims"}` or
+    /// `{"error", "description", "status", "wwwAuthenticate"}`.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: f64,
+        required_scopes: Vec<String>,
+        realm: &str,
+    ) -> String {
+        let KeySource::Local(keys) = &self.provider.keys else {
+            return json!({"error": "invalid_token", "status": 401}).to_string();
+        };
+        let result = verify::verify_access_token(token, &self.provider.policy, keys, now as u64)
+            .and_then(|v| v.require_scopes(&required_scopes).map(|()| v));
+        match result {
+            Ok(v) => json!({ "claims": v.claims }).to_string(),
+            Err(e) => json!({
+                "error": e.code_str().unwrap_or("invalid_request"),
+                "description": e.description,
+                "status": e.status(),
+                "wwwAuthenticate": e.www_authenticate(realm),
+            })
+            .to_string(),
+        }
+    }
+}
+
+/// A new private signing JWK (JSON) for `alg` (EdDSA, ES256, RS256, PS256, ...).
+#[wasm_bindgen(js_name = generateSigningKey)]
+pub fn generate_signing_key(alg: &str, kid: Option<String>) -> Result<String, JsError> {
+    let alg = Algorithm::from_name(alg)
+        .filter(|a| !a.is_symmetric())
+        .ok_or_else(|| {
+            js_error(
+                "invalid_request",
+                format!("unsupported signing algorithm {alg}"),
+            )
+        })?;
+    let mut key = SigningJwk::generate(alg, &mut OsRng).map_err(|e| js_error("server_error", e))?;
+    if let Some(k) = kid {
+        key.kid = k;
+    }
+    Ok(key.to_private_json().to_string())
+}
+
+/// The public JWKS of private JWKs (a JWK, an array, or `{"keys": [...]}`).
+#[wasm_bindgen(js_name = publicJwks)]
+pub fn public_jwks(private_json: &str) -> Result<String, JsError> {
+    let doc: Value =
+        serde_json::from_str(private_json).map_err(|e| js_error("invalid_request", e))?;
+    let items = match &doc {
+        Value::Object(m) if m.contains_key("keys") => {
+            doc["keys"].as_array().cloned().unwrap_or_default()
+        }
+        Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    let mut keys = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(map) = item else {
+            return Err(js_error("invalid_request", format!("keys[{i}]: not a JWK")));
+        };
+        let key = SigningJwk::from_map(map)
+            .map_err(|e| js_error("invalid_request", format!("keys[{i}]: {e}")))?;
+        keys.extend(key.public_jwk().to_public_json());
+    }
+    Ok(json!({ "keys": keys }).to_string())
+}
+
+/// The stored form of a client secret (`sha256:...`).
+#[wasm_bindgen(js_name = hashClientSecret)]
+pub fn hash_client_secret(secret: &str) -> String {
+    SecretHash::of(secret).to_stored()
+}
+
+/// A new 256-bit client secret.
+#[wasm_bindgen(js_name = generateClientSecret)]
+pub fn generate_client_secret() -> String {
+    gatepass_core::secret::generate_secret(&mut OsRng)
+}
