@@ -8,15 +8,17 @@
 //! is over (success or error), or what the host must do next.
 
 use gatepass_core::client_auth::{
-    self, AuthenticatedClient, Authentication, PendingAssertion, ReplayOutcome,
+    self, AssertionCheck, AuthenticatedClient, Authentication, AuthenticationStep,
+    PendingAssertion, ReplayOutcome,
 };
 use gatepass_core::config::{KeySource, Provider, RawClient, ServerConfig};
-use gatepass_core::crypto::Algorithm;
-use gatepass_core::jwk::SigningJwk;
+use gatepass_core::crypto::{Algorithm, PublicKey};
+use gatepass_core::jwk::{Jwk, SigningJwk};
+use gatepass_core::jws::SignatureCheck;
 use gatepass_core::request::{parse_token_request, TokenHttpRequest, TokenRequest};
 use gatepass_core::response::HttpResponse;
 use gatepass_core::secret::SecretHash;
-use gatepass_core::{grant, metadata, mint, registration, verify, TokenError};
+use gatepass_core::{b64, grant, metadata, mint, registration, verify, TokenError};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 use std::rc::Rc;
@@ -102,6 +104,17 @@ impl Server {
         answer(&metadata::response(&self.config))
     }
 
+    /// The private JWK (JSON) of signing key `kid`, for hosts that sign with WebCrypto.
+    #[wasm_bindgen(js_name = signingKey)]
+    pub fn signing_key(&self, kid: &str) -> Option<String> {
+        self.config
+            .signing_keys
+            .keys()
+            .iter()
+            .find(|k| k.kid == kid)
+            .map(|k| k.to_private_json().to_string())
+    }
+
     /// The stored JSON of a client from the configuration, if any.
     #[wasm_bindgen(js_name = staticClient)]
     pub fn static_client(&self, client_id: &str) -> Option<String> {
@@ -134,6 +147,8 @@ impl Server {
             error,
             pending: None,
             client: None,
+            check: None,
+            mint_jti: None,
         }
     }
 
@@ -204,6 +219,26 @@ pub struct TokenExchange {
     error: Option<TokenError>,
     pending: Option<PendingAssertion>,
     client: Option<AuthenticatedClient>,
+    check: Option<AssertionCheck>,
+    mint_jti: Option<[u8; 16]>,
+}
+
+/// The JWK a host imports to check a signature itself (WebCrypto `importKey("jwk", ...)`):
+/// the public key, or for HMAC the shared secret as an `oct` key.
+fn verification_jwk(key: &Jwk) -> Value {
+    match &key.key {
+        PublicKey::Oct(secret) => json!({ "kty": "oct", "k": b64::encode_url(secret) }),
+        _ => key.to_public_json().unwrap_or(Value::Null),
+    }
+}
+
+fn verify_step(check: &SignatureCheck<'_>) -> Value {
+    json!({ "verify": {
+        "alg": check.alg.name(),
+        "jwk": verification_jwk(check.key),
+        "input": String::from_utf8_lossy(check.signing_input),
+        "signature": b64::encode_url(check.signature),
+    }})
 }
 
 #[wasm_bindgen]
@@ -305,6 +340,107 @@ impl TokenExchange {
     }
 }
 
+#[wasm_bindgen]
+impl TokenExchange {
+    /// Like `authenticate`, for hosts that check assertion signatures themselves: answers
+    /// `{"authenticated": true}`, `{"verify": {alg, jwk, input, signature}}` (verify, then
+    /// `authenticateFinish`), or `{"response"}`.
+    #[wasm_bindgen(js_name = authenticateBegin)]
+    pub fn authenticate_begin(&mut self, record_json: Option<String>, now: f64) -> String {
+        let Some(request) = &self.request else {
+            return self.start();
+        };
+        let record = match record_json {
+            None => None,
+            Some(text) => {
+                match RawClient::record_from_json(&text, &self.config.default_audiences) {
+                    Ok(r) => Some(r),
+                    Err(_) => {
+                        return self.fail(&TokenError::new(
+                            gatepass_core::error::TokenErrorCode::InvalidClient,
+                            "client authentication failed",
+                        ))
+                    }
+                }
+            }
+        };
+        match client_auth::begin_authentication(request, record.as_ref(), now as u64) {
+            Ok(AuthenticationStep::Authenticated(c)) => {
+                self.client = Some(c);
+                json!({ "authenticated": true }).to_string()
+            }
+            Ok(AuthenticationStep::Assertion(check)) => {
+                let out = verify_step(&check.signature_check());
+                self.check = Some(check);
+                out.to_string()
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// The host's signature verdict for the assertion: answers `{"replay"}` or `{"response"}`.
+    #[wasm_bindgen(js_name = authenticateFinish)]
+    pub fn authenticate_finish(&mut self, signature_valid: bool, now: f64) -> String {
+        let Some(check) = self.check.take() else {
+            return answer(&HttpResponse::empty(500));
+        };
+        match check.finish(signature_valid, &self.config.assertion, now as u64) {
+            Ok(p) => {
+                let out = json!({ "replay": { "key": p.replay_key(), "expiresAt": p.replay_expires_at() } });
+                self.pending = Some(p);
+                out.to_string()
+            }
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    fn prepared(&self, now: f64) -> Result<mint::PendingSignature<'_>, TokenError> {
+        let (Some(client), Some(request), Some(jti)) = (&self.client, &self.request, self.mint_jti)
+        else {
+            return Err(TokenError::new(
+                gatepass_core::error::TokenErrorCode::ServerError,
+                "no authenticated client",
+            ));
+        };
+        let g = grant::authorize(client, request)?;
+        mint::prepare(
+            &g,
+            &self.config.signing_keys,
+            &self.config.mint,
+            now as u64,
+            jti,
+        )
+    }
+
+    /// Like `mint`, for hosts that sign themselves: answers `{"sign": {alg, kid, input}}`
+    /// (sign `input` with the key `kid` — `Server.signingKey(kid)` — then `mintFinish` with the
+    /// same `now`), or `{"response"}`.
+    #[wasm_bindgen(js_name = mintBegin)]
+    pub fn mint_begin(&mut self, now: f64) -> String {
+        let mut jti = [0u8; 16];
+        OsRng.fill_bytes(&mut jti);
+        self.mint_jti = Some(jti);
+        match self.prepared(now) {
+            Ok(p) => json!({ "sign": {
+                "alg": p.alg().name(),
+                "kid": p.key().kid,
+                "input": String::from_utf8_lossy(p.signing_input()),
+            }})
+            .to_string(),
+            Err(e) => self.fail(&e),
+        }
+    }
+
+    /// Assembles the token from the host's signature (ECDSA as WebCrypto's raw `r || s`).
+    #[wasm_bindgen(js_name = mintFinish)]
+    pub fn mint_finish(&mut self, now: f64, signature: &[u8]) -> String {
+        match self.prepared(now).and_then(|p| p.finish(signature)) {
+            Ok(issued) => answer(&issued.to_response()),
+            Err(e) => self.fail(&e),
+        }
+    }
+}
+
 /// A resource server's verifier for one provider (the Envoy provider format, `local_jwks`).
 #[wasm_bindgen]
 #[derive(Debug)]
@@ -344,15 +480,55 @@ impl Verifier {
             .and_then(|v| v.require_scopes(&required_scopes).map(|()| v));
         match result {
             Ok(v) => json!({ "claims": v.claims }).to_string(),
-            Err(e) => json!({
-                "error": e.code_str().unwrap_or("invalid_request"),
-                "description": e.description,
-                "status": e.status(),
-                "wwwAuthenticate": e.www_authenticate(realm),
-            })
-            .to_string(),
+            Err(e) => bearer_error(&e, realm),
         }
     }
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// For hosts that check signatures themselves: everything but the signature is checked
+    /// after it; this answers `{"verify": {alg, jwk, input, signature}}` or the error.
+    pub fn prepare(&self, token: &str, realm: &str) -> String {
+        let KeySource::Local(keys) = &self.provider.keys else {
+            return json!({"error": "invalid_token", "status": 401}).to_string();
+        };
+        match verify::begin(token, &self.provider.policy, keys) {
+            Ok(p) => verify_step(&p.signature_check()).to_string(),
+            Err(e) => bearer_error(&e, realm),
+        }
+    }
+
+    /// Finishes with the host's signature verdict (the same token as `prepare`).
+    pub fn finish(
+        &self,
+        token: &str,
+        signature_valid: bool,
+        now: f64,
+        required_scopes: Vec<String>,
+        realm: &str,
+    ) -> String {
+        let KeySource::Local(keys) = &self.provider.keys else {
+            return json!({"error": "invalid_token", "status": 401}).to_string();
+        };
+        let result = verify::begin(token, &self.provider.policy, keys)
+            .and_then(|p| p.finish(signature_valid, now as u64))
+            .and_then(|v| v.require_scopes(&required_scopes).map(|()| v));
+        match result {
+            Ok(v) => json!({ "claims": v.claims }).to_string(),
+            Err(e) => bearer_error(&e, realm),
+        }
+    }
+}
+
+fn bearer_error(e: &gatepass_core::BearerError, realm: &str) -> String {
+    json!({
+        "error": e.code_str().unwrap_or("invalid_request"),
+        "description": e.description,
+        "status": e.status(),
+        "wwwAuthenticate": e.www_authenticate(realm),
+    })
+    .to_string()
 }
 
 /// A new private signing JWK (JSON) for `alg` (EdDSA, ES256, RS256, PS256, ...).
