@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=12
+TOTAL=13
 current=0
 current_name=""
 started=$SECONDS
@@ -64,6 +64,9 @@ GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" .v
 step "demo in real Envoy, the README's main command (make demo)"
 bash scripts/demo.sh > target/demo.log 2>&1 || { cat target/demo.log; exit 1; }
 tail -n 1 target/demo.log
+
+step "npm package gatepass: build, Node (ESM + CJS), workerd, Deno, jose/oauth4webapi interop (node-binding/test.sh)"
+bash node-binding/test.sh
 
 step "interop with jose (node --test tests/interop/*.test.mjs)"
 shopt -s nullglob

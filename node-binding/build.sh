@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the npm package `gatepass` (node-binding/ is the package root) into node-binding/dist/:
+#   dist/wasm/  wasm-bindgen --target web output (the ESM glue + gatepass_node_bg.wasm), used by
+#               the node, workerd, deno and browser entries;
+#   dist/cjs/   CommonJS copies of the glue and of js/*.js for `require('gatepass')`, made by
+#               scripts/make-cjs.mjs (they load the same .wasm file).
+# Idempotent: installs the wasm32 target and wasm-bindgen-cli 0.2.130 only when missing.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+WASM_BINDGEN_VERSION=0.2.130
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The CLI must match the `wasm-bindgen = "=0.2.130"` crate exactly (the glue and the wasm's
+# custom section must agree). No --locked: it fails against this registry (DESIGN.md).
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+cargo build -q -p gatepass-node --target wasm32-unknown-unknown --release
+
+rm -rf "$here/dist"
+wasm-bindgen --target web --out-dir "$here/dist/wasm" \
+  target/wasm32-unknown-unknown/release/gatepass_node.wasm
+
+node "$here/scripts/make-cjs.mjs"
+
+wasm_bytes=$(wc -c <"$here/dist/wasm/gatepass_node_bg.wasm")
+wasm_gzip=$(gzip -9c "$here/dist/wasm/gatepass_node_bg.wasm" | wc -c)
+echo "gatepass: built node-binding/dist (gatepass_node_bg.wasm: $wasm_bytes bytes, $wasm_gzip gzip -9)"

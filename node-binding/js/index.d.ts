@@ -1,0 +1,255 @@
+// Types of the npm package `gatepass` (every entry: node, require, workerd, deno, browser).
+
+/** A JSON object (configuration, JWK, claims). */
+export type JsonObject = { [name: string]: unknown };
+
+/**
+ * The one error class of the package.
+ *
+ * `code` is `invalid_configuration` (a configuration or provider the core refuses; the message
+ * names the field), an RFC 6750 §3.1 code from {@link verifyAccessToken} (`invalid_request`,
+ * `invalid_token`, `insufficient_scope`), `invalid_request` for a bad argument, or
+ * `server_error`.
+ */
+export class GatepassError extends Error {
+  constructor(code: string, message: string, extra?: { status?: number; wwwAuthenticate?: string; cause?: unknown });
+  readonly name: 'GatepassError';
+  readonly code: string;
+  /** HTTP status to answer with (verifyAccessToken: 400, 401 or 403). */
+  readonly status?: number;
+  /** `WWW-Authenticate` value to answer with (verifyAccessToken). */
+  readonly wwwAuthenticate?: string;
+}
+
+/**
+ * Where client records live. Records are opaque JSON strings made by the server (registration,
+ * RFC 7592 updates); store and return them unchanged. `get` resolves to `undefined` (or `null`)
+ * for an unknown client.
+ */
+export interface ClientStore {
+  get(clientId: string): Promise<string | undefined | null>;
+  put(clientId: string, record: string): Promise<void>;
+  delete(clientId: string): Promise<void>;
+}
+
+/**
+ * Where the `jti`s of client assertions (client_secret_jwt, private_key_jwt) are recorded.
+ *
+ * Contract: `insertIfAbsent` resolves `true` when `key` was absent (or only present with an
+ * expiry in the past) and is now recorded until `expiresAt` (Unix seconds), `false` when it was
+ * already present. The check and the insert must be one atomic step for everything that shares
+ * the store — the "accepted at most once" guarantee is exactly the store's. A rejection refuses
+ * the request (500 `server_error`).
+ */
+export interface ReplayStore {
+  insertIfAbsent(key: string, expiresAt: number): Promise<boolean>;
+}
+
+/** In-memory client records: tests, demos, single-process servers. */
+export class MemoryClientStore implements ClientStore {
+  get(clientId: string): Promise<string | undefined>;
+  put(clientId: string, record: string): Promise<void>;
+  delete(clientId: string): Promise<void>;
+  readonly size: number;
+}
+
+/**
+ * In-memory replay keys. Atomic within one JavaScript realm (one Node process, one Worker
+ * isolate) only. Expired keys are dropped.
+ */
+export class MemoryReplayStore implements ReplayStore {
+  constructor(options?: { now?: () => number });
+  insertIfAbsent(key: string, expiresAt: number): Promise<boolean>;
+  readonly size: number;
+}
+
+/** The parts of a Workers KV namespace binding that {@link KVClientStore} uses. */
+export interface KVNamespaceLike {
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * Client records in Workers KV. Eventually consistent (a change can take about 60 s to reach
+ * other locations): fine for client records, not for replay keys.
+ */
+export class KVClientStore implements ClientStore {
+  constructor(kv: KVNamespaceLike, options?: { prefix?: string });
+  get(clientId: string): Promise<string | undefined>;
+  put(clientId: string, record: string): Promise<void>;
+  delete(clientId: string): Promise<void>;
+}
+
+/** The parts of a Durable Object namespace binding that {@link DurableObjectReplayStore} uses. */
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: any): { fetch(input: string, init?: RequestInit): Promise<Response> };
+}
+
+/**
+ * Replay keys in Durable Objects of the {@link ReplayGuard} class: atomic insert-if-absent
+ * across every Worker using the namespace. Keys are spread over `shards` objects (default 16).
+ */
+export class DurableObjectReplayStore implements ReplayStore {
+  constructor(namespace: DurableObjectNamespaceLike, options?: { shards?: number; name?: string });
+  insertIfAbsent(key: string, expiresAt: number): Promise<boolean>;
+}
+
+/**
+ * The Durable Object class behind {@link DurableObjectReplayStore}: export it from the Worker's
+ * main module and bind a Durable Object namespace to it.
+ */
+export class ReplayGuard {
+  constructor(state: any, env?: unknown);
+  fetch(request: Request): Promise<Response>;
+  insertIfAbsent(key: string, expiresAt: number): Promise<boolean>;
+  alarm(): Promise<void>;
+}
+
+/** A client entry of the configuration (README "Configuration (authorization server)"). */
+export interface ClientConfig {
+  client_id: string;
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'client_secret_jwt' | 'private_key_jwt';
+  /** `sha256:<base64url>` from {@link hashClientSecret} (basic, post). */
+  client_secret_hash?: string;
+  /** client_secret_jwt only: the HMAC key itself. */
+  client_secret?: string;
+  /** private_key_jwt: the client's public JWKS. */
+  jwks?: { keys: JsonObject[] };
+  token_endpoint_auth_signing_alg?: string;
+  grant_types?: string[];
+  scope?: string;
+  audiences?: string[];
+  client_secret_expires_at?: number;
+  [name: string]: unknown;
+}
+
+/** The authorization-server configuration (README "Configuration (authorization server)"). */
+export interface ServerConfig {
+  /** Issuer identifier: https URL (http only for loopback), no trailing slash, query or fragment. */
+  issuer: string;
+  /** Private signing JWKs (from {@link generateSigningKey}). */
+  signing_keys: JsonObject[];
+  /** `kid` of the key that signs (default: the first); the others are only published. */
+  active_kid?: string;
+  clients?: ClientConfig[];
+  default_audiences?: string[];
+  /** Access token lifetime, e.g. `"3600s"` (default; at most 24 h). */
+  token_ttl?: string;
+  path?: string;
+  jwks_path?: string;
+  metadata_path?: string;
+  registration_path?: string;
+  /** RFC 7591 registration; absent means off. */
+  registration?: {
+    enabled?: boolean;
+    allowed_scope?: string;
+    default_scope?: string;
+    /** `sha256:` hash of the initial access token required to register. */
+    initial_access_token_hash?: string;
+    client_secret_ttl?: string;
+    [name: string]: unknown;
+  };
+  assertion_max_lifetime?: string;
+  clock_skew_seconds?: number;
+  allow_legacy_assertion_audience?: boolean;
+}
+
+export interface AuthorizationServerOptions {
+  /** The configuration, as an object or JSON text. Checked once, here. */
+  config: ServerConfig | string;
+  /** Registered clients (default: a new {@link MemoryClientStore}). Configured clients are looked up first. */
+  clientStore?: ClientStore;
+  /** Assertion `jti`s (default: a new {@link MemoryReplayStore} on the server's clock). */
+  replayStore?: ReplayStore;
+  /** The clock, Unix seconds (default `Math.floor(Date.now() / 1000)`). */
+  now?: () => number;
+  /** Largest request body read (default 65536); larger bodies answer 413. */
+  maxBodyBytes?: number;
+  /** Called with the error behind every 500 answer (default: `console.error`). */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A client-credentials authorization server for fetch-API runtimes.
+ * @throws {GatepassError} `invalid_configuration`, naming the field, for a bad configuration.
+ */
+export class AuthorizationServer {
+  constructor(options: AuthorizationServerOptions);
+  readonly clientStore: ClientStore;
+  readonly replayStore: ReplayStore;
+  /** The issuer identifier. */
+  readonly issuer: string;
+  /** The public JWKS the server publishes. */
+  jwks(): { keys: JsonObject[] };
+  /** The RFC 8414 metadata document. */
+  metadata(): JsonObject;
+  /**
+   * Serves the token endpoint (POST), JWKS and metadata (GET/HEAD), registration (POST, RFC
+   * 7591) and client configuration (GET/PUT/DELETE, RFC 7592); 404 for other paths, 405 for
+   * other methods, 413 for bodies over `maxBodyBytes`. Never rejects: failures answer 500
+   * `server_error`.
+   */
+  handle(request: Request): Promise<Response>;
+  /** Releases the wasm memory now instead of at garbage collection. */
+  free(): void;
+}
+
+/**
+ * A resource server's view of one issuer: the Envoy filter's provider format, with keys inline.
+ * See the README "Provider".
+ */
+export interface Provider {
+  issuer: string;
+  audiences?: string[];
+  local_jwks: { inline_string: string };
+  clock_skew_seconds?: number;
+  max_lifetime?: string;
+  /** Required `typ` (default `at+jwt`; `""` accepts any). */
+  require_typ?: string;
+  /** Accepted algorithms (default: all asymmetric). */
+  algorithms?: string[];
+  [name: string]: unknown;
+}
+
+export interface VerifyOptions {
+  /** Scopes the token must carry (array, or a space-separated string). */
+  scopes?: string[] | string;
+  /** Unix seconds, or a clock (default: now). */
+  now?: number | (() => number);
+  /** Realm of the `WWW-Authenticate` challenge (default `gatepass`). */
+  realm?: string;
+}
+
+/** Claims of a verified access token (RFC 9068). */
+export interface AccessTokenClaims extends JsonObject {
+  iss: string;
+  sub: string;
+  aud: string | string[];
+  exp: number;
+  iat?: number;
+  jti?: string;
+  client_id?: string;
+  scope?: string;
+}
+
+/**
+ * Verifies an access token (the compact JWS, without `Bearer `) for `provider`, and the scopes
+ * required. The provider is parsed once per object (later changes to it are not seen).
+ * Rejects with a GatepassError whose `code` is the RFC 6750 code, with `status` and
+ * `wwwAuthenticate` to answer with; `invalid_configuration` for a bad provider.
+ */
+export function verifyAccessToken(token: string, provider: Provider | string, options?: VerifyOptions): Promise<AccessTokenClaims>;
+
+/** A new private signing JWK (`EdDSA`, `ES256`, `ES384`, `ES512`, `RS256`, `PS256`, ...). */
+export function generateSigningKey(alg: string, kid?: string): JsonObject;
+
+/** The public JWKS of private JWKs (one JWK, an array, or `{keys: [...]}`). */
+export function publicJwks(privateJwks: JsonObject | JsonObject[] | string): { keys: JsonObject[] };
+
+/** The stored form (`sha256:<base64url>`) of a client secret, for `client_secret_hash`. */
+export function hashClientSecret(secret: string): string;
+
+/** A new 256-bit client secret (base64url). */
+export function generateClientSecret(): string;

@@ -1,0 +1,15 @@
+// Entry for Node's `require('gatepass')`. The wasm-bindgen `--target web` glue is ESM, so the
+// build (scripts/make-cjs.mjs) makes CommonJS copies of it and of js/*.js in dist/cjs/; they
+// load the same .wasm file, synchronously.
+'use strict';
+const { readFileSync } = require('node:fs');
+const path = require('node:path');
+const wasm = require('../dist/cjs/gatepass_node.cjs');
+const { createGatepass } = require('../dist/cjs/server.cjs');
+
+wasm.initSync({ module: readFileSync(path.join(__dirname, '..', 'dist', 'wasm', 'gatepass_node_bg.wasm')) });
+
+module.exports = {
+  ...createGatepass(wasm),
+  ...require('../dist/cjs/api.cjs'),
+};

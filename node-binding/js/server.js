@@ -1,0 +1,379 @@
+// The runtime-independent part of the package: the fetch-API authorization server and the
+// low-level calls, over an initialized wasm-bindgen module (dist/wasm/gatepass_node.js). Every
+// protocol decision is a call into gatepass-core; this file moves bytes between the Request,
+// the stores and the core, and turns the core's answers into Responses.
+//
+// Each entry (node.js, node.cjs, workerd.js, deno.js, browser.js) initializes the wasm its own
+// way and calls `createGatepass(wasm)` once.
+
+import { GatepassError, fromWasmError } from './errors.js';
+import { MemoryClientStore, MemoryReplayStore, systemNow } from './stores.js';
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+
+/** Thrown inside `handle` when the body is over the limit; becomes 413. */
+class BodyTooLarge extends Error {}
+
+function jsonResponse(status, body, extraHeaders = {}) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...extraHeaders },
+  });
+}
+
+function emptyResponse(status, headers = {}) {
+  return new Response(null, { status, headers });
+}
+
+/**
+ * The core's `{status, headers: [[name, value]...], body}` as a Response. A HEAD request, a
+ * null-body status or an empty body gives a Response without a body.
+ */
+function toResponse(r, head = false) {
+  const headers = new Headers();
+  for (const [name, value] of r.headers) headers.append(name, value);
+  const noBody = head || NULL_BODY_STATUS.has(r.status) || r.body === '';
+  return new Response(noBody ? null : r.body, { status: r.status, headers });
+}
+
+/** The request body, refusing more than `limit` bytes without reading them all. */
+async function readBody(request, limit) {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^[0-9]+$/.test(declared.trim()) && Number(declared.trim()) > limit) {
+    throw new BodyTooLarge();
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      reader.cancel().catch(() => {});
+      throw new BodyTooLarge();
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    body.set(c, offset);
+    offset += c.byteLength;
+  }
+  return body;
+}
+
+function optionalHeader(request, name) {
+  return request.headers.get(name) ?? undefined;
+}
+
+function checkNow(value) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new GatepassError('invalid_request', 'now must give Unix time in seconds');
+  }
+  return Math.floor(value);
+}
+
+/** `now` may be a number of seconds or a function that returns one. */
+function resolveNow(now) {
+  if (now === undefined) return systemNow();
+  return checkNow(typeof now === 'function' ? now() : now);
+}
+
+function toJsonText(value, what) {
+  if (typeof value === 'string') return value;
+  if (value === null || typeof value !== 'object') {
+    throw new GatepassError('invalid_configuration', `${what}: must be an object`);
+  }
+  return JSON.stringify(value);
+}
+
+function checkStore(store, methods, what) {
+  for (const m of methods) {
+    if (typeof store?.[m] !== 'function') {
+      throw new GatepassError('invalid_configuration', `${what}: must have a ${m}() method`);
+    }
+  }
+  return store;
+}
+
+/**
+ * @param {typeof import('../dist/wasm/gatepass_node.js')} wasm an initialized wasm-bindgen module
+ */
+export function createGatepass(wasm) {
+  class AuthorizationServer {
+    #server;
+    #now;
+    #maxBodyBytes;
+    #onError;
+
+    /**
+     * @param {{config: object|string, clientStore?: object, replayStore?: object,
+     *          now?: () => number, maxBodyBytes?: number, onError?: (error: unknown) => void}} options
+     */
+    constructor(options) {
+      if (options === null || typeof options !== 'object') {
+        throw new GatepassError('invalid_configuration', 'options: must be an object with a config');
+      }
+      const { config, clientStore, replayStore, now, maxBodyBytes, onError } = options;
+      if (config === undefined) throw new GatepassError('invalid_configuration', 'config: is required');
+      if (now !== undefined && typeof now !== 'function') {
+        throw new GatepassError('invalid_configuration', 'now: must be a function returning Unix seconds');
+      }
+      if (maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
+        throw new GatepassError('invalid_configuration', 'maxBodyBytes: must be a non-negative integer');
+      }
+      if (onError !== undefined && typeof onError !== 'function') {
+        throw new GatepassError('invalid_configuration', 'onError: must be a function');
+      }
+      const text = toJsonText(config, 'config');
+      try {
+        this.#server = new wasm.Server(text);
+      } catch (e) {
+        throw fromWasmError(e);
+      }
+      this.#now = now ?? systemNow;
+      this.#maxBodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      this.#onError = onError ?? ((e) => console.error('gatepass: request failed:', e));
+      this.clientStore = checkStore(clientStore ?? new MemoryClientStore(), ['get', 'put', 'delete'], 'clientStore');
+      this.replayStore = checkStore(
+        replayStore ?? new MemoryReplayStore({ now: this.#now }),
+        ['insertIfAbsent'],
+        'replayStore',
+      );
+    }
+
+    /** The issuer identifier. */
+    get issuer() {
+      return this.#server.issuer();
+    }
+
+    /** The public JWKS this server publishes (`{keys: [...]}`). */
+    jwks() {
+      return JSON.parse(JSON.parse(this.#server.jwksResponse()).response.body);
+    }
+
+    /** The RFC 8414 metadata document. */
+    metadata() {
+      return JSON.parse(JSON.parse(this.#server.metadataResponse()).response.body);
+    }
+
+    /**
+     * Serves one request: token endpoint, JWKS, metadata, registration (RFC 7591) and client
+     * configuration (RFC 7592); 404 for any other path. Never rejects: a failure (a store that
+     * throws, a bug) is logged through `onError` and answered 500 `server_error`.
+     * @param {Request} request
+     * @returns {Promise<Response>}
+     */
+    async handle(request) {
+      try {
+        return await this.#dispatch(request);
+      } catch (e) {
+        if (e instanceof BodyTooLarge) {
+          return jsonResponse(413, { error: 'invalid_request', error_description: 'request body is too large' });
+        }
+        try {
+          this.#onError(e);
+        } catch {
+          // a failing logger must not turn into an unhandled exception either
+        }
+        return jsonResponse(500, { error: 'server_error', error_description: 'internal error' });
+      }
+    }
+
+    async #dispatch(request) {
+      const url = new URL(request.url);
+      const method = request.method.toUpperCase();
+      const route = this.#server.route(url.pathname);
+      switch (route) {
+        case 'token':
+          return this.#token(request, method);
+        case 'jwks':
+        case 'metadata': {
+          if (method !== 'GET' && method !== 'HEAD') return emptyResponse(405, { allow: 'GET, HEAD' });
+          const out = route === 'jwks' ? this.#server.jwksResponse() : this.#server.metadataResponse();
+          return toResponse(JSON.parse(out).response, method === 'HEAD');
+        }
+        case 'register':
+          return this.#register(request, method);
+        case 'client':
+          return this.#client(request, method, url.pathname);
+        default:
+          return emptyResponse(404);
+      }
+    }
+
+    async #token(request, method) {
+      const body = await readBody(request, this.#maxBodyBytes);
+      const now = checkNow(this.#now());
+      const exchange = this.#server.beginToken(
+        method,
+        optionalHeader(request, 'content-type'),
+        optionalHeader(request, 'authorization'),
+        body,
+      );
+      try {
+        let step = JSON.parse(exchange.start());
+        if (step.response) return toResponse(step.response);
+        const clientId = step.clientId;
+        // Configured clients first: no store round trip, and the configuration is authoritative.
+        const record = this.#server.staticClient(clientId) ?? (await this.clientStore.get(clientId));
+        if (record !== undefined && record !== null && typeof record !== 'string') {
+          throw new TypeError('clientStore.get must resolve to a string or undefined');
+        }
+        step = JSON.parse(exchange.authenticate(record ?? undefined, now));
+        if (step.replay) {
+          const fresh = await this.replayStore.insertIfAbsent(step.replay.key, step.replay.expiresAt);
+          if (typeof fresh !== 'boolean') throw new TypeError('replayStore.insertIfAbsent must resolve to a boolean');
+          step = JSON.parse(exchange.finishReplay(fresh));
+        }
+        if (step.response) return toResponse(step.response);
+        if (step.authenticated !== true) throw new Error('unexpected answer from the core');
+        return toResponse(JSON.parse(exchange.mint(now)).response);
+      } finally {
+        exchange.free();
+      }
+    }
+
+    async #register(request, method) {
+      if (method !== 'POST') return emptyResponse(405, { allow: 'POST' });
+      const body = await readBody(request, this.#maxBodyBytes);
+      const now = checkNow(this.#now());
+      const out = JSON.parse(this.#server.register(optionalHeader(request, 'authorization'), body, now));
+      if (out.record !== undefined) {
+        const clientId = JSON.parse(out.record).client_id;
+        await this.clientStore.put(clientId, out.record);
+      }
+      return toResponse(out.response);
+    }
+
+    async #client(request, method, path) {
+      if (method !== 'GET' && method !== 'PUT' && method !== 'DELETE') {
+        return emptyResponse(405, { allow: 'GET, PUT, DELETE' });
+      }
+      let clientId;
+      try {
+        clientId = decodeURIComponent(path.slice(path.lastIndexOf('/') + 1));
+      } catch {
+        return emptyResponse(404);
+      }
+      const body = method === 'PUT' ? await readBody(request, this.#maxBodyBytes) : new Uint8Array(0);
+      const record = await this.clientStore.get(clientId);
+      if (record !== undefined && record !== null && typeof record !== 'string') {
+        throw new TypeError('clientStore.get must resolve to a string or undefined');
+      }
+      const out = JSON.parse(
+        this.#server.manageClient(method, record ?? undefined, optionalHeader(request, 'authorization'), body),
+      );
+      if (out.record !== undefined) await this.clientStore.put(clientId, out.record);
+      else if (out.delete === true) await this.clientStore.delete(clientId);
+      return toResponse(out.response);
+    }
+
+    /** Releases the wasm memory now (otherwise the garbage collector does). */
+    free() {
+      this.#server.free();
+    }
+  }
+
+  // One Verifier per provider: by identity for objects (read once: later changes to the object
+  // are not seen), by text for JSON strings.
+  const verifiersByObject = new WeakMap();
+  const verifiersByText = new Map();
+  const MAX_TEXT_VERIFIERS = 64;
+
+  function verifierFor(provider) {
+    if (typeof provider === 'string') {
+      let v = verifiersByText.get(provider);
+      if (v === undefined) {
+        v = newVerifier(provider);
+        if (verifiersByText.size >= MAX_TEXT_VERIFIERS) {
+          const oldest = verifiersByText.keys().next().value;
+          verifiersByText.get(oldest)?.free();
+          verifiersByText.delete(oldest);
+        }
+        verifiersByText.set(provider, v);
+      }
+      return v;
+    }
+    if (provider === null || typeof provider !== 'object') {
+      throw new GatepassError('invalid_configuration', 'provider: must be an object');
+    }
+    let v = verifiersByObject.get(provider);
+    if (v === undefined) {
+      v = newVerifier(JSON.stringify(provider));
+      verifiersByObject.set(provider, v);
+    }
+    return v;
+  }
+
+  function newVerifier(text) {
+    try {
+      return new wasm.Verifier(text);
+    } catch (e) {
+      throw fromWasmError(e);
+    }
+  }
+
+  /**
+   * Verifies an RFC 9068 access token for a provider (the Envoy filter's provider format with
+   * `local_jwks`) and the scopes required. Resolves to the claims; rejects with a GatepassError
+   * carrying the RFC 6750 `code`, `status` and `wwwAuthenticate`.
+   */
+  async function verifyAccessToken(token, provider, options = {}) {
+    const verifier = verifierFor(provider);
+    let scopes = options.scopes ?? [];
+    if (typeof scopes === 'string') scopes = scopes.split(' ').filter((s) => s !== '');
+    if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string')) {
+      throw new GatepassError('invalid_request', 'scopes: must be an array of strings');
+    }
+    const now = resolveNow(options.now);
+    const realm = options.realm ?? 'gatepass';
+    const out = JSON.parse(verifier.verify(typeof token === 'string' ? token : '', now, scopes, realm));
+    if (out.claims !== undefined) return out.claims;
+    throw new GatepassError(out.error ?? 'invalid_token', out.description ?? 'the access token is not valid', {
+      status: out.status,
+      wwwAuthenticate: out.wwwAuthenticate,
+    });
+  }
+
+  function generateSigningKey(alg, kid) {
+    if (typeof alg !== 'string') throw new GatepassError('invalid_request', 'alg: must be a string');
+    try {
+      return JSON.parse(wasm.generateSigningKey(alg, kid ?? undefined));
+    } catch (e) {
+      throw fromWasmError(e);
+    }
+  }
+
+  function publicJwks(privateJwks) {
+    const text = typeof privateJwks === 'string' ? privateJwks : JSON.stringify(privateJwks);
+    try {
+      return JSON.parse(wasm.publicJwks(text));
+    } catch (e) {
+      throw fromWasmError(e);
+    }
+  }
+
+  function hashClientSecret(secret) {
+    if (typeof secret !== 'string') throw new GatepassError('invalid_request', 'secret: must be a string');
+    return wasm.hashClientSecret(secret);
+  }
+
+  function generateClientSecret() {
+    return wasm.generateClientSecret();
+  }
+
+  return {
+    AuthorizationServer,
+    verifyAccessToken,
+    generateSigningKey,
+    publicJwks,
+    hashClientSecret,
+    generateClientSecret,
+  };
+}

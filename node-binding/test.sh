@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the npm package `gatepass` and runs its tests: node --test (ESM and CJS entry points,
+# interop with jose and oauth4webapi).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here/.."
+
+bash node-binding/build.sh
+(cd node-binding && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+node --test node-binding/test/

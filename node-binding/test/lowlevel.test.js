@@ -1,0 +1,144 @@
+// The low-level calls: verifyAccessToken (RFC 9068 / RFC 6750 errors), key generation, JWKS,
+// secrets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as jose from 'jose';
+import {
+  GatepassError,
+  generateClientSecret,
+  generateSigningKey,
+  hashClientSecret,
+  publicJwks,
+  verifyAccessToken,
+} from 'gatepass';
+import { API, FIXED_NOW, ISSUER, basicAuth, makeFixture, providerFor, tokenRequest } from '../test-support/helpers.js';
+
+async function issue(fx, scope = 'orders:read') {
+  const response = await fx.server.handle(
+    tokenRequest({ grant_type: 'client_credentials', scope }, { authorization: basicAuth('billing', fx.secrets.basic) }),
+  );
+  return (await response.json()).access_token;
+}
+
+async function rejects(promise, code, status) {
+  await assert.rejects(promise, (e) => {
+    assert.ok(e instanceof GatepassError, String(e));
+    assert.equal(e.code, code, e.message);
+    assert.equal(e.status, status);
+    return true;
+  });
+}
+
+test('verifyAccessToken: claims, required scopes, RFC 6750 errors', async () => {
+  const fx = await makeFixture();
+  const provider = providerFor(fx.server);
+  const token = await issue(fx, 'orders:read orders:write');
+
+  const claims = await verifyAccessToken(token, provider, { now: FIXED_NOW, scopes: ['orders:read', 'orders:write'] });
+  assert.equal(claims.sub, 'billing');
+  assert.equal((await verifyAccessToken(token, provider, { now: () => FIXED_NOW, scopes: 'orders:write' })).sub, 'billing');
+
+  // 403 insufficient_scope with scope= in the challenge (RFC 6750 §3.1).
+  await assert.rejects(verifyAccessToken(token, provider, { now: FIXED_NOW, scopes: ['admin'], realm: 'orders' }), (e) => {
+    assert.equal(e.code, 'insufficient_scope');
+    assert.equal(e.status, 403);
+    assert.match(e.wwwAuthenticate, /^Bearer realm="orders", error="insufficient_scope"/);
+    assert.match(e.wwwAuthenticate, /scope="admin"/);
+    return true;
+  });
+
+  // Expired (exp + 60 s skew), not yet valid, wrong audience, wrong issuer, garbage: 401 invalid_token.
+  await rejects(verifyAccessToken(token, provider, { now: FIXED_NOW + 3600 + 61 }), 'invalid_token', 401);
+  assert.equal((await verifyAccessToken(token, provider, { now: FIXED_NOW + 3600 + 59 })).sub, 'billing');
+  await rejects(verifyAccessToken(token, provider, { now: FIXED_NOW - 3600 }), 'invalid_token', 401);
+  await rejects(verifyAccessToken(token, { ...provider, audiences: ['https://other.example'] }, { now: FIXED_NOW }), 'invalid_token', 401);
+  await rejects(verifyAccessToken(token, { ...provider, issuer: 'https://evil.example' }, { now: FIXED_NOW }), 'invalid_token', 401);
+  await rejects(verifyAccessToken('not.a.jwt', provider, { now: FIXED_NOW }), 'invalid_token', 401);
+  const [h, p, s] = token.split('.');
+  await rejects(verifyAccessToken(`${h}.${p}.${s.slice(0, -2)}AA`, provider, { now: FIXED_NOW }), 'invalid_token', 401);
+
+  // A token with the right claims signed by a key the provider does not have.
+  const rogue = await jose.generateKeyPair('ES256');
+  const forged = await new jose.SignJWT(jose.decodeJwt(token))
+    .setProtectedHeader({ alg: 'ES256', kid: 'as-2026', typ: 'at+jwt' })
+    .sign(rogue.privateKey);
+  await rejects(verifyAccessToken(forged, provider, { now: FIXED_NOW }), 'invalid_token', 401);
+  // A JWT that is not an access token (typ JWT) is refused (RFC 9068 §4, RFC 8725 §3.11).
+  const idLike = await new jose.SignJWT(jose.decodeJwt(token)).setProtectedHeader({ alg: 'ES256', kid: 'as-2026', typ: 'JWT' }).sign(rogue.privateKey);
+  await rejects(verifyAccessToken(idLike, provider, { now: FIXED_NOW }), 'invalid_token', 401);
+});
+
+test('verifyAccessToken: a bad provider rejects with invalid_configuration', async () => {
+  await assert.rejects(verifyAccessToken('x', { issuer: ISSUER }), (e) => e.code === 'invalid_configuration');
+  await assert.rejects(
+    verifyAccessToken('x', { issuer: ISSUER, audiences: [API], local_jwks: { inline_string: '{"keys": 1}' } }),
+    (e) => e.code === 'invalid_configuration' && /local_jwks/.test(e.message),
+  );
+  await assert.rejects(
+    verifyAccessToken('x', { issuer: ISSUER, audiences: [API], remote_jwks: { http_uri: { uri: 'https://as.example/jwks', cluster: 'c', timeout: '1s' } } }),
+    (e) => e.code === 'invalid_configuration' && /local/.test(e.message),
+  );
+  await assert.rejects(verifyAccessToken('x', null), (e) => e.code === 'invalid_configuration');
+});
+
+test('verifyAccessToken: the provider may be JSON text; one verifier per provider', async () => {
+  const fx = await makeFixture();
+  const token = await issue(fx);
+  const text = JSON.stringify(providerFor(fx.server));
+  for (let i = 0; i < 3; i++) assert.equal((await verifyAccessToken(token, text, { now: FIXED_NOW })).sub, 'billing');
+  // Parsed once per object: a change to the object after first use is not seen.
+  const provider = providerFor(fx.server);
+  await verifyAccessToken(token, provider, { now: FIXED_NOW });
+  provider.issuer = 'https://changed.example';
+  assert.equal((await verifyAccessToken(token, provider, { now: FIXED_NOW })).iss, ISSUER);
+});
+
+test('generateSigningKey: EdDSA, ES256, RS256, PS256; publicJwks strips private members', () => {
+  for (const [alg, kty] of [['EdDSA', 'OKP'], ['ES256', 'EC'], ['RS256', 'RSA'], ['PS256', 'RSA']]) {
+    const key = generateSigningKey(alg);
+    assert.equal(key.kty, kty, alg);
+    assert.equal(typeof key.kid, 'string', alg);
+    assert.ok(key.kid.length > 0);
+    assert.equal(typeof key.d, 'string', alg);
+    const pub = publicJwks(key).keys[0];
+    assert.equal(pub.kid, key.kid);
+    for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) assert.equal(pub[member], undefined, `${alg} ${member}`);
+  }
+  const named = generateSigningKey('ES256', '2026-11');
+  assert.equal(named.kid, '2026-11');
+  assert.equal(publicJwks({ keys: [named, generateSigningKey('EdDSA')] }).keys.length, 2);
+  assert.equal(publicJwks([named]).keys.length, 1);
+  assert.equal(publicJwks(JSON.stringify(named)).keys[0].kid, '2026-11');
+  assert.throws(() => generateSigningKey('HS256'), (e) => e instanceof GatepassError && e.code === 'invalid_request');
+  assert.throws(() => generateSigningKey('none'), (e) => e.code === 'invalid_request');
+  assert.throws(() => publicJwks({ keys: [{ kty: 'EC' }] }), (e) => e.code === 'invalid_request' && /keys\[0\]/.test(e.message));
+});
+
+test('generated keys sign tokens that jose verifies (EdDSA, RS256, PS256)', async () => {
+  for (const alg of ['EdDSA', 'RS256', 'PS256']) {
+    const fx = await makeFixture({ configOverrides: { signing_keys: [generateSigningKey(alg, `k-${alg}`)] } });
+    const token = await issue(fx);
+    const { protectedHeader } = await jose.jwtVerify(token, jose.createLocalJWKSet(fx.server.jwks()), {
+      issuer: ISSUER,
+      audience: API,
+      typ: 'at+jwt',
+      currentDate: new Date(FIXED_NOW * 1000),
+    });
+    assert.equal(protectedHeader.alg, alg === 'EdDSA' ? 'EdDSA' : alg);
+    assert.equal((await verifyAccessToken(token, providerFor(fx.server), { now: FIXED_NOW })).sub, 'billing');
+  }
+});
+
+test('hashClientSecret and generateClientSecret', () => {
+  const secret = generateClientSecret();
+  assert.match(secret, /^[A-Za-z0-9_-]{43}$/, '256 bits, base64url');
+  assert.notEqual(generateClientSecret(), secret);
+  const hash = hashClientSecret(secret);
+  assert.match(hash, /^sha256:[A-Za-z0-9_-]{43}$/);
+  assert.equal(hashClientSecret(secret), hash);
+  // SHA-256 of the secret's bytes, base64url.
+  const expected = 'sha256:' + createHash('sha256').update(secret).digest('base64url');
+  assert.equal(hash, expected);
+  assert.throws(() => hashClientSecret(42), (e) => e.code === 'invalid_request');
+});

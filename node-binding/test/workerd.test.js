@@ -1,0 +1,251 @@
+// workerd (npm `workerd`, the Cloudflare Workers runtime): a Worker importing the packed
+// package's `workerd` entry, with the wasm embedded as a Wasm module and a Durable Object
+// namespace for the replay store, served on loopback and driven over HTTP.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import * as jose from 'jose';
+import { generateClientSecret, generateSigningKey, hashClientSecret } from 'gatepass';
+import { PACKAGE_DIR, freePort, packedProject } from '../test-support/packed.js';
+
+const WORKERD = join(PACKAGE_DIR, 'node_modules', '.bin', 'workerd');
+const API = 'https://api.example';
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+const WORKER = `
+import { AuthorizationServer, DurableObjectReplayStore, GatepassError, MemoryClientStore, verifyAccessToken } from 'gatepass';
+export { ReplayGuard } from 'gatepass';
+
+let server;
+let provider;
+
+export default {
+  async fetch(request, env) {
+    server ??= new AuthorizationServer({
+      config: env.CONFIG,
+      clientStore: new MemoryClientStore(),
+      replayStore: new DurableObjectReplayStore(env.REPLAY),
+    });
+    const url = new URL(request.url);
+    if (url.pathname === '/test/verify') {
+      provider ??= { issuer: server.issuer, audiences: ['${API}'], local_jwks: { inline_string: JSON.stringify(server.jwks()) } };
+      const token = (request.headers.get('authorization') ?? '').replace(/^Bearer /, '');
+      try {
+        return Response.json(await verifyAccessToken(token, provider, { scopes: url.searchParams.getAll('scope') }));
+      } catch (e) {
+        return Response.json({ code: e.code }, { status: e.status ?? 500, headers: { 'www-authenticate': e.wwwAuthenticate ?? '' } });
+      }
+    }
+    if (url.pathname === '/test/config-error') {
+      try {
+        new AuthorizationServer({ config: { issuer: 'https://x.example', signing_keys: [], bogus: true } });
+        return new Response('no error', { status: 500 });
+      } catch (e) {
+        return Response.json({ isGatepassError: e instanceof GatepassError, code: e.code, message: e.message });
+      }
+    }
+    return server.handle(request);
+  },
+};
+`;
+
+/** The modules reachable from `entry` by relative imports, as workerd module definitions. */
+function moduleGraph(root, entry) {
+  const seen = new Map();
+  const visit = (name) => {
+    if (seen.has(name)) return;
+    const isWasm = name.endsWith('.wasm');
+    seen.set(name, isWasm ? 'wasm' : 'esModule');
+    if (isWasm) return;
+    const source = readFileSync(join(root, name), 'utf8');
+    for (const m of source.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) {
+      visit(posix.normalize(posix.join(posix.dirname(name), m[1])));
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+const capnpString = (s) => JSON.stringify(s); // JSON string escapes are valid Cap'n Proto text
+
+let project;
+let child;
+let origin;
+let stderr = '';
+const fx = {};
+
+before(async () => {
+  project = packedProject();
+  const pkg = JSON.parse(readFileSync(join(project.dir, 'node_modules/gatepass/package.json'), 'utf8'));
+  const entry = posix.join('node_modules/gatepass', pkg.exports['.'].workerd.default);
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+
+  fx.basicSecret = generateClientSecret();
+  fx.initialAccessToken = generateClientSecret();
+  fx.clientKeys = await jose.generateKeyPair('ES256');
+  const config = {
+    issuer: origin,
+    signing_keys: [generateSigningKey('ES256', 'edge-1')],
+    default_audiences: [API],
+    clients: [
+      { client_id: 'billing', client_secret_hash: hashClientSecret(fx.basicSecret), scope: 'orders:read' },
+      {
+        client_id: 'worker',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...(await jose.exportJWK(fx.clientKeys.publicKey)), kid: 'w', alg: 'ES256' }] },
+        scope: 'orders:read orders:write',
+      },
+    ],
+    registration: { allowed_scope: 'orders:read', initial_access_token_hash: hashClientSecret(fx.initialAccessToken) },
+  };
+
+  writeFileSync(join(project.dir, 'worker.js'), WORKER);
+  const modules = [
+    `(name = "worker.js", esModule = embed "worker.js")`,
+    // What a bundler does with the bare specifier: the package's \`workerd\` export.
+    `(name = "gatepass", esModule = ${capnpString(`export * from "${entry}";`)})`,
+    ...moduleGraph(project.dir, entry).map(([name, kind]) => `(name = ${capnpString(name)}, ${kind} = embed ${capnpString(name)})`),
+  ];
+  writeFileSync(
+    join(project.dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [ (name = "main", worker = .gatepassWorker) ],
+  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
+);
+
+const gatepassWorker :Workerd.Worker = (
+  modules = [
+    ${modules.join(',\n    ')}
+  ],
+  compatibilityDate = "2025-09-01",
+  bindings = [
+    (name = "CONFIG", json = ${capnpString(JSON.stringify(config))}),
+    (name = "REPLAY", durableObjectNamespace = (className = "ReplayGuard")),
+  ],
+  durableObjectNamespaces = [ (className = "ReplayGuard", uniqueKey = "gatepass-test-replay-guard") ],
+  durableObjectStorage = (inMemory = void),
+);
+`,
+  );
+  child = spawn(WORKERD, ['serve', 'config.capnp'], { cwd: project.dir, stdio: ['ignore', 'inherit', 'pipe'] });
+  child.stderr.on('data', (d) => (stderr += d));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}):\n${stderr}`);
+    try {
+      await fetch(`${origin}/.well-known/jwks.json`);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`workerd did not start:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+
+after(async () => {
+  if (process.env.GATEPASS_SHOW_WORKERD_LOG) console.error(stderr);
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  project?.cleanup();
+});
+
+const form = (params, headers = {}) =>
+  fetch(`${origin}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(params),
+  });
+
+async function makeAssertion() {
+  const now = Math.floor(Date.now() / 1000);
+  return new jose.SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: 'w', typ: 'client-authentication+jwt' })
+    .setIssuer('worker')
+    .setSubject('worker')
+    .setAudience(origin)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 120)
+    .setJti(randomUUID())
+    .sign(fx.clientKeys.privateKey);
+}
+
+test('workerd: metadata and JWKS', async () => {
+  const metadata = await (await fetch(`${origin}/.well-known/oauth-authorization-server`)).json();
+  assert.equal(metadata.issuer, origin);
+  assert.equal(metadata.token_endpoint, `${origin}/oauth/token`);
+  const jwks = await (await fetch(`${origin}/.well-known/jwks.json`)).json();
+  assert.equal(jwks.keys[0].kid, 'edge-1');
+  assert.equal((await fetch(`${origin}/nothing`)).status, 404);
+  assert.equal((await fetch(`${origin}/.well-known/jwks.json`, { method: 'POST', body: 'x' })).status, 405);
+});
+
+test('workerd: client_secret_basic token, verified by jose and by verifyAccessToken in the Worker', async () => {
+  const response = await form({ grant_type: 'client_credentials' }, { authorization: `Basic ${btoa(`billing:${fx.basicSecret}`)}` });
+  assert.equal(response.status, 200, await response.clone().text());
+  const { access_token: token } = await response.json();
+  const jwks = jose.createRemoteJWKSet(new URL(`${origin}/.well-known/jwks.json`));
+  const { payload } = await jose.jwtVerify(token, jwks, { issuer: origin, audience: API, typ: 'at+jwt' });
+  assert.equal(payload.client_id, 'billing');
+
+  const ok = await fetch(`${origin}/test/verify?scope=orders:read`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(ok.status, 200);
+  assert.equal((await ok.json()).sub, 'billing');
+  const scope = await fetch(`${origin}/test/verify?scope=orders:write`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(scope.status, 403);
+  assert.match(scope.headers.get('www-authenticate'), /insufficient_scope/);
+});
+
+test('workerd: private_key_jwt through the Durable Object replay store — accepted once', async () => {
+  const assertion = await makeAssertion();
+  const params = { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion };
+  const first = await form(params);
+  assert.equal(first.status, 200, `${await first.clone().text()}\n${stderr}`);
+  const replay = await form(params);
+  assert.equal(replay.status, 401);
+  assert.equal((await replay.json()).error, 'invalid_client');
+});
+
+test('workerd: the same assertion sent 8 times at once is accepted exactly once', async () => {
+  const assertion = await makeAssertion();
+  const params = { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion };
+  const statuses = await Promise.all(Array.from({ length: 8 }, () => form(params).then((r) => r.status)));
+  assert.deepEqual(statuses.sort(), [200, 401, 401, 401, 401, 401, 401, 401]);
+});
+
+test('workerd: registration (initial access token), token, RFC 7592 read and delete', async () => {
+  const register = (authorization) =>
+    fetch(`${origin}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify({ client_name: 'edge client' }),
+    });
+  assert.equal((await register()).status, 401);
+  const created = await register(`Bearer ${fx.initialAccessToken}`);
+  assert.equal(created.status, 201);
+  const client = await created.json();
+  const token = await form({ grant_type: 'client_credentials' }, { authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` });
+  assert.equal(token.status, 200);
+  const read = await fetch(client.registration_client_uri, { headers: { authorization: `Bearer ${client.registration_access_token}` } });
+  assert.equal(read.status, 200);
+  assert.equal((await read.json()).client_name, 'edge client');
+  const del = await fetch(client.registration_client_uri, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration_access_token}` } });
+  assert.equal(del.status, 204);
+  const after = await form({ grant_type: 'client_credentials' }, { authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` });
+  assert.equal(after.status, 401);
+});
+
+test('workerd: a bad configuration throws GatepassError inside the Worker', async () => {
+  const out = await (await fetch(`${origin}/test/config-error`)).json();
+  assert.equal(out.isGatepassError, true);
+  assert.equal(out.code, 'invalid_configuration');
+  assert.match(out.message, /bogus/);
+});
