@@ -362,7 +362,7 @@ pub fn begin_assertion(
             ))
         }
     };
-    if record.signing_alg.is_some_and(|a| a != alg) {
+    if record.signing_alg.is_some_and(|a| !a.same_as(alg)) {
         return Err(fail("client assertion alg is not the registered one"));
     }
     // draft-ietf-oauth-rfc7523bis: typ, when present, must be client-authentication+jwt, so an
@@ -559,6 +559,33 @@ mod tests {
             .finish_builtin(&policy, NOW)
             .unwrap_err();
         assert_eq!(host, builtin);
+    }
+
+    #[test]
+    fn rfc9864_ed25519_name_is_accepted_for_an_eddsa_key() {
+        let key = SigningJwk::generate(
+            Algorithm::EdDSA,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(2),
+        )
+        .unwrap();
+        let record = client(&key);
+        let policy = AssertionPolicy::new("https://as.example", "https://as.example/oauth/token");
+        let claims = json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "e"});
+        let input = jws::signing_input(&json!({"alg": "Ed25519", "kid": key.kid}), &claims);
+        let sig = crypto::sign(
+            Algorithm::Ed25519,
+            &key.key,
+            input.as_bytes(),
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(5),
+        )
+        .unwrap();
+        let assertion = jws::assemble(&input, &sig);
+        assert!(begin_assertion(&assertion, &record)
+            .unwrap()
+            .finish_builtin(&policy, NOW)
+            .is_ok());
+        // An ES256 key still refuses it: the names are only equal for Ed25519.
+        assert!(!Algorithm::ES256.same_as(Algorithm::Ed25519));
     }
 
     #[test]

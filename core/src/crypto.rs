@@ -17,6 +17,9 @@ use zeroize::Zeroizing;
 pub enum Algorithm {
     /// Ed25519 (RFC 8037 §3.1).
     EdDSA,
+    /// Ed25519 under its fully-specified name (RFC 9864 §2.2), which some clients (e.g.
+    /// oauth4webapi) send; the same signature as `EdDSA` with an Ed25519 key.
+    Ed25519,
     /// ECDSA P-256 SHA-256 (RFC 7518 §3.4).
     ES256,
     /// ECDSA P-384 SHA-384.
@@ -87,8 +90,9 @@ impl Curve {
 }
 
 /// Every algorithm, in a stable order.
-pub const ALL_ALGORITHMS: [Algorithm; 13] = [
+pub const ALL_ALGORITHMS: [Algorithm; 14] = [
     Algorithm::EdDSA,
+    Algorithm::Ed25519,
     Algorithm::ES256,
     Algorithm::ES384,
     Algorithm::ES512,
@@ -108,6 +112,7 @@ impl Algorithm {
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
             Algorithm::ES512 => "ES512",
@@ -131,7 +136,7 @@ impl Algorithm {
     /// The key family the algorithm needs.
     pub fn family(self) -> KeyFamily {
         match self {
-            Algorithm::EdDSA => KeyFamily::Ed25519,
+            Algorithm::EdDSA | Algorithm::Ed25519 => KeyFamily::Ed25519,
             Algorithm::ES256 => KeyFamily::Ec(Curve::P256),
             Algorithm::ES384 => KeyFamily::Ec(Curve::P384),
             Algorithm::ES512 => KeyFamily::Ec(Curve::P521),
@@ -143,6 +148,19 @@ impl Algorithm {
             | Algorithm::PS512 => KeyFamily::Rsa,
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => KeyFamily::Oct,
         }
+    }
+
+    /// Whether two algorithm names denote the same algorithm (`EdDSA` with an Ed25519 key and
+    /// RFC 9864 `Ed25519`).
+    pub fn same_as(self, other: Algorithm) -> bool {
+        let canonical = |a: Algorithm| {
+            if a == Algorithm::Ed25519 {
+                Algorithm::EdDSA
+            } else {
+                a
+            }
+        };
+        canonical(self) == canonical(other)
     }
 
     /// True for the HMAC algorithms.
@@ -239,7 +257,7 @@ pub fn verify(alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8])
         return false;
     }
     match (alg, key) {
-        (Algorithm::EdDSA, PublicKey::Ed25519(k)) => {
+        (Algorithm::EdDSA | Algorithm::Ed25519, PublicKey::Ed25519(k)) => {
             match ed25519_dalek::Signature::from_slice(signature) {
                 Ok(sig) => k.verify_strict(message, &sig).is_ok(),
                 Err(_) => false,
@@ -419,7 +437,9 @@ pub fn sign(
 ) -> Result<Vec<u8>, SignError> {
     use p256::ecdsa::signature::Signer;
     match (alg, key) {
-        (Algorithm::EdDSA, PrivateKey::Ed25519(k)) => Ok(k.sign(message).to_bytes().to_vec()),
+        (Algorithm::EdDSA | Algorithm::Ed25519, PrivateKey::Ed25519(k)) => {
+            Ok(k.sign(message).to_bytes().to_vec())
+        }
         (Algorithm::ES256, PrivateKey::P256(k)) => {
             let sig: p256::ecdsa::Signature = k.sign(message);
             Ok(sig.to_bytes().to_vec())

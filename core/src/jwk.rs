@@ -294,7 +294,7 @@ impl Jwk {
     /// if it has one, else any algorithm of the key's family (RFC 8725 §3.1).
     pub fn allows(&self, alg: Algorithm) -> bool {
         match self.alg {
-            Some(pinned) => pinned == alg,
+            Some(pinned) => pinned.same_as(alg),
             None => self.key.fits(alg),
         }
     }

@@ -220,7 +220,7 @@ pub fn choose_key<'k>(
     keys: &'k JwkSet,
     algorithms: &[Algorithm],
 ) -> Result<&'k Jwk, KeyChoiceError> {
-    if !algorithms.contains(&jws.header.alg) {
+    if !algorithms.iter().any(|a| a.same_as(jws.header.alg)) {
         return Err(KeyChoiceError::AlgorithmNotAllowed);
     }
     keys.select(jws.header.alg, jws.header.kid.as_deref())

@@ -177,7 +177,7 @@ pub fn prepare<'a>(
 fn expected_signature_len(alg: Algorithm, key: &PrivateKey) -> Option<usize> {
     use rsa::traits::PublicKeyParts;
     match (alg, key) {
-        (Algorithm::EdDSA, _) | (Algorithm::ES256, _) => Some(64),
+        (Algorithm::EdDSA | Algorithm::Ed25519, _) | (Algorithm::ES256, _) => Some(64),
         (Algorithm::ES384, _) => Some(96),
         (Algorithm::ES512, _) => Some(132),
         (_, PrivateKey::Rsa(k)) => Some(k.size()),

@@ -56,6 +56,7 @@ impl VerifierPolicy {
             audiences,
             algorithms: alloc::vec![
                 Algorithm::EdDSA,
+                Algorithm::Ed25519,
                 Algorithm::ES256,
                 Algorithm::ES384,
                 Algorithm::ES512,

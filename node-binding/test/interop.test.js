@@ -161,9 +161,8 @@ test('over loopback HTTP (node:http + fetch): metadata, PrivateKeyJwt and Client
 });
 
 // oauth4webapi 3.x signs Ed25519 assertions with the RFC 9864 fully-specified `alg: "Ed25519"`;
-// the core knows only `EdDSA`, so such a client is refused ("client assertion is not a valid
-// JWS"). Marked todo until the core accepts the RFC 9864 name.
-test('oauth4webapi PrivateKeyJwt with an Ed25519 key (alg "Ed25519", RFC 9864)', { todo: 'core: accept alg "Ed25519" (RFC 9864) for Ed25519 keys' }, async () => {
+// the core treats it as the same algorithm as `EdDSA` for Ed25519 keys.
+test('oauth4webapi PrivateKeyJwt with an Ed25519 key (alg "Ed25519", RFC 9864)', async () => {
   const keys = await jose.generateKeyPair('EdDSA');
   const jwk = { ...(await jose.exportJWK(keys.publicKey)), kid: 'ed' };
   const server = new AuthorizationServer({
