@@ -8,6 +8,7 @@
 
 import { GatepassError, fromWasmError } from './errors.js';
 import { MemoryClientStore, MemoryReplayStore, systemNow } from './stores.js';
+import { createWebCrypto } from './webcrypto.js';
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
@@ -105,6 +106,7 @@ function checkStore(store, methods, what) {
  * @param {typeof import('../dist/wasm/gatepass_node.js')} wasm an initialized wasm-bindgen module
  */
 export function createGatepass(wasm) {
+  const webcrypto = createWebCrypto();
   class AuthorizationServer {
     #server;
     #now;
@@ -207,6 +209,18 @@ export function createGatepass(wasm) {
       }
     }
 
+    #signingKeys = new Map();
+
+    /** The private JWK of a signing key, read from the core once per kid. */
+    #signingKey(kid) {
+      let jwk = this.#signingKeys.get(kid);
+      if (jwk === undefined) {
+        jwk = JSON.parse(this.#server.signingKey(kid) ?? 'null');
+        this.#signingKeys.set(kid, jwk);
+      }
+      return jwk;
+    }
+
     async #token(request, method) {
       const body = await readBody(request, this.#maxBodyBytes);
       const now = checkNow(this.#now());
@@ -225,7 +239,17 @@ export function createGatepass(wasm) {
         if (record !== undefined && record !== null && typeof record !== 'string') {
           throw new TypeError('clientStore.get must resolve to a string or undefined');
         }
-        step = JSON.parse(exchange.authenticate(record ?? undefined, now));
+        // The core checks everything but the signature; WebCrypto checks the signature where the
+        // runtime has the algorithm, else the wasm implementation does (same rules either way).
+        step = JSON.parse(exchange.authenticateBegin(record ?? undefined, now));
+        if (step.verify) {
+          const valid = await webcrypto.verify(step.verify);
+          step = JSON.parse(
+            valid === undefined
+              ? exchange.authenticate(record ?? undefined, now)
+              : exchange.authenticateFinish(valid, now),
+          );
+        }
         if (step.replay) {
           const fresh = await this.replayStore.insertIfAbsent(step.replay.key, step.replay.expiresAt);
           if (typeof fresh !== 'boolean') throw new TypeError('replayStore.insertIfAbsent must resolve to a boolean');
@@ -233,7 +257,11 @@ export function createGatepass(wasm) {
         }
         if (step.response) return toResponse(step.response);
         if (step.authenticated !== true) throw new Error('unexpected answer from the core');
-        return toResponse(JSON.parse(exchange.mint(now)).response);
+        const mint = JSON.parse(exchange.mintBegin(now));
+        if (mint.response) return toResponse(mint.response);
+        const signature = await webcrypto.sign(mint.sign.alg, this.#signingKey(mint.sign.kid), mint.sign.input);
+        const minted = signature === undefined ? exchange.mint(now) : exchange.mintFinish(now, signature);
+        return toResponse(JSON.parse(minted).response);
       } finally {
         exchange.free();
       }
@@ -333,7 +361,18 @@ export function createGatepass(wasm) {
     }
     const now = resolveNow(options.now);
     const realm = options.realm ?? 'gatepass';
-    const out = JSON.parse(verifier.verify(typeof token === 'string' ? token : '', now, scopes, realm));
+    const text = typeof token === 'string' ? token : '';
+    // Everything but the signature in the core, the signature in WebCrypto where it can.
+    const prepared = JSON.parse(verifier.prepare(text, realm));
+    let out = prepared;
+    if (prepared.verify) {
+      const valid = await webcrypto.verify(prepared.verify);
+      out = JSON.parse(
+        valid === undefined
+          ? verifier.verify(text, now, scopes, realm)
+          : verifier.finish(text, valid, now, scopes, realm),
+      );
+    }
     if (out.claims !== undefined) return out.claims;
     throw new GatepassError(out.error ?? 'invalid_token', out.description ?? 'the access token is not valid', {
       status: out.status,

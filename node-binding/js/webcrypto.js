@@ -68,12 +68,11 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
       try {
         const k = await key(alg, jwk, 'verify');
         return await subtle.verify(ALGORITHMS[alg].signParams, k, fromBase64Url(signature), encoder.encode(input));
-      } catch (error) {
-        if (error?.name === 'NotSupportedError' || error?.name === 'TypeError' || error?.name === 'DataError') {
-          unsupported.add(alg);
-          return undefined;
-        }
-        throw error;
+      } catch {
+        // Any failure of the runtime's crypto (an algorithm or curve it lacks, a key format it
+        // refuses) sends the caller to the wasm path, which applies the same rules.
+        unsupported.add(alg);
+        return undefined;
       }
     },
     /** The signature bytes, or `undefined` when WebCrypto cannot sign with the algorithm. */
@@ -82,12 +81,9 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
       try {
         const k = await key(alg, privateJwk, 'sign');
         return new Uint8Array(await subtle.sign(ALGORITHMS[alg].signParams, k, encoder.encode(input)));
-      } catch (error) {
-        if (error?.name === 'NotSupportedError' || error?.name === 'TypeError' || error?.name === 'DataError') {
-          unsupported.add(alg);
-          return undefined;
-        }
-        throw error;
+      } catch {
+        unsupported.add(alg);
+        return undefined;
       }
     },
   };

@@ -1,0 +1,57 @@
+// The signature step runs in WebCrypto (the core decides everything else): signing tokens,
+// checking client assertions and checking access tokens all go through crypto.subtle, and a
+// bad signature is still refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+// Count the runtime's signature operations before the package captures crypto.subtle.
+const calls = { sign: 0, verify: 0 };
+const subtle = globalThis.crypto.subtle;
+const realSign = subtle.sign.bind(subtle);
+const realVerify = subtle.verify.bind(subtle);
+subtle.sign = (...args) => {
+  calls.sign += 1;
+  return realSign(...args);
+};
+subtle.verify = (...args) => {
+  calls.verify += 1;
+  return realVerify(...args);
+};
+
+const { verifyAccessToken } = await import('gatepass');
+const h = await import('../test-support/helpers.js');
+
+test('tokens are signed, and assertions and tokens verified, through WebCrypto', async () => {
+  const fx = await h.makeFixture();
+  const before = { ...calls };
+  const a = await h.assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1' });
+  const response = await fx.server.handle(
+    h.tokenRequest({ grant_type: 'client_credentials', client_assertion_type: h.ASSERTION_TYPE, client_assertion: a }),
+  );
+  assert.equal(response.status, 200);
+  const { access_token: token } = await response.json();
+  assert.ok(calls.sign > before.sign, 'the token was signed by crypto.subtle.sign');
+  assert.ok(calls.verify > before.verify, 'the assertion was checked by crypto.subtle.verify');
+
+  const verifiesBefore = calls.verify;
+  const claims = await verifyAccessToken(token, h.providerFor(fx.server), { now: h.FIXED_NOW, scopes: ['orders:read'] });
+  assert.equal(claims.client_id, 'worker');
+  assert.ok(calls.verify > verifiesBefore, 'the access token was checked by crypto.subtle.verify');
+
+  // A WebCrypto "false" is final: a tampered token and a tampered assertion are refused.
+  const [head, payload, sig] = token.split('.');
+  const flipped = (sig[5] === 'A' ? 'B' : 'A');
+  const tampered = `${head}.${payload}.${sig.slice(0, 5)}${flipped}${sig.slice(6)}`;
+  await assert.rejects(
+    verifyAccessToken(tampered, h.providerFor(fx.server), { now: h.FIXED_NOW }),
+    (e) => e.code === 'invalid_token' && e.status === 401,
+  );
+  const b = await h.assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1' });
+  const [bh, bp, bs] = b.split('.');
+  const badAssertion = `${bh}.${bp}.${bs.slice(0, 5)}${bs[5] === 'A' ? 'B' : 'A'}${bs.slice(6)}`;
+  const refused = await fx.server.handle(
+    h.tokenRequest({ grant_type: 'client_credentials', client_assertion_type: h.ASSERTION_TYPE, client_assertion: badAssertion }),
+  );
+  assert.equal(refused.status, 401);
+  assert.equal((await refused.json()).error, 'invalid_client');
+});
