@@ -213,11 +213,51 @@ impl<'a> PendingSignature<'a> {
         Ok(issued)
     }
 
+    /// Detaches the pending token from the key set, for hosts that sign asynchronously and
+    /// cannot hold a borrow across the wait (the npm package). The detached form keeps the
+    /// expected signature length, so the same check applies at [`DetachedSignature::finish`].
+    pub fn detach(self) -> DetachedSignature {
+        DetachedSignature {
+            expected_len: expected_signature_len(self.key.alg, &self.key.key),
+            signing_input: self.signing_input,
+            issued: self.issued,
+        }
+    }
+
     /// Signs with the built-in primitives.
     pub fn sign_builtin(self, rng: &mut impl CryptoRngCore) -> Result<IssuedToken, TokenError> {
         let signature = crypto::sign(self.key.alg, &self.key.key, self.signing_input(), rng)
             .map_err(|_| TokenError::new(TokenErrorCode::ServerError, "signing failed"))?;
         self.finish(&signature)
+    }
+}
+
+/// A [`PendingSignature`] without its borrow of the key set.
+#[derive(Debug, Clone)]
+pub struct DetachedSignature {
+    expected_len: Option<usize>,
+    signing_input: String,
+    issued: IssuedToken,
+}
+
+impl DetachedSignature {
+    /// The bytes to sign.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+
+    /// Assembles the token from the host's signature; a signature of the wrong length is
+    /// refused, as in [`PendingSignature::finish`].
+    pub fn finish(self, signature: &[u8]) -> Result<IssuedToken, TokenError> {
+        if self.expected_len != Some(signature.len()) {
+            return Err(TokenError::new(
+                TokenErrorCode::ServerError,
+                "signature has the wrong length for the key",
+            ));
+        }
+        let mut issued = self.issued;
+        issued.access_token = jws::assemble(&self.signing_input, signature);
+        Ok(issued)
     }
 }
 

@@ -235,7 +235,8 @@ export function createGatepass(wasm) {
         if (step.response) return toResponse(step.response);
         const clientId = step.clientId;
         // Configured clients first: no store round trip, and the configuration is authoritative.
-        const record = this.#server.staticClient(clientId) ?? (await this.clientStore.get(clientId));
+        // Configured clients are resolved inside the core (no store call, no JSON round trip).
+        const record = this.#server.isStaticClient(clientId) ? undefined : await this.clientStore.get(clientId);
         if (record !== undefined && record !== null && typeof record !== 'string') {
           throw new TypeError('clientStore.get must resolve to a string or undefined');
         }
@@ -260,7 +261,7 @@ export function createGatepass(wasm) {
         const mint = JSON.parse(exchange.mintBegin(now));
         if (mint.response) return toResponse(mint.response);
         const signature = await webcrypto.sign(mint.sign.alg, this.#signingKey(mint.sign.kid), mint.sign.input);
-        const minted = signature === undefined ? exchange.mint(now) : exchange.mintFinish(now, signature);
+        const minted = signature === undefined ? exchange.mint(now) : exchange.mintFinish(signature);
         return toResponse(JSON.parse(minted).response);
       } finally {
         exchange.free();

@@ -8,7 +8,7 @@
 //! is over (success or error), or what the host must do next.
 
 use gatepass_core::client_auth::{
-    self, AssertionCheck, AuthenticatedClient, Authentication, AuthenticationStep,
+    self, AssertionCheck, AuthenticatedClient, Authentication, AuthenticationStep, ClientRecord,
     PendingAssertion, ReplayOutcome,
 };
 use gatepass_core::config::{KeySource, Provider, RawClient, ServerConfig};
@@ -21,6 +21,7 @@ use gatepass_core::secret::SecretHash;
 use gatepass_core::{b64, grant, metadata, mint, registration, verify, TokenError};
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -115,6 +116,13 @@ impl Server {
             .map(|k| k.to_private_json().to_string())
     }
 
+    /// Whether `client_id` is a client of the configuration (those take precedence over the
+    /// client store and are resolved inside the core: pass no record for them).
+    #[wasm_bindgen(js_name = isStaticClient)]
+    pub fn is_static_client(&self, client_id: &str) -> bool {
+        self.config.client(client_id).is_some()
+    }
+
     /// The stored JSON of a client from the configuration, if any.
     #[wasm_bindgen(js_name = staticClient)]
     pub fn static_client(&self, client_id: &str) -> Option<String> {
@@ -148,7 +156,7 @@ impl Server {
             pending: None,
             client: None,
             check: None,
-            mint_jti: None,
+            detached: None,
         }
     }
 
@@ -220,7 +228,7 @@ pub struct TokenExchange {
     pending: Option<PendingAssertion>,
     client: Option<AuthenticatedClient>,
     check: Option<AssertionCheck>,
-    mint_jti: Option<[u8; 16]>,
+    detached: Option<mint::DetachedSignature>,
 }
 
 /// The JWK a host imports to check a signature itself (WebCrypto `importKey("jwk", ...)`):
@@ -239,6 +247,31 @@ fn verify_step(check: &SignatureCheck<'_>) -> Value {
         "input": String::from_utf8_lossy(check.signing_input),
         "signature": b64::encode_url(check.signature),
     }})
+}
+
+impl TokenExchange {
+    /// The client to authenticate: the configuration's, else the stored record (a stored
+    /// record that no longer loads cannot authenticate anyone).
+    fn resolve_client(
+        &self,
+        client_id: &str,
+        record_json: Option<String>,
+    ) -> Result<Option<Cow<'_, ClientRecord>>, TokenError> {
+        if let Some(c) = self.config.client(client_id) {
+            return Ok(Some(Cow::Borrowed(c)));
+        }
+        match record_json {
+            None => Ok(None),
+            Some(text) => RawClient::record_from_json(&text, &self.config.default_audiences)
+                .map(|r| Some(Cow::Owned(r)))
+                .map_err(|_| {
+                    TokenError::new(
+                        gatepass_core::error::TokenErrorCode::InvalidClient,
+                        "client authentication failed",
+                    )
+                }),
+        }
+    }
 }
 
 #[wasm_bindgen]
@@ -263,24 +296,14 @@ impl TokenExchange {
         let Some(request) = &self.request else {
             return self.start();
         };
-        let record = match record_json {
-            None => None,
-            Some(text) => {
-                match RawClient::record_from_json(&text, &self.config.default_audiences) {
-                    Ok(r) => Some(r),
-                    // A stored record that no longer loads cannot authenticate anyone.
-                    Err(_) => {
-                        return self.fail(&TokenError::new(
-                            gatepass_core::error::TokenErrorCode::InvalidClient,
-                            "client authentication failed",
-                        ))
-                    }
-                }
-            }
+        // A configured client is used as is (no JSON round trip); otherwise the stored record.
+        let record = match self.resolve_client(request.client_id(), record_json) {
+            Ok(r) => r,
+            Err(e) => return self.fail(&e),
         };
         match client_auth::authenticate(
             request,
-            record.as_ref(),
+            record.as_deref(),
             &self.config.assertion,
             now as u64,
         ) {
@@ -350,21 +373,12 @@ impl TokenExchange {
         let Some(request) = &self.request else {
             return self.start();
         };
-        let record = match record_json {
-            None => None,
-            Some(text) => {
-                match RawClient::record_from_json(&text, &self.config.default_audiences) {
-                    Ok(r) => Some(r),
-                    Err(_) => {
-                        return self.fail(&TokenError::new(
-                            gatepass_core::error::TokenErrorCode::InvalidClient,
-                            "client authentication failed",
-                        ))
-                    }
-                }
-            }
+        // A configured client is used as is (no JSON round trip); otherwise the stored record.
+        let record = match self.resolve_client(request.client_id(), record_json) {
+            Ok(r) => r,
+            Err(e) => return self.fail(&e),
         };
-        match client_auth::begin_authentication(request, record.as_ref(), now as u64) {
+        match client_auth::begin_authentication(request, record.as_deref(), now as u64) {
             Ok(AuthenticationStep::Authenticated(c)) => {
                 self.client = Some(c);
                 json!({ "authenticated": true }).to_string()
@@ -394,47 +408,47 @@ impl TokenExchange {
         }
     }
 
-    fn prepared(&self, now: f64) -> Result<mint::PendingSignature<'_>, TokenError> {
-        let (Some(client), Some(request), Some(jti)) = (&self.client, &self.request, self.mint_jti)
-        else {
-            return Err(TokenError::new(
-                gatepass_core::error::TokenErrorCode::ServerError,
-                "no authenticated client",
-            ));
-        };
-        let g = grant::authorize(client, request)?;
-        mint::prepare(
-            &g,
-            &self.config.signing_keys,
-            &self.config.mint,
-            now as u64,
-            jti,
-        )
-    }
-
     /// Like `mint`, for hosts that sign themselves: answers `{"sign": {alg, kid, input}}`
-    /// (sign `input` with the key `kid` — `Server.signingKey(kid)` — then `mintFinish` with the
-    /// same `now`), or `{"response"}`.
+    /// (sign `input` with the key `kid` — `Server.signingKey(kid)` — then `mintFinish`), or
+    /// `{"response"}`.
     #[wasm_bindgen(js_name = mintBegin)]
     pub fn mint_begin(&mut self, now: f64) -> String {
+        let (Some(client), Some(request)) = (&self.client, &self.request) else {
+            return answer(&HttpResponse::empty(500));
+        };
         let mut jti = [0u8; 16];
         OsRng.fill_bytes(&mut jti);
-        self.mint_jti = Some(jti);
-        match self.prepared(now) {
-            Ok(p) => json!({ "sign": {
-                "alg": p.alg().name(),
-                "kid": p.key().kid,
-                "input": String::from_utf8_lossy(p.signing_input()),
-            }})
-            .to_string(),
+        let prepared = grant::authorize(client, request).and_then(|g| {
+            mint::prepare(
+                &g,
+                &self.config.signing_keys,
+                &self.config.mint,
+                now as u64,
+                jti,
+            )
+        });
+        match prepared {
+            Ok(p) => {
+                let out = json!({ "sign": {
+                    "alg": p.alg().name(),
+                    "kid": p.key().kid,
+                    "input": String::from_utf8_lossy(p.signing_input()),
+                }})
+                .to_string();
+                self.detached = Some(p.detach());
+                out
+            }
             Err(e) => self.fail(&e),
         }
     }
 
     /// Assembles the token from the host's signature (ECDSA as WebCrypto's raw `r || s`).
     #[wasm_bindgen(js_name = mintFinish)]
-    pub fn mint_finish(&mut self, now: f64, signature: &[u8]) -> String {
-        match self.prepared(now).and_then(|p| p.finish(signature)) {
+    pub fn mint_finish(&mut self, signature: &[u8]) -> String {
+        let Some(detached) = self.detached.take() else {
+            return answer(&HttpResponse::empty(500));
+        };
+        match detached.finish(signature) {
             Ok(issued) => answer(&issued.to_response()),
             Err(e) => self.fail(&e),
         }

@@ -1,0 +1,101 @@
+// Benchmark (not a test): the package side by side with jose in one Node process.
+//   node node-binding/bench/vs-jose.mjs [seconds-per-case]
+// 1. token endpoint: AuthorizationServer.handle (client_secret_basic + mint) vs a minimal
+//    equivalent endpoint written with jose (parse Basic, compare the SHA-256 of the secret, sign
+//    an RFC 9068 token with SignJWT), same algorithm, ES256 and EdDSA;
+// 2. verifyAccessToken vs jose jwtVerify with the same key and claims checks.
+// Prints ops/s and the four ratios (target ≥ 1.0 each).
+import { createHash, timingSafeEqual, randomBytes } from 'node:crypto';
+import * as jose from 'jose';
+import { AuthorizationServer, generateSigningKey, generateClientSecret, hashClientSecret, verifyAccessToken } from 'gatepass';
+
+const SECONDS = Number(process.argv[2] ?? 3);
+const ISSUER = 'https://as.example';
+const API = 'https://api.example';
+const NOW = Math.floor(Date.now() / 1000);
+
+async function measure(fn) {
+  const warmUntil = performance.now() + 300;
+  while (performance.now() < warmUntil) await fn();
+  let n = 0;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  while (performance.now() < end) {
+    for (let i = 0; i < 20; i++) await fn();
+    n += 20;
+  }
+  return (n * 1000) / (performance.now() - start);
+}
+
+const rows = [];
+const ratios = [];
+for (const alg of ['ES256', 'EdDSA']) {
+  const signingJwk = generateSigningKey(alg, `k-${alg}`);
+  const secret = generateClientSecret();
+  const server = new AuthorizationServer({
+    config: {
+      issuer: ISSUER,
+      signing_keys: [signingJwk],
+      default_audiences: [API],
+      clients: [{ client_id: 'billing', client_secret_hash: hashClientSecret(secret), scope: 'orders:read' }],
+    },
+    onError: (e) => console.error(e),
+  });
+  const basic = `Basic ${btoa(`billing:${secret}`)}`;
+  const body = 'grant_type=client_credentials';
+  const request = () =>
+    new Request(`${ISSUER}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+      body,
+    });
+
+  // The jose endpoint: the same work a minimal hand-written server would do.
+  const privateKey = await jose.importJWK(signingJwk, alg);
+  const storedHash = createHash('sha256').update(secret).digest();
+  async function joseEndpoint(req) {
+    const auth = req.headers.get('authorization') ?? '';
+    const [id, pw] = atob(auth.slice(6)).split(':');
+    const form = new URLSearchParams(await req.text());
+    const given = createHash('sha256').update(decodeURIComponent(pw ?? '')).digest();
+    if (id !== 'billing' || !timingSafeEqual(given, storedHash) || form.get('grant_type') !== 'client_credentials') {
+      return new Response(JSON.stringify({ error: 'invalid_client' }), { status: 401 });
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new jose.SignJWT({ client_id: id, scope: 'orders:read', jti: randomBytes(16).toString('base64url') })
+      .setProtectedHeader({ alg, kid: signingJwk.kid, typ: 'at+jwt' })
+      .setIssuer(ISSUER).setSubject(id).setAudience(API).setIssuedAt(now).setExpirationTime(now + 3600)
+      .sign(privateKey);
+    return new Response(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600, scope: 'orders:read' }), {
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
+  }
+  for (const [name, fn] of [['gatepass', () => server.handle(request())], ['jose', () => joseEndpoint(request())]]) {
+    const r = await fn();
+    if (r.status !== 200) throw new Error(`${name} token endpoint answered ${r.status}`);
+  }
+  const tokenGatepass = await measure(async () => (await server.handle(request())).text());
+  const tokenJose = await measure(async () => (await joseEndpoint(request())).text());
+  rows.push([`token endpoint ${alg}`, tokenGatepass, tokenJose]);
+  ratios.push([`token endpoint ${alg}`, tokenGatepass / tokenJose]);
+
+  // Verification of one token.
+  const { access_token: token } = await (await server.handle(request())).json();
+  const jwks = server.jwks();
+  const provider = { issuer: ISSUER, audiences: [API], local_jwks: { inline_string: JSON.stringify(jwks) } };
+  const keySet = jose.createLocalJWKSet(jwks);
+  await verifyAccessToken(token, provider, { scopes: ['orders:read'] });
+  await jose.jwtVerify(token, keySet, { issuer: ISSUER, audience: API, typ: 'at+jwt', algorithms: [alg] });
+  const verifyGatepass = await measure(() => verifyAccessToken(token, provider, { scopes: ['orders:read'] }));
+  const verifyJose = await measure(() => jose.jwtVerify(token, keySet, { issuer: ISSUER, audience: API, typ: 'at+jwt', algorithms: [alg] }));
+  rows.push([`verify ${alg}`, verifyGatepass, verifyJose]);
+  ratios.push([`verify ${alg}`, verifyGatepass / verifyJose]);
+  server.free?.();
+}
+
+console.log(`node ${process.version}, ${SECONDS} s per case`);
+console.log('case'.padEnd(22) + 'gatepass ops/s'.padStart(16) + 'jose ops/s'.padStart(14) + 'ratio'.padStart(9));
+for (const [name, g, j] of rows) {
+  console.log(name.padEnd(22) + g.toFixed(0).padStart(16) + j.toFixed(0).padStart(14) + `${(g / j).toFixed(2)}x`.padStart(9));
+}
+for (const [name, r] of ratios) console.log(`${name}: ${r.toFixed(2)}x (target >= 1.0) ${r >= 1 ? 'met' : 'MISSED'}`);
