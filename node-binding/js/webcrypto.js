@@ -43,7 +43,7 @@ function importable(jwk) {
 
 /**
  * A signature helper bound to one SubtleCrypto, with an import cache (keys are imported once
- * per process, keyed by the JWK's JSON). Returns `undefined` from `verify`/`sign` when the
+ * per process, keyed by the key material). Returns `undefined` from `verify`/`sign` when the
  * runtime cannot do the algorithm, so the caller uses the wasm path.
  */
 export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
@@ -51,7 +51,8 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
   const unsupported = new Set();
 
   async function key(alg, jwk, usage) {
-    const id = `${alg}|${usage}|${JSON.stringify(jwk)}`;
+    // The key material identifies the key; cheaper than serializing the whole JWK per call.
+    const id = `${alg}|${usage}|${jwk.kty}|${jwk.crv ?? ''}|${jwk.x ?? ''}|${jwk.y ?? ''}|${jwk.n ?? ''}|${jwk.e ?? ''}|${jwk.k ?? ''}|${jwk.d ?? ''}`;
     let imported = cache.get(id);
     if (!imported) {
       imported = subtle.importKey('jwk', importable(jwk), ALGORITHMS[alg].importParams, false, [usage]);
