@@ -367,7 +367,9 @@ export function createGatepass(wasm) {
     const prepared = JSON.parse(verifier.prepare(text, realm));
     let out = prepared;
     if (prepared.verify) {
-      const valid = await webcrypto.verify(prepared.verify);
+      const step = prepared.verify;
+      step.jwk = keyJwkOf(verifier, step.key);
+      const valid = await webcrypto.verify(step);
       out = JSON.parse(
         valid === undefined
           ? verifier.verify(text, now, scopes, realm)
@@ -379,6 +381,18 @@ export function createGatepass(wasm) {
       status: out.status,
       wwwAuthenticate: out.wwwAuthenticate,
     });
+  }
+
+  // The JWK objects of each verifier's keys, parsed once (and so imported once by WebCrypto).
+  const verifierKeys = new WeakMap();
+  function keyJwkOf(verifier, index) {
+    let keys = verifierKeys.get(verifier);
+    if (!keys) {
+      keys = [];
+      verifierKeys.set(verifier, keys);
+    }
+    if (keys[index] === undefined) keys[index] = JSON.parse(verifier.keyJwk(index) ?? 'null');
+    return keys[index];
   }
 
   function generateSigningKey(alg, kid) {

@@ -50,7 +50,17 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
   const cache = new Map();
   const unsupported = new Set();
 
+  // Keys handed over as the same object are found by identity first.
+  const byObject = new WeakMap();
+
   async function key(alg, jwk, usage) {
+    let own = byObject.get(jwk);
+    const slot = `${alg}|${usage}`;
+    if (own?.has(slot)) return own.get(slot);
+    if (!own) {
+      own = new Map();
+      byObject.set(jwk, own);
+    }
     // The key material identifies the key; cheaper than serializing the whole JWK per call.
     const id = `${alg}|${usage}|${jwk.kty}|${jwk.crv ?? ''}|${jwk.x ?? ''}|${jwk.y ?? ''}|${jwk.n ?? ''}|${jwk.e ?? ''}|${jwk.k ?? ''}|${jwk.d ?? ''}`;
     let imported = cache.get(id);
@@ -59,6 +69,7 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
       cache.set(id, imported);
       if (cache.size > 1000) cache.delete(cache.keys().next().value);
     }
+    own.set(slot, imported);
     return imported;
   }
 

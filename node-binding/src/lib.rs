@@ -508,9 +508,32 @@ impl Verifier {
             return json!({"error": "invalid_token", "status": 401}).to_string();
         };
         match verify::begin(token, &self.provider.policy, keys) {
-            Ok(p) => verify_step(&p.signature_check()).to_string(),
+            Ok(p) => {
+                // The key goes by its index: the host fetches its JWK once (`keyJwk`) and
+                // keeps the imported key, instead of receiving the JWK on every call.
+                let check = p.signature_check();
+                let index = keys.keys.iter().position(|k| std::ptr::eq(k, check.key));
+                json!({ "verify": {
+                    "alg": check.alg.name(),
+                    "key": index,
+                    "input": String::from_utf8_lossy(check.signing_input),
+                    "signature": b64::encode_url(check.signature),
+                }})
+                .to_string()
+            }
             Err(e) => bearer_error(&e, realm),
         }
+    }
+
+    /// The verification JWK (JSON) of key `index` of the provider's set.
+    #[wasm_bindgen(js_name = keyJwk)]
+    pub fn key_jwk(&self, index: usize) -> Option<String> {
+        let KeySource::Local(keys) = &self.provider.keys else {
+            return None;
+        };
+        keys.keys
+            .get(index)
+            .map(|k| verification_jwk(k).to_string())
     }
 
     /// Finishes with the host's signature verdict (the same token as `prepare`).
