@@ -8,6 +8,7 @@ await init({ module_or_path: new URL('../dist/wasm/gatepass_node_bg.wasm', impor
 export const {
   AuthorizationServer,
   verifyAccessToken,
+  mintAccessToken,
   generateSigningKey,
   publicJwks,
   hashClientSecret,

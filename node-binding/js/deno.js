@@ -10,6 +10,7 @@ wasm.initSync({ module: wasmModule });
 export const {
   AuthorizationServer,
   verifyAccessToken,
+  mintAccessToken,
   generateSigningKey,
   publicJwks,
   hashClientSecret,

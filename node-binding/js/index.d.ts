@@ -192,8 +192,49 @@ export class AuthorizationServer {
    * `server_error`.
    */
   handle(request: Request): Promise<Response>;
+  /**
+   * Mints an RFC 9068 access token with this server's active key, on its clock, for a client
+   * the caller authenticated by other means. No client authentication and no client limits
+   * apply: the caller answers for them. `audience` defaults to `default_audiences`.
+   * @throws {GatepassError} `invalid_request`, `invalid_scope` or `invalid_target`.
+   */
+  mintAccessToken(options: MintOptions): Promise<TokenResponse>;
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
+}
+
+/** What a token minted outside the token endpoint says. */
+export interface MintOptions {
+  /** `sub` and `client_id`: 1 to 255 visible ASCII characters. */
+  clientId: string;
+  /** Scopes (RFC 6749 §3.3 scope-tokens): an array, or a space-separated string. */
+  scope?: string[] | string;
+  /** `aud`: one or more audiences (a string when there is one). */
+  audience?: string[] | string;
+  /** Lifetime in seconds, 1 to 86400 (default: the configuration's `token_ttl`, 3600). */
+  ttl?: number;
+  /** Unix seconds, or a clock (default: the server's clock, or now). */
+  now?: number | (() => number);
+}
+
+/** The RFC 6749 §5.1 token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+}
+
+/** {@link mintAccessToken} without a server: the issuer and the signing key(s) come along. */
+export interface StandaloneMintOptions extends MintOptions {
+  /** `iss`: https URL (http only for loopback). */
+  issuer: string;
+  /** The private signing JWK (from {@link generateSigningKey}). */
+  signingKey?: JsonObject;
+  /** Several private JWKs; `activeKid` names the one that signs (default: the first). */
+  signingKeys?: JsonObject[];
+  activeKid?: string;
+  audience: string[] | string;
 }
 
 /**
@@ -241,6 +282,16 @@ export interface AccessTokenClaims extends JsonObject {
  * `wwwAuthenticate` to answer with; `invalid_configuration` for a bad provider.
  */
 export function verifyAccessToken(token: string, provider: Provider | string, options?: VerifyOptions): Promise<AccessTokenClaims>;
+
+/**
+ * Mints an RFC 9068 access token (`typ: at+jwt`; iss, sub, aud, exp, iat, jti, client_id,
+ * scope) for a client the caller authenticated by other means — the same format, rules and
+ * signing path (WebCrypto, else wasm) as the token endpoint. Resolves to the RFC 6749 §5.1
+ * response object.
+ * @throws {GatepassError} `invalid_configuration` (issuer, keys), `invalid_request`,
+ * `invalid_scope`, `invalid_target`.
+ */
+export function mintAccessToken(options: StandaloneMintOptions): Promise<TokenResponse>;
 
 /** A new private signing JWK (`EdDSA`, `ES256`, `ES384`, `ES512`, `RS256`, `PS256`, ...). */
 export function generateSigningKey(alg: string, kid?: string): JsonObject;

@@ -9,6 +9,7 @@ wasm.initSync({ module: readFileSync(new URL('../dist/wasm/gatepass_node_bg.wasm
 export const {
   AuthorizationServer,
   verifyAccessToken,
+  mintAccessToken,
   generateSigningKey,
   publicJwks,
   hashClientSecret,

@@ -9,6 +9,7 @@ wasm.initSync({ module: wasmModule });
 export const {
   AuthorizationServer,
   verifyAccessToken,
+  mintAccessToken,
   generateSigningKey,
   publicJwks,
   hashClientSecret,

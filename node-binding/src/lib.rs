@@ -116,6 +116,55 @@ impl Server {
             .map(|k| k.to_private_json().to_string())
     }
 
+    /// Starts a token for a grant the host decided itself (`mintAccessToken`): no client
+    /// authentication, no client limits (`Grant::decided_by_host`). `audiences` empty means
+    /// the configuration's `default_audiences`; `ttl` (seconds, 1..=86400) replaces
+    /// `token_ttl`. Errors are `invalid_request`, `invalid_scope` or `invalid_target`.
+    #[wasm_bindgen(js_name = mintForHost)]
+    pub fn mint_for_host(
+        &self,
+        client_id: &str,
+        scopes: Vec<String>,
+        audiences: Vec<String>,
+        ttl: Option<f64>,
+        now: f64,
+    ) -> Result<HostMint, JsError> {
+        let mut settings = self.config.mint.clone();
+        if let Some(ttl) = ttl {
+            if !(ttl.fract() == 0.0 && (1.0..=86_400.0).contains(&ttl)) {
+                return Err(js_error(
+                    "invalid_request",
+                    "ttl: must be a whole number of seconds from 1 to 86400",
+                ));
+            }
+            settings.token_ttl = ttl as u64;
+        }
+        let audiences = if audiences.is_empty() {
+            self.config.default_audiences.clone()
+        } else {
+            audiences
+        };
+        let mut jti = [0u8; 16];
+        OsRng.fill_bytes(&mut jti);
+        let token_error = |e: TokenError| js_error(e.code.as_str(), &e.description);
+        let grant =
+            grant::Grant::decided_by_host(client_id, &scopes, &audiences).map_err(token_error)?;
+        let pending = mint::prepare(
+            &grant,
+            &self.config.signing_keys,
+            &settings,
+            now as u64,
+            jti,
+        )
+        .map_err(token_error)?;
+        Ok(HostMint {
+            config: Rc::clone(&self.config),
+            alg: pending.alg(),
+            kid: pending.key().kid.clone(),
+            detached: Some(pending.detach()),
+        })
+    }
+
     /// Whether `client_id` is a client of the configuration (those take precedence over the
     /// client store and are resolved inside the core: pass no record for them).
     #[wasm_bindgen(js_name = isStaticClient)]
@@ -452,6 +501,67 @@ impl TokenExchange {
             Ok(issued) => answer(&issued.to_response()),
             Err(e) => self.fail(&e),
         }
+    }
+}
+
+/// A token of `Server.mintForHost` waiting for its signature.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct HostMint {
+    config: Rc<ServerConfig>,
+    alg: Algorithm,
+    kid: String,
+    detached: Option<mint::DetachedSignature>,
+}
+
+impl HostMint {
+    fn finish_with(&mut self, signature: &[u8]) -> Result<String, JsError> {
+        let detached = self
+            .detached
+            .take()
+            .ok_or_else(|| js_error("server_error", "the token was already finished"))?;
+        let issued = detached
+            .finish(signature)
+            .map_err(|e| js_error(e.code.as_str(), &e.description))?;
+        Ok(String::from_utf8_lossy(&issued.to_response().body).into_owned())
+    }
+}
+
+#[wasm_bindgen]
+impl HostMint {
+    /// What to sign: `{"alg", "kid", "input"}` (the key is `Server.signingKey(kid)`).
+    pub fn step(&self) -> String {
+        let input = self
+            .detached
+            .as_ref()
+            .map(|d| String::from_utf8_lossy(d.signing_input()).into_owned())
+            .unwrap_or_default();
+        json!({ "alg": self.alg.name(), "kid": self.kid, "input": input }).to_string()
+    }
+
+    /// The token response body (RFC 6749 §5.1 JSON) from the host's signature.
+    pub fn finish(&mut self, signature: &[u8]) -> Result<String, JsError> {
+        self.finish_with(signature)
+    }
+
+    /// The token response body, signed by the built-in primitives.
+    #[wasm_bindgen(js_name = signBuiltin)]
+    pub fn sign_builtin(&mut self) -> Result<String, JsError> {
+        let key = self
+            .config
+            .signing_keys
+            .keys()
+            .iter()
+            .find(|k| k.kid == self.kid)
+            .ok_or_else(|| js_error("server_error", "the signing key is gone"))?;
+        let input = self
+            .detached
+            .as_ref()
+            .map(|d| d.signing_input().to_vec())
+            .unwrap_or_default();
+        let signature = gatepass_core::crypto::sign(self.alg, &key.key, &input, &mut OsRng)
+            .map_err(|_| js_error("server_error", "signing failed"))?;
+        self.finish_with(&signature)
     }
 }
 

@@ -18,6 +18,7 @@ test('require("gatepass") exposes the whole API', () => {
     'DurableObjectReplayStore',
     'ReplayGuard',
     'verifyAccessToken',
+    'mintAccessToken',
     'generateSigningKey',
     'publicJwks',
     'hashClientSecret',

@@ -13,7 +13,7 @@ const DENO = join(PACKAGE_DIR, 'node_modules', '.bin', 'deno');
 const SCRIPT = `
 import * as jose from 'jose';
 import {
-  AuthorizationServer, GatepassError, generateClientSecret, generateSigningKey, hashClientSecret, verifyAccessToken,
+  AuthorizationServer, GatepassError, generateClientSecret, generateSigningKey, hashClientSecret, mintAccessToken, publicJwks, verifyAccessToken,
 } from 'gatepass';
 
 const ISSUER = 'https://as.example';
@@ -60,6 +60,9 @@ const registered = await r.json();
 out.register = r.status;
 r = await server.handle(form({ grant_type: 'client_credentials' }, { authorization: 'Basic ' + btoa(registered.client_id + ':' + registered.client_secret) }));
 out.registeredToken = r.status;
+const toolKey = generateSigningKey('ES256');
+const minted = await mintAccessToken({ issuer: ISSUER, signingKey: toolKey, clientId: 'deno-tool', scope: 'a b', audience: API });
+out.minted = (await verifyAccessToken(minted.access_token, { issuer: ISSUER, audiences: [API], local_jwks: { inline_string: JSON.stringify(publicJwks(toolKey)) } }, { scopes: 'b' })).client_id;
 try {
   new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [], bogus: 1 } });
 } catch (e) {
@@ -86,6 +89,7 @@ test('deno run: the package (deno entry) issues, verifies, refuses a replay, reg
     assert.deepEqual(out.replay, { status: 401, error: 'invalid_client' });
     assert.equal(out.register, 201);
     assert.equal(out.registeredToken, 200);
+    assert.equal(out.minted, 'deno-tool');
     assert.deepEqual(out.configError, { isGatepassError: true, code: 'invalid_configuration' });
   } finally {
     project.cleanup();

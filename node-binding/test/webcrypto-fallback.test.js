@@ -10,7 +10,7 @@ subtle.importKey = async () => {
   throw new DOMException('not supported here', 'NotSupportedError');
 };
 
-const { verifyAccessToken } = await import('gatepass');
+const { verifyAccessToken, mintAccessToken, generateSigningKey, publicJwks } = await import('gatepass');
 const h = await import('../test-support/helpers.js');
 
 test('the wasm path takes over when WebCrypto cannot import the key', async () => {
@@ -29,4 +29,15 @@ test('the wasm path takes over when WebCrypto cannot import the key', async () =
     verifyAccessToken(`${head}.${payload}.${'A'.repeat(86)}`, h.providerFor(fx.server), { now: h.FIXED_NOW }),
     (e) => e.code === 'invalid_token',
   );
+});
+
+test('mintAccessToken signs in wasm when WebCrypto cannot import the key', async () => {
+  const before = imports;
+  for (const alg of ['EdDSA', 'ES256', 'PS256']) {
+    const key = generateSigningKey(alg);
+    const out = await mintAccessToken({ issuer: h.ISSUER, signingKey: key, clientId: 'c', audience: h.API, now: h.FIXED_NOW });
+    const provider = { issuer: h.ISSUER, audiences: [h.API], local_jwks: { inline_string: JSON.stringify(publicJwks(key)) } };
+    assert.equal((await verifyAccessToken(out.access_token, provider, { now: h.FIXED_NOW })).client_id, 'c');
+  }
+  assert.ok(imports > before, 'WebCrypto was tried first');
 });
