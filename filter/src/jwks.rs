@@ -129,7 +129,7 @@ impl RemoteProvider {
     }
 
     /// Adopts the shared key set if it changed since this VM last parsed it. Returns true when
-    /// this VM now has keys it did not have before.
+    /// this VM's key set changed (including its first set).
     pub fn adopt_shared(&mut self) -> bool {
         let Ok((Some(value), cas)) = hostcalls::get_shared_data(&set_key(&self.name)) else {
             return false;
@@ -153,10 +153,9 @@ impl RemoteProvider {
             false,
         ) {
             Ok(set) => {
-                let first = self.keys.is_none();
                 self.keys = Some(set);
                 self.fetched_at = fetched_at;
-                first
+                true
             }
             Err(e) => {
                 host::log_error(&format!(

@@ -73,7 +73,7 @@ impl State {
         let method = find(":method").unwrap_or_default();
         let path = find(":path").unwrap_or_default();
         let now = host::now();
-        let decision = {
+        let decide = || {
             let remote = self.remote.borrow();
             let keys = |i: usize| {
                 remote
@@ -85,6 +85,35 @@ impl State {
                 .borrow_mut()
                 .decide(&method, &path, &find, &keys, now)
         };
+        let mut decision = decide();
+        // VMs adopt a newer shared key set on their tick. A request that meets no keys, or an
+        // unknown kid, between another VM's fetch and this VM's next tick looks at the shared
+        // set now and is decided again if it changed (only on these denials: no cost on the
+        // hot path).
+        let retry = match &decision {
+            Decision::Respond {
+                outcome: Outcome::DeniedNoKeys,
+                ..
+            } => self
+                .remote
+                .borrow_mut()
+                .iter_mut()
+                .filter(|r| r.keys.is_none())
+                .fold(false, |changed, r| r.adopt_shared() | changed),
+            Decision::Respond {
+                unknown_kid_of_provider: Some(i),
+                ..
+            } => self
+                .remote
+                .borrow_mut()
+                .iter_mut()
+                .find(|r| r.index == *i)
+                .is_some_and(|r| r.adopt_shared()),
+            _ => false,
+        };
+        if retry {
+            decision = decide();
+        }
         match decision {
             Decision::Respond {
                 outcome: Outcome::DeniedNoKeys,

@@ -130,6 +130,37 @@ def test_first_requests_on_two_workers_all_wait_for_one_shared_fetch(remote, iss
     assert r.counter("denied.no_keys") == 0
 
 
+def test_requests_around_the_first_fetch_pass_on_every_worker(remote, issuer_server):
+    """--concurrency 2: eight clients send without pause from Envoy's start until well after the
+    first fetch. Requests before it wait; requests after it that reach a worker which has not
+    adopted the shared set yet (workers adopt on their 250 ms tick, and a fast issuer answers
+    the fetching VM long before the next one) must use the shared set at once, not answer 401
+    "keys are not available yet" (seen once in `make demo`, when one worker's tick phase lagged
+    the fetching VM's). The race depends on the workers' tick phases, which a test cannot set,
+    so this test catches a regression only when the phases differ; the fix (adopting the
+    shared set on a no-keys or unknown-kid denial) is in filter/src/lib.rs `handle_request`."""
+    r = remote(concurrency=2)
+    stop_at = time.monotonic() + 1.5
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        while time.monotonic() < stop_at:
+            status = r.get(r.token()).status
+            with lock:
+                statuses.append(status)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert len(statuses) > 50, len(statuses)
+    assert [s for s in statuses if s != 200] == []
+    assert r.counter("denied.no_keys") == 0
+    assert issuer_server.jwks_requests == 1
+
+
 def test_issuer_hanging_past_the_timeout_from_the_start_fails_closed_within_the_deadline(remote, issuer_server):
     """The issuer accepts but answers after 3 s, past the 1 s fetch timeout: the waiting request
     is refused by its deadline rather than held until the issuer answers."""
