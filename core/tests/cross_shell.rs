@@ -45,3 +45,61 @@ fn cross_shell_vectors_give_the_expected_verdicts() {
         }
     }
 }
+
+/// The client-assertion vectors (tests/vectors/cross-shell/assertions.json): token requests
+/// answered in order by one token endpoint with one replay store, on the file's clock.
+#[test]
+fn cross_shell_assertion_requests_get_the_expected_answers() {
+    use gatepass_core::client_auth::ReplayOutcome;
+    use gatepass_core::config::ServerConfig;
+    use gatepass_core::endpoint;
+    use gatepass_core::request::TokenHttpRequest;
+    use rand_chacha::rand_core::SeedableRng;
+    use std::collections::HashSet;
+
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/cross-shell/assertions.json"
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let config = ServerConfig::from_json(&doc["server"].to_string()).unwrap();
+    let now = doc["now"].as_u64().unwrap();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let requests = doc["requests"].as_array().unwrap();
+    assert!(requests.len() >= 27);
+    let mut mismatches = Vec::new();
+    for case in requests {
+        let name = case["name"].as_str().unwrap();
+        let http = TokenHttpRequest {
+            method: "POST",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: case["authorization"].as_str(),
+            body: case["body"].as_str().unwrap().as_bytes(),
+        };
+        let response = endpoint::token_response(
+            &config,
+            &http,
+            |id| config.client(id),
+            |key, _expires| {
+                if seen.insert(key.to_string()) {
+                    ReplayOutcome::Recorded
+                } else {
+                    ReplayOutcome::AlreadySeen
+                }
+            },
+            now,
+            &mut rng,
+        );
+        let body: Value = serde_json::from_slice(&response.body).unwrap();
+        let got = (u64::from(response.status), body["error"].as_str());
+        let want = (case["status"].as_u64().unwrap(), case["error"].as_str());
+        if got != want {
+            mismatches.push(format!("{name}: got {got:?}, expected {want:?}"));
+        }
+        if got.0 == 200 {
+            assert!(body["access_token"].as_str().is_some(), "{name}");
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes cases.json: access tokens and the verdict every gatepass shell must give.
+"""Writes cases.json (access tokens) and assertions.json (token requests with client
+assertions), and the verdict every gatepass shell must give.
 
 The same file is checked by the core (core/tests/cross_shell.rs), the npm package
 (node-binding/test/cross-shell.test.js) and the Envoy filter (tests/envoy/test_cross_shell.py).
@@ -8,9 +9,11 @@ token expires at 2001001001 (2033), an expired one at 1205005587 (2008), as Envo
 tests do, so the vectors hold under a real clock.
 
 Run with the repo's .venv (pyjwt, cryptography): .venv/bin/python tests/vectors/cross-shell/generate.py
+(`--assertions-only` rewrites only assertions.json).
 """
 import base64
 import json
+import sys
 from pathlib import Path
 
 import jwt
@@ -48,9 +51,8 @@ def claims(**over):
 def sign(c, kid="ed", typ="at+jwt", key=None, alg=None):
     key = key or (ed if kid == "ed" else ec_key)
     alg = alg or ("EdDSA" if kid == "ed" else "ES256")
-    headers = {"kid": kid}
-    if typ is not None:
-        headers["typ"] = typ
+    # typ None: PyJWT drops the member (it would otherwise add "typ": "JWT").
+    headers = {"kid": kid, "typ": typ}
     return jwt.encode(c, key, algorithm=alg, headers=headers)
 
 
@@ -81,5 +83,17 @@ doc = {
     "provider": {"issuer": ISSUER, "audiences": [AUD], "local_jwks": {"inline_string": json.dumps(jwks())}, "algorithms": ["EdDSA", "ES256"]},
     "cases": [{"name": n, "token": t, "scopes": sc, "status": st, "error": e} for n, t, sc, st, e in cases],
 }
-(HERE / "cases.json").write_text(json.dumps(doc, indent=1) + "\n")
-print(f"wrote {len(cases)} cases")
+if "--assertions-only" not in sys.argv:
+    # ES256 signatures are randomized: regenerating rewrites that token (same verdict).
+    (HERE / "cases.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"wrote {len(cases)} cases")
+
+# Client assertions: made for a fixed clock (see assertions.py for why they cannot be fixed bytes
+# under a real clock, and how the Envoy test makes the same cases for its own).
+import assertions  # noqa: E402
+
+requests = assertions.requests(assertions.NOW)
+(HERE / "assertions.json").write_text(json.dumps(
+    {"now": assertions.NOW, "server": assertions.server_config(), "token_path": assertions.TOKEN_PATH, "requests": requests},
+    indent=1) + "\n")
+print(f"wrote {len(requests)} assertion requests")

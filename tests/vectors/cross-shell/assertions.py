@@ -1,0 +1,128 @@
+"""Client-assertion vectors: token requests (RFC 7523 / OIDC Core §9 client authentication) and
+the answer every gatepass token endpoint must give, in order, from one server.
+
+An assertion lives at most 300 s (DESIGN.md, RFC 7523 §3 "exp"), so it cannot be fixed bytes
+that hold under a real clock the way the access-token vectors do. `requests(now)` makes the
+same cases for any `now` — same keys, claims relative to `now`, same verdicts:
+
+* generate.py writes them for NOW (2030-03-17) into assertions.json, which the core
+  (core/tests/cross_shell.rs) and the npm package (node-binding/test/cross-shell.test.js) replay
+  with their clock set to NOW;
+* the Envoy test (tests/envoy/test_cross_shell.py) calls `requests(time.time())`, since Envoy's
+  clock cannot be set, and checks the same verdicts.
+
+Cases are answered in order by one server with one replay store: "replayed assertion" repeats
+the first case's request byte for byte. Keys are fixed test material.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import urlencode
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+ISSUER = "https://auth.gatepass.test"
+AUD = "https://orders.gatepass.test"
+TOKEN_PATH = "/oauth/token"
+NOW = 1_900_000_000
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+HMAC_SECRET = "cross-shell-hmac-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
+
+signing_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
+worker_key = ec.derive_private_key(0xC0FFEE0123456789ABCDEF0123456789, ec.SECP256R1())
+intruder_key = ec.derive_private_key(0xBAD0BAD0BAD0BAD0BAD0BAD0BAD0BAD0, ec.SECP256R1())
+p384_key = ec.derive_private_key(0x384384384384384384384384384384384, ec.SECP384R1())
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _ec_public_jwk(key, kid: str, alg: str, crv: str, size: int) -> dict:
+    nums = key.public_key().public_numbers()
+    return {"kty": "EC", "crv": crv, "x": b64(nums.x.to_bytes(size, "big")), "y": b64(nums.y.to_bytes(size, "big")),
+            "kid": kid, "alg": alg, "use": "sig"}
+
+
+def server_config() -> dict:
+    """The authorization-server configuration (README "Configuration (authorization server)")."""
+    from cryptography.hazmat.primitives import serialization
+
+    raw = signing_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    public = signing_key.public_key().public_bytes_raw()
+    return {
+        "issuer": ISSUER,
+        "signing_keys": [{"kty": "OKP", "crv": "Ed25519", "x": b64(public), "d": b64(raw), "kid": "as-1", "alg": "EdDSA"}],
+        "default_audiences": [AUD],
+        "clients": [
+            {"client_id": "worker", "token_endpoint_auth_method": "private_key_jwt", "scope": "orders:read",
+             "jwks": {"keys": [_ec_public_jwk(worker_key, "w1", "ES256", "P-256", 32)]}},
+            {"client_id": "hmac", "token_endpoint_auth_method": "client_secret_jwt", "scope": "orders:read",
+             "client_secret": HMAC_SECRET, "token_endpoint_auth_signing_alg": "HS256"},
+        ],
+    }
+
+
+def requests(now: int) -> list[dict]:
+    """[{name, body, authorization?, status, error}] for a server whose clock reads `now`."""
+
+    def claims(client="worker", **over):
+        c = {"iss": client, "sub": client, "aud": ISSUER, "iat": now, "exp": now + 120, "jti": None}
+        c.update(over)
+        return {k: v for k, v in c.items() if v is not None}
+
+    def sign(c, key=worker_key, alg="ES256", kid="w1", typ="client-authentication+jwt"):
+        # typ None: PyJWT drops the member (it would otherwise add "typ": "JWT").
+        headers = {"kid": kid, "typ": typ} if kid else {"typ": typ}
+        return jwt.encode(c, key, algorithm=alg, headers=headers)
+
+    def body(assertion, **extra):
+        params = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+        params.update(extra)
+        return urlencode({k: v for k, v in params.items() if v is not None})
+
+    unsigned = b64(b'{"alg":"none","typ":"client-authentication+jwt"}') + "." + b64(json.dumps(claims(jti="none-1")).encode()) + "."
+    first = body(sign(claims(jti="ok-1")))
+    bad = 401, "invalid_client"
+    cases = [
+        ("private_key_jwt ES256", first, None, 200, None),
+        ("private_key_jwt without typ", body(sign(claims(jti="ok-2"), typ=None)), None, 200, None),
+        ("client_secret_jwt HS256", body(sign(claims("hmac", jti="ok-3"), key=HMAC_SECRET, alg="HS256", kid=None)), None, 200, None),
+        # RFC 7523 §3 item 7 (jti) and DESIGN.md: an assertion is accepted once.
+        ("replayed assertion", first, None, *bad),
+        # RFC 7523 §3 item 3 / OIDC Core §9: aud is the issuer identifier, as a string.
+        ("aud is the token endpoint URL", body(sign(claims(jti="a1", aud=ISSUER + TOKEN_PATH))), None, *bad),
+        ("aud is a one-element array", body(sign(claims(jti="a2", aud=[ISSUER]))), None, *bad),
+        ("aud is another server", body(sign(claims(jti="a3", aud="https://other.gatepass.test"))), None, *bad),
+        # RFC 7523 §3 items 4-6: exp required and not passed, nbf not in the future; lifetime bounded.
+        ("expired", body(sign(claims(jti="t1", iat=now - 400, exp=now - 200))), None, *bad),
+        ("no exp", body(sign(claims(jti="t2", exp=None))), None, *bad),
+        ("lifetime over 300 s", body(sign(claims(jti="t3", exp=now + 600))), None, *bad),
+        ("nbf in the future", body(sign(claims(jti="t4", nbf=now + 200, exp=now + 250))), None, *bad),
+        ("iat in the future", body(sign(claims(jti="t5", iat=now + 200, exp=now + 250))), None, *bad),
+        ("no jti", body(sign(claims())), None, *bad),
+        # RFC 7523 §3 items 1-2: iss and sub are the client_id.
+        ("sub is another client", body(sign(claims(jti="s1", sub="hmac"))), None, *bad),
+        ("iss is another client", body(sign(claims(jti="s2", iss="hmac"))), None, *bad),
+        ("unknown client", body(sign(claims("nobody", jti="s3"))), None, *bad),
+        # Signature and algorithm binding (RFC 8725 §3.1): the registered key and its alg only.
+        ("signed by another key", body(sign(claims(jti="k1"), key=intruder_key)), None, *bad),
+        ("alg other than the key's (ES384)", body(sign(claims(jti="k2"), key=p384_key, alg="ES384")), None, *bad),
+        ("HMAC assertion for a key-based client", body(sign(claims(jti="k3"), key=HMAC_SECRET, alg="HS256", kid=None)), None, *bad),
+        ("alg none", body(unsigned), None, *bad),
+        ("typ JWT", body(sign(claims(jti="y1"), typ="JWT")), None, *bad),
+        ("client_secret_jwt with the wrong secret", body(sign(claims("hmac", jti="k4"), key=HMAC_SECRET + "x", alg="HS256", kid=None)), None, *bad),
+        ("not a JWT", body("not-a-jwt"), None, *bad),
+        # RFC 6749 §2.3: one authentication method per request; §3.2: no repeated parameters;
+        # RFC 7521 §4.2: both assertion parameters (one alone is a malformed request); a type
+        # other than RFC 7523 §2.2's is an assertion the server cannot validate (§4.2.1:
+        # invalid_client).
+        ("assertion and Basic together", body(sign(claims(jti="r1"))), "Basic " + base64.b64encode(b"worker:x").decode(), 400, "invalid_request"),
+        ("client_assertion repeated", body(sign(claims(jti="r2"))) + "&client_assertion=x", None, 400, "invalid_request"),
+        ("no client_assertion_type", urlencode({"grant_type": "client_credentials", "client_assertion": sign(claims(jti="r3"))}), None, 400, "invalid_request"),
+        ("another client_assertion_type", body(sign(claims(jti="r4")), client_assertion_type="urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), None, *bad),
+    ]
+    return [{"name": n, "body": b, "authorization": a, "status": s, "error": e} for n, b, a, s, e in cases]
