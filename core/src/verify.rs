@@ -220,6 +220,24 @@ impl<'a> PendingVerification<'a> {
         self.finish(valid, now)
     }
 
+    /// Detaches the pending verification from the token text, the policy and the key set, for
+    /// hosts that verify the signature asynchronously and cannot hold these borrows across the
+    /// wait (the npm package). The claims are checked here, at `now`, and their outcome is kept;
+    /// [`DetachedVerification::finish`] answers it only after a valid signature, so the
+    /// verdict is exactly [`PendingVerification::finish`]'s at `now`: a bad signature is
+    /// refused as such, whatever the claims say.
+    pub fn detach(self, now: u64) -> DetachedVerification {
+        let alg = self.check_alg;
+        let signing_input = String::from(self.token.jws.signing_input);
+        let signature = self.token.jws.signature.clone();
+        DetachedVerification {
+            alg,
+            signing_input,
+            signature,
+            outcome: self.finish(true, now),
+        }
+    }
+
     /// Finishes with the host's signature verdict: refuses a bad signature, then checks the
     /// claims (RFC 9068 §4, RFC 7519 §7.2).
     pub fn finish(
@@ -284,6 +302,38 @@ impl<'a> PendingVerification<'a> {
             payload_b64: String::from(self.token.jws.payload_b64),
             claims,
         })
+    }
+}
+
+/// A [`PendingVerification`] without its borrows: what the host verifies, and the outcome of
+/// the claim checks, released only after a valid signature.
+#[derive(Debug, Clone)]
+pub struct DetachedVerification {
+    alg: Algorithm,
+    signing_input: String,
+    signature: Vec<u8>,
+    outcome: Result<VerifiedAccessToken, BearerError>,
+}
+
+impl DetachedVerification {
+    /// The algorithm (checked against the key and the allowlist).
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+    /// The bytes that were signed.
+    pub fn signing_input(&self) -> &[u8] {
+        self.signing_input.as_bytes()
+    }
+    /// The signature (for ECDSA, `r || s`, RFC 7518 §3.4).
+    pub fn signature(&self) -> &[u8] {
+        &self.signature
+    }
+    /// The verdict: a bad signature is refused first, as in [`PendingVerification::finish`].
+    pub fn finish(self, signature_valid: bool) -> Result<VerifiedAccessToken, BearerError> {
+        if !signature_valid {
+            return Err(BearerError::invalid_token("token signature is invalid"));
+        }
+        self.outcome
     }
 }
 

@@ -111,6 +111,26 @@ fn host_path(
     pending.finish(valid, NOW)
 }
 
+/// The detached host path (the npm package): claims checked at `detach`, the verdict released
+/// by the signature at `finish`.
+fn detached_path(
+    token: &str,
+    policy: &VerifierPolicy,
+    keys: &JwkSet,
+) -> Result<VerifiedAccessToken, BearerError> {
+    let pending = verify::begin(token, policy, keys)?;
+    let check = pending.signature_check();
+    let key = check.key.key.clone();
+    let detached = pending.detach(NOW);
+    let valid = crypto::verify(
+        detached.alg(),
+        &key,
+        detached.signing_input(),
+        detached.signature(),
+    );
+    detached.finish(valid)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {
     Valid,
@@ -149,6 +169,10 @@ fn run(rows: Vec<Row>) {
         let (policy, keys) = provider(r.provider);
         let builtin = verify::verify_access_token(&r.token, &policy, &keys, NOW);
         let host = host_path(&r.token, &policy, &keys);
+        let detached = detached_path(&r.token, &policy, &keys);
+        failures.check(r.name, builtin == detached, || {
+            format!("built-in {builtin:?} but detached host path {detached:?}")
+        });
         if std::env::var_os("SHOW_REASONS").is_some() {
             eprintln!("{}: {:?}", r.name, builtin.as_ref().map(|_| "valid"));
         }
@@ -984,6 +1008,27 @@ fn host_signature_path_exposes_exactly_what_to_verify() {
             .unwrap_err();
         assert_eq!(e.code_str(), Some("invalid_token"), "{}", key.alg);
         assert_eq!(e.status(), 401);
+
+        // Detached: a bad signature is refused as such even when the claims also fail (here,
+        // expired), exactly as `finish(false, ..)` does.
+        let late = NOW + 100_000;
+        let bad_sig = verify::begin(&compact, &policy, &keys)
+            .unwrap()
+            .detach(late)
+            .finish(false)
+            .unwrap_err();
+        let attached = verify::begin(&compact, &policy, &keys)
+            .unwrap()
+            .finish(false, late)
+            .unwrap_err();
+        assert_eq!(bad_sig, attached);
+        assert_eq!(bad_sig.description, "token signature is invalid");
+        let expired = verify::begin(&compact, &policy, &keys)
+            .unwrap()
+            .detach(late)
+            .finish(true)
+            .unwrap_err();
+        assert_ne!(expired.description, "token signature is invalid");
     }
 }
 

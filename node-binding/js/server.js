@@ -470,18 +470,27 @@ export function createGatepass(wasm) {
     const now = resolveNow(options.now);
     const realm = options.realm ?? 'gatepass';
     const text = typeof token === 'string' ? token : '';
-    // Everything but the signature in the core, the signature in WebCrypto where it can.
-    const prepared = JSON.parse(verifier.prepare(text, realm));
-    let out = prepared;
-    if (prepared.verify) {
-      const step = prepared.verify;
-      step.jwk = keyJwkOf(verifier, step.key);
-      const valid = await webcrypto.verify(step);
-      out = JSON.parse(
-        valid === undefined
-          ? verifier.verify(text, now, scopes, realm)
-          : verifier.finish(text, valid, now, scopes, realm),
-      );
+    // One pass over the token in the core (parse, key choice, claim checks at `now`); the
+    // signature in WebCrypto where it can, else in wasm; the core releases the verdict.
+    const job = verifier.start(text, now);
+    let out;
+    try {
+      const refused = job.error(realm);
+      if (refused !== undefined) {
+        out = JSON.parse(refused);
+      } else {
+        const valid = await webcrypto.verify({
+          alg: job.alg(),
+          jwk: keyJwkOf(verifier, job.key()),
+          input: job.input(),
+          signature: job.signature(),
+        });
+        out = JSON.parse(
+          valid === undefined ? job.finishBuiltin(verifier, scopes, realm) : job.finish(valid, scopes, realm),
+        );
+      }
+    } finally {
+      job.free();
     }
     if (out.claims !== undefined) return out.claims;
     throw new GatepassError(out.error ?? 'invalid_token', out.description ?? 'the access token is not valid', {

@@ -79,7 +79,10 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
       if (!subtle || !ALGORITHMS[alg] || unsupported.has(alg)) return undefined;
       try {
         const k = await key(alg, jwk, 'verify');
-        return await subtle.verify(ALGORITHMS[alg].signParams, k, fromBase64Url(signature), encoder.encode(input));
+        // Bytes as they come from the core's detached verification; text from the JSON steps.
+        const sig = typeof signature === 'string' ? fromBase64Url(signature) : signature;
+        const data = typeof input === 'string' ? encoder.encode(input) : input;
+        return await subtle.verify(ALGORITHMS[alg].signParams, k, sig, data);
       } catch {
         // Any failure of the runtime's crypto (an algorithm or curve it lacks, a key format it
         // refuses) sends the caller to the wasm path, which applies the same rules.

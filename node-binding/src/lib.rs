@@ -26,6 +26,32 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+/// 16 bytes from the system CSPRNG for a token `jti`, served from a 4 KiB pool: each
+/// `crypto.getRandomValues` call crosses from wasm to JavaScript and costs about as much as
+/// the rest of the mint, so it is made once per 256 tokens. The bytes are used once each.
+fn fresh_jti() -> [u8; 16] {
+    use std::cell::RefCell;
+    const POOL: usize = 4096;
+    thread_local! {
+        static POOL_STATE: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+    }
+    POOL_STATE.with(|cell| {
+        let mut state = cell.borrow_mut();
+        let (pool, used) = &mut *state;
+        if pool.len() != POOL || *used + 16 > POOL {
+            pool.resize(POOL, 0);
+            OsRng.fill_bytes(pool);
+            *used = 0;
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&pool[*used..*used + 16]);
+        // Served bytes are cleared so they never appear twice.
+        pool[*used..*used + 16].fill(0);
+        *used += 16;
+        out
+    })
+}
+
 fn response_json(r: &HttpResponse) -> Value {
     json!({
         "status": r.status,
@@ -144,8 +170,7 @@ impl Server {
         } else {
             audiences
         };
-        let mut jti = [0u8; 16];
-        OsRng.fill_bytes(&mut jti);
+        let jti = fresh_jti();
         let token_error = |e: TokenError| js_error(e.code.as_str(), &e.description);
         let grant =
             grant::Grant::decided_by_host(client_id, &scopes, &audiences).map_err(token_error)?;
@@ -394,8 +419,7 @@ impl TokenExchange {
             return answer(&HttpResponse::empty(500));
         };
         let result = grant::authorize(client, request).and_then(|g| {
-            let mut jti = [0u8; 16];
-            OsRng.fill_bytes(&mut jti);
+            let jti = fresh_jti();
             mint::prepare(
                 &g,
                 &self.config.signing_keys,
@@ -465,8 +489,7 @@ impl TokenExchange {
         let (Some(client), Some(request)) = (&self.client, &self.request) else {
             return answer(&HttpResponse::empty(500));
         };
-        let mut jti = [0u8; 16];
-        OsRng.fill_bytes(&mut jti);
+        let jti = fresh_jti();
         let prepared = grant::authorize(client, request).and_then(|g| {
             mint::prepare(
                 &g,
@@ -587,54 +610,10 @@ impl Verifier {
         }
         Ok(Verifier { provider })
     }
-
-    /// Verifies a token and the scopes required. Answers `{"claims"}` or
-    /// `{"error", "description", "status", "wwwAuthenticate"}`.
-    pub fn verify(
-        &self,
-        token: &str,
-        now: f64,
-        required_scopes: Vec<String>,
-        realm: &str,
-    ) -> String {
-        let KeySource::Local(keys) = &self.provider.keys else {
-            return json!({"error": "invalid_token", "status": 401}).to_string();
-        };
-        let result = verify::verify_access_token(token, &self.provider.policy, keys, now as u64)
-            .and_then(|v| v.require_scopes(&required_scopes).map(|()| v));
-        match result {
-            Ok(v) => json!({ "claims": v.claims }).to_string(),
-            Err(e) => bearer_error(&e, realm),
-        }
-    }
 }
 
 #[wasm_bindgen]
 impl Verifier {
-    /// For hosts that check signatures themselves: everything but the signature is checked
-    /// after it; this answers `{"verify": {alg, jwk, input, signature}}` or the error.
-    pub fn prepare(&self, token: &str, realm: &str) -> String {
-        let KeySource::Local(keys) = &self.provider.keys else {
-            return json!({"error": "invalid_token", "status": 401}).to_string();
-        };
-        match verify::begin(token, &self.provider.policy, keys) {
-            Ok(p) => {
-                // The key goes by its index: the host fetches its JWK once (`keyJwk`) and
-                // keeps the imported key, instead of receiving the JWK on every call.
-                let check = p.signature_check();
-                let index = keys.keys.iter().position(|k| std::ptr::eq(k, check.key));
-                json!({ "verify": {
-                    "alg": check.alg.name(),
-                    "key": index,
-                    "input": String::from_utf8_lossy(check.signing_input),
-                    "signature": b64::encode_url(check.signature),
-                }})
-                .to_string()
-            }
-            Err(e) => bearer_error(&e, realm),
-        }
-    }
-
     /// The verification JWK (JSON) of key `index` of the provider's set.
     #[wasm_bindgen(js_name = keyJwk)]
     pub fn key_jwk(&self, index: usize) -> Option<String> {
@@ -645,24 +624,124 @@ impl Verifier {
             .get(index)
             .map(|k| verification_jwk(k).to_string())
     }
+}
 
-    /// Finishes with the host's signature verdict (the same token as `prepare`).
-    pub fn finish(
-        &self,
-        token: &str,
-        signature_valid: bool,
-        now: f64,
+#[wasm_bindgen]
+impl Verifier {
+    /// Starts a verification for a host that checks the signature itself, in one pass over
+    /// the token: the job holds either the error or what to verify (key index, alg, signing
+    /// input, signature) and the outcome of the claim checks at `now`, released by
+    /// `VerifyJob.finish` only after a valid signature.
+    pub fn start(&self, token: &str, now: f64) -> VerifyJob {
+        let KeySource::Local(keys) = &self.provider.keys else {
+            return VerifyJob::failed(gatepass_core::BearerError::invalid_token("no local keys"));
+        };
+        match verify::begin(token, &self.provider.policy, keys) {
+            Ok(p) => {
+                let check = p.signature_check();
+                let key = keys.keys.iter().position(|k| std::ptr::eq(k, check.key));
+                VerifyJob {
+                    key,
+                    state: Ok(p.detach(now as u64)),
+                }
+            }
+            Err(e) => VerifyJob::failed(e),
+        }
+    }
+}
+
+/// One verification in flight (see `Verifier.start`).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct VerifyJob {
+    key: Option<usize>,
+    state: Result<verify::DetachedVerification, gatepass_core::BearerError>,
+}
+
+impl VerifyJob {
+    fn failed(e: gatepass_core::BearerError) -> VerifyJob {
+        VerifyJob {
+            key: None,
+            state: Err(e),
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl VerifyJob {
+    /// The error (`{"error", "description", "status", "wwwAuthenticate"}`) when the token
+    /// was refused before its signature, else `undefined`.
+    pub fn error(&self, realm: &str) -> Option<String> {
+        self.state.as_ref().err().map(|e| bearer_error(e, realm))
+    }
+    /// Index of the verification key in the provider's set (`Verifier.keyJwk`).
+    pub fn key(&self) -> Option<usize> {
+        self.key
+    }
+    /// The algorithm name.
+    pub fn alg(&self) -> String {
+        self.state
+            .as_ref()
+            .map(|d| d.alg().name().to_string())
+            .unwrap_or_default()
+    }
+    /// The signing input bytes.
+    pub fn input(&self) -> Vec<u8> {
+        self.state
+            .as_ref()
+            .map(|d| d.signing_input().to_vec())
+            .unwrap_or_default()
+    }
+    /// The signature bytes (ECDSA as `r || s`, what WebCrypto verifies).
+    pub fn signature(&self) -> Vec<u8> {
+        self.state
+            .as_ref()
+            .map(|d| d.signature().to_vec())
+            .unwrap_or_default()
+    }
+    /// Verifies with the built-in primitives (for runtimes without the algorithm) and
+    /// answers as `finish`.
+    #[wasm_bindgen(js_name = finishBuiltin)]
+    pub fn finish_builtin(
+        &mut self,
+        verifier: &Verifier,
         required_scopes: Vec<String>,
         realm: &str,
     ) -> String {
-        let KeySource::Local(keys) = &self.provider.keys else {
-            return json!({"error": "invalid_token", "status": 401}).to_string();
+        let valid = match (&self.state, self.key, &verifier.provider.keys) {
+            (Ok(d), Some(i), KeySource::Local(keys)) => keys.keys.get(i).is_some_and(|k| {
+                gatepass_core::crypto::verify(d.alg(), &k.key, d.signing_input(), d.signature())
+            }),
+            _ => false,
         };
-        let result = verify::begin(token, &self.provider.policy, keys)
-            .and_then(|p| p.finish(signature_valid, now as u64))
+        self.finish(valid, required_scopes, realm)
+    }
+    /// The verdict with the host's signature check: `{"claims"}` (the payload's JSON text as
+    /// `claimsJson`) or the error.
+    pub fn finish(
+        &mut self,
+        signature_valid: bool,
+        required_scopes: Vec<String>,
+        realm: &str,
+    ) -> String {
+        let state = std::mem::replace(
+            &mut self.state,
+            Err(gatepass_core::BearerError::invalid_token(
+                "already finished",
+            )),
+        );
+        let result = state
+            .and_then(|d| d.finish(signature_valid))
             .and_then(|v| v.require_scopes(&required_scopes).map(|()| v));
         match result {
-            Ok(v) => json!({ "claims": v.claims }).to_string(),
+            // The payload as received: it passed the strict parser (no duplicate members,
+            // valid UTF-8), so JSON.parse gives the same claims without a re-serialization.
+            Ok(v) => match b64::decode_url(&v.payload_b64) {
+                Ok(bytes) => String::from_utf8(bytes)
+                    .map(|text| format!("{{\"claims\":{text}}}"))
+                    .unwrap_or_else(|_| json!({ "claims": v.claims }).to_string()),
+                Err(_) => json!({ "claims": v.claims }).to_string(),
+            },
             Err(e) => bearer_error(&e, realm),
         }
     }

@@ -1,0 +1,20 @@
+import { AuthorizationServer, generateSigningKey, generateClientSecret, hashClientSecret, verifyAccessToken } from 'gatepass';
+const ISSUER = 'https://as.example', API = 'https://api.example';
+const alg = process.argv[2] ?? 'ES256';
+const mode = process.argv[3] ?? 'token';
+const key = generateSigningKey(alg, 'k');
+const secret = generateClientSecret();
+const server = new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [key], default_audiences: [API],
+  clients: [{ client_id: 'billing', client_secret_hash: hashClientSecret(secret), scope: 'orders:read' }] } });
+const basic = `Basic ${btoa(`billing:${secret}`)}`;
+const req = () => new Request(`${ISSUER}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic }, body: 'grant_type=client_credentials' });
+const { access_token: token } = await (await server.handle(req())).json();
+const provider = { issuer: ISSUER, audiences: [API], local_jwks: { inline_string: JSON.stringify(server.jwks()) } };
+const t0 = performance.now(); let n = 0;
+while (performance.now() - t0 < 4000) {
+  for (let i = 0; i < 50; i++) {
+    if (mode === 'token') await (await server.handle(req())).text(); else await verifyAccessToken(token, provider, { scopes: ['orders:read'] });
+  }
+  n += 50;
+}
+console.log(mode, alg, (n * 1000 / (performance.now() - t0)).toFixed(0), 'ops/s');
