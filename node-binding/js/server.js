@@ -236,38 +236,40 @@ export function createGatepass(wasm) {
         body,
       );
       try {
-        let step = JSON.parse(exchange.start());
-        if (step.response) return toResponse(step.response);
-        const clientId = step.clientId;
-        // Configured clients first: no store round trip, and the configuration is authoritative.
-        // Configured clients are resolved inside the core (no store call, no JSON round trip).
-        const record = this.#server.isStaticClient(clientId) ? undefined : await this.clientStore.get(clientId);
-        if (record !== undefined && record !== null && typeof record !== 'string') {
-          throw new TypeError('clientStore.get must resolve to a string or undefined');
+        // The core goes as far as it can without the host (for a configured client with a
+        // secret: parse, authenticate, prepare the token in one call); each answer says what
+        // the host does next. Every decision is the core's.
+        let step = JSON.parse(exchange.advance(now));
+        let record;
+        for (;;) {
+          if (step.response) return toResponse(step.response);
+          if (step.clientId !== undefined) {
+            record = (await this.clientStore.get(step.clientId)) ?? undefined;
+            if (record !== undefined && typeof record !== 'string') {
+              throw new TypeError('clientStore.get must resolve to a string or undefined');
+            }
+            step = JSON.parse(exchange.authenticateBegin(record, now));
+          } else if (step.verify) {
+            // The assertion's signature: WebCrypto where the runtime has the algorithm, else
+            // the wasm implementation (same rules either way).
+            const valid = await webcrypto.verify(step.verify);
+            step = JSON.parse(
+              valid === undefined ? exchange.authenticate(record, now) : exchange.authenticateFinish(valid, now),
+            );
+          } else if (step.replay) {
+            const fresh = await this.replayStore.insertIfAbsent(step.replay.key, step.replay.expiresAt);
+            if (typeof fresh !== 'boolean') throw new TypeError('replayStore.insertIfAbsent must resolve to a boolean');
+            step = JSON.parse(exchange.finishReplay(fresh));
+          } else if (step.authenticated === true) {
+            step = JSON.parse(exchange.mintBegin(now));
+          } else if (step.sign) {
+            const signature = await webcrypto.sign(step.sign.alg, this.#signingKeyOf(step.sign.kid), step.sign.input);
+            const minted = signature === undefined ? exchange.mint(now) : exchange.mintFinish(signature);
+            return toResponse(JSON.parse(minted).response);
+          } else {
+            throw new Error('unexpected answer from the core');
+          }
         }
-        // The core checks everything but the signature; WebCrypto checks the signature where the
-        // runtime has the algorithm, else the wasm implementation does (same rules either way).
-        step = JSON.parse(exchange.authenticateBegin(record ?? undefined, now));
-        if (step.verify) {
-          const valid = await webcrypto.verify(step.verify);
-          step = JSON.parse(
-            valid === undefined
-              ? exchange.authenticate(record ?? undefined, now)
-              : exchange.authenticateFinish(valid, now),
-          );
-        }
-        if (step.replay) {
-          const fresh = await this.replayStore.insertIfAbsent(step.replay.key, step.replay.expiresAt);
-          if (typeof fresh !== 'boolean') throw new TypeError('replayStore.insertIfAbsent must resolve to a boolean');
-          step = JSON.parse(exchange.finishReplay(fresh));
-        }
-        if (step.response) return toResponse(step.response);
-        if (step.authenticated !== true) throw new Error('unexpected answer from the core');
-        const mint = JSON.parse(exchange.mintBegin(now));
-        if (mint.response) return toResponse(mint.response);
-        const signature = await webcrypto.sign(mint.sign.alg, this.#signingKeyOf(mint.sign.kid), mint.sign.input);
-        const minted = signature === undefined ? exchange.mint(now) : exchange.mintFinish(signature);
-        return toResponse(JSON.parse(minted).response);
       } finally {
         exchange.free();
       }
