@@ -1,5 +1,5 @@
 // Benchmark (not a test): the package side by side with jose in one Node process.
-//   node node-binding/bench/vs-jose.mjs [seconds-per-case]
+//   node node-binding/bench/vs-jose.mjs [seconds-per-case]     (IN_FLIGHT=n: n concurrent calls)
 // 1. token endpoint: AuthorizationServer.handle (client_secret_basic + mint) vs a minimal
 //    equivalent endpoint written with jose (parse Basic, compare the SHA-256 of the secret, sign
 //    an RFC 9068 token with SignJWT), same algorithm, ES256 and EdDSA;
@@ -15,14 +15,22 @@ const ISSUER = 'https://as.example';
 const API = 'https://api.example';
 const NOW = Math.floor(Date.now() / 1000);
 
+// IN_FLIGHT calls at a time (default 1: one after another, the latency of one call; more: the
+// throughput of a server with that many requests in flight, where WebCrypto's thread pool works
+// in parallel and the main thread's CPU per call decides).
+const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 1);
+
 async function run(fn, ms) {
   let n = 0;
   const start = performance.now();
   const end = start + ms;
-  while (performance.now() < end) {
-    for (let i = 0; i < 20; i++) await fn();
-    n += 20;
-  }
+  const worker = async () => {
+    while (performance.now() < end) {
+      for (let i = 0; i < 20; i++) await fn();
+      n += 20;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   return [n, performance.now() - start];
 }
 
@@ -113,7 +121,7 @@ for (const alg of ['ES256', 'EdDSA']) {
   server.free?.();
 }
 
-console.log(`node ${process.version}, ${SECONDS} s per side per case, in ${ROUNDS} alternating rounds`);
+console.log(`node ${process.version}, ${SECONDS} s per side per case, in ${ROUNDS} alternating rounds, ${IN_FLIGHT} in flight`);
 console.log('case'.padEnd(22) + 'gatepass ops/s'.padStart(16) + 'jose ops/s'.padStart(14) + 'ratio'.padStart(9));
 for (const [name, g, j] of rows) {
   console.log(name.padEnd(22) + g.toFixed(0).padStart(16) + j.toFixed(0).padStart(14) + `${(g / j).toFixed(2)}x`.padStart(9));
