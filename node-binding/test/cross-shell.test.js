@@ -1,24 +1,31 @@
-// The cross-shell vectors (tests/vectors/cross-shell/cases.json) give the same verdicts through
-// the package's verifyAccessToken as in the core and the Envoy filter.
+// The cross-shell and attack vectors (tests/vectors/) give the same verdicts through the
+// package's verifyAccessToken and token endpoint as in the core and the Envoy filter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AuthorizationServer, verifyAccessToken } from 'gatepass';
+import { AuthorizationServer, GatepassError, verifyAccessToken } from 'gatepass';
 
-const doc = JSON.parse(readFileSync(new URL('../../tests/vectors/cross-shell/cases.json', import.meta.url), 'utf8'));
-
-for (const c of doc.cases) {
-  test(`cross-shell: ${c.name}`, async () => {
-    if (c.status === 200) {
-      const claims = await verifyAccessToken(c.token, doc.provider, { scopes: c.scopes });
-      assert.equal(claims.client_id, 'billing');
-    } else {
-      await assert.rejects(verifyAccessToken(c.token, doc.provider, { scopes: c.scopes }), (e) => {
-        assert.equal(e.status, c.status);
-        assert.equal(e.code, c.error);
-        return true;
-      });
+// Token vectors: the cross-shell cases and the attack cases (tests/vectors/attacks/tokens.json:
+// alg none, algorithm confusion, r = s = 0, embedded keys, crit/b64, duplicates, non-canonical
+// base64url, size and nesting bounds, wrong typ, time and audience claims).
+for (const file of ['cross-shell/cases.json', 'attacks/tokens.json']) {
+  const doc = JSON.parse(readFileSync(new URL(`../../tests/vectors/${file}`, import.meta.url), 'utf8'));
+  test(`${file}: every case gets its answer from verifyAccessToken`, async () => {
+    assert.ok(doc.cases.length >= 16);
+    const mismatches = [];
+    for (const c of doc.cases) {
+      let got;
+      try {
+        const claims = await verifyAccessToken(c.token, doc.provider, { scopes: c.scopes });
+        assert.equal(claims.client_id, 'billing', c.name);
+        got = '200 null';
+      } catch (e) {
+        if (!(e instanceof GatepassError)) throw e;
+        got = `${e.status} ${e.code}`;
+      }
+      if (got !== `${c.status} ${c.error}`) mismatches.push(`${c.name}: got ${got}, expected ${c.status} ${c.error}`);
     }
+    assert.deepEqual(mismatches, []);
   });
 }
 

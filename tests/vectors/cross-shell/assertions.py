@@ -34,6 +34,7 @@ HMAC_SECRET = "cross-shell-hmac-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDE
 signing_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(100, 132)))
 worker_key = ec.derive_private_key(0xC0FFEE0123456789ABCDEF0123456789, ec.SECP256R1())
 intruder_key = ec.derive_private_key(0xBAD0BAD0BAD0BAD0BAD0BAD0BAD0BAD0, ec.SECP256R1())
+other_client_key = ec.derive_private_key(0x0DDBA11C0FFEE0DDBA11C0FFEE0DDBA1, ec.SECP256R1())
 p384_key = ec.derive_private_key(0x384384384384384384384384384384384, ec.SECP384R1())
 
 
@@ -60,6 +61,8 @@ def server_config() -> dict:
         "clients": [
             {"client_id": "worker", "token_endpoint_auth_method": "private_key_jwt", "scope": "orders:read",
              "jwks": {"keys": [_ec_public_jwk(worker_key, "w1", "ES256", "P-256", 32)]}},
+            {"client_id": "worker2", "token_endpoint_auth_method": "private_key_jwt", "scope": "orders:read",
+             "jwks": {"keys": [_ec_public_jwk(other_client_key, "w2", "ES256", "P-256", 32)]}},
             {"client_id": "hmac", "token_endpoint_auth_method": "client_secret_jwt", "scope": "orders:read",
              "client_secret": HMAC_SECRET, "token_endpoint_auth_signing_alg": "HS256"},
         ],
@@ -111,6 +114,12 @@ def requests(now: int) -> list[dict]:
         # Signature and algorithm binding (RFC 8725 §3.1): the registered key and its alg only.
         ("signed by another key", body(sign(claims(jti="k1"), key=intruder_key)), None, *bad),
         ("alg other than the key's (ES384)", body(sign(claims(jti="k2"), key=p384_key, alg="ES384")), None, *bad),
+        ("signed by another client's key (its kid)", body(sign(claims(jti="k5"), key=other_client_key, kid="w2")), None, *bad),
+        ("signed by another client's key (the client's kid)", body(sign(claims(jti="k6"), key=other_client_key)), None, *bad),
+        # RFC 8725 §3.10: a key embedded in the assertion is never trusted.
+        ("embedded jwk of the signing key", body(jwt.encode(
+            claims(jti="k7"), intruder_key, algorithm="ES256",
+            headers={"typ": "client-authentication+jwt", "jwk": _ec_public_jwk(intruder_key, "w1", "ES256", "P-256", 32)})), None, *bad),
         ("HMAC assertion for a key-based client", body(sign(claims(jti="k3"), key=HMAC_SECRET, alg="HS256", kid=None)), None, *bad),
         ("alg none", body(unsigned), None, *bad),
         ("typ JWT", body(sign(claims(jti="y1"), typ="JWT")), None, *bad),
