@@ -23,6 +23,9 @@ use crate::host;
 const FIRST_LOAD_RETRY: u64 = 1;
 /// Seconds between attempts to refresh a stale set while the issuer keeps failing.
 const STALE_RETRY: u64 = 5;
+/// Largest JWKS document accepted (a set of a few dozen RSA keys is ~20 KiB); a larger answer
+/// is a failed fetch, refused before it is read, and the last good set stays.
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 fn set_key(provider: &str) -> String {
     format!("gatepass.jwks.{provider}")
@@ -239,6 +242,11 @@ impl RemoteProvider {
                     } else {
                         &status
                     }
+                ));
+            }
+            if body_size > MAX_JWKS_BYTES {
+                return Err(format!(
+                    "JWKS of {body_size} bytes is over the {MAX_JWKS_BYTES}-byte limit"
                 ));
             }
             let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)

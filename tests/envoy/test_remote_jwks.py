@@ -12,6 +12,7 @@ at most ~2 s), `jwks_kid_miss_cooldown` 3s, `cache_duration` 600s unless a test 
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -325,3 +326,113 @@ def test_failed_fetch_keeps_the_last_good_set(remote, issuer_server, mode):
     for _ in range(3):
         resp = r.get(r.token())
         assert resp.status == 200, resp
+
+
+# -- fault injection: the issuer misbehaves after a good fetch; nothing unverified gets through
+
+
+def assert_forgeries_refused(r: Remote) -> None:
+    """A token signed by an attacker under the real kid, and an unsigned one, are refused."""
+    attacker, _ = tokens.new_key("EdDSA", kid=r.jwk["kid"])
+    forged = r.get(r.token(key=attacker))
+    assert forged.status == 401, forged
+    head, payload, _sig = r.token().split(".")
+    assert r.get(f"{head}.{payload}.").status == 401
+
+
+def test_issuer_answering_a_huge_jwks_keeps_the_last_good_set(remote, issuer_server):
+    """A 5 MiB answer (a JWKS padded with a junk member) is a failed fetch, refused without
+    being parsed; the last good set stays; forgeries are still refused."""
+    r = remote()
+    r.wait_for_keys()
+    failed_before = r.counter("jwks.fetch_failed")
+    huge = json.dumps({"keys": [r.jwk], "padding": "x" * (5 * 1024 * 1024)})
+    issuer_server.set_jwks(huge)
+    assert r.get(r.token(kid="rotated-away")).status == 401  # asks for a refetch
+    assert wait_until(lambda: r.counter("jwks.fetch_failed") > failed_before, timeout=5)
+    for _ in range(3):
+        assert r.get(r.token()).status == 200
+    assert_forgeries_refused(r)
+    assert r.envoy.running
+
+
+def test_issuer_slower_than_the_timeout_after_a_good_fetch_keeps_the_old_keys(remote, issuer_server):
+    """A refetch that times out (issuer answers after 3 s, timeout 1 s) fails; requests with
+    the known key never wait for it, and forgeries are refused meanwhile."""
+    r = remote()
+    r.wait_for_keys()
+    failed_before = r.counter("jwks.fetch_failed")
+    issuer_server.slow_seconds = 3.0
+    issuer_server.set_mode("slow")
+    assert r.get(r.token(kid="rotated-away")).status == 401  # asks for a refetch
+    assert issuer_server.wait_for_requests(2, timeout=3)
+    sent = time.monotonic()
+    for _ in range(5):
+        assert r.get(r.token()).status == 200
+    assert time.monotonic() - sent < 1.0, "requests with a known key must not wait for the refetch"
+    assert_forgeries_refused(r)
+    assert wait_until(lambda: r.counter("jwks.fetch_failed") > failed_before, timeout=4)
+    assert r.get(r.token()).status == 200
+
+
+def test_key_rotation_under_load(remote, issuer_server):
+    """Four clients send without pause for ~7 s on two workers while the issuer rotates:
+    publish key B beside A, start using B, then remove A. Judged against the fetches the issuer
+    saw: tokens of A pass until a fetch sees A removed and fail from then on (after one 250 ms
+    tick for every worker to adopt the set), tokens of B pass from the first fetch after B was
+    published, forgeries never pass, and nothing answers 5xx."""
+    r = remote(concurrency=2)
+    r.wait_for_keys()
+    key_b, jwk_b = tokens.new_key("EdDSA", kid="key-b")
+    attacker, _ = tokens.new_key("EdDSA", kid="key-b")
+    phase = {"name": "A"}
+    results: list[tuple[float, str, int]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            if n % 5 == 0:
+                kind, tok = "forged", r.token(key=attacker, kid="key-b")
+            elif phase["name"] == "A" or n % 2 == 0:
+                kind, tok = "A", r.token()
+            else:
+                kind, tok = "B", r.token(key=key_b, kid="key-b")
+            status = r.get(tok).status
+            with lock:
+                results.append((time.monotonic(), kind, status))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    issuer_server.set_jwks(tokens.jwks(r.jwk, jwk_b))
+    b_published = time.monotonic()
+    phase["name"] = "A+B"  # B tokens now: a kid miss asks for a refetch (once per cooldown)
+    time.sleep(1.5)
+    issuer_server.set_jwks(tokens.jwks(jwk_b))
+    a_removed = time.monotonic()
+    # Make sure a fetch sees the removal: a kid miss after the cooldown asks for one.
+    time.sleep(COOLDOWN + 0.2)
+    r.get(r.token(kid="unknown-kid"))
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join(timeout=20)
+
+    fetches = [at for at, _, p in issuer_server.requests if p.split("?", 1)[0] == issuer_server.jwks_path]
+    b_fetch = min(at for at in fetches if at > b_published)
+    removal_fetch = min(at for at in fetches if at > a_removed)
+    settle = 0.3  # one tick (250 ms) for every worker to adopt the new set
+    assert len(results) > 100, len(results)
+    assert not [x for x in results if x[2] >= 500], "a 5xx under rotation"
+    assert not [x for x in results if x[1] == "forged" and x[2] != 401], "a forgery passed"
+    a_before = [s for t, kind, s in results if kind == "A" and t < removal_fetch]
+    a_after = [s for t, kind, s in results if kind == "A" and t > removal_fetch + settle]
+    assert a_before and all(s == 200 for s in a_before), "a token of a published key failed"
+    assert a_after and all(s == 401 for s in a_after), "a token of a removed key passed"
+    b_after = [s for t, kind, s in results if kind == "B" and t > b_fetch + settle]
+    assert b_after and all(s == 200 for s in b_after), "a token of a published key failed"
+    assert r.counter("jwks.kid_miss_refetch") >= 1
