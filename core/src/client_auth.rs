@@ -236,8 +236,10 @@ pub fn begin_authentication(
     record: Option<&ClientRecord>,
     now: u64,
 ) -> Result<AuthenticationStep, TokenError> {
-    // One description for an unknown client, a wrong secret and an expired secret, so the
-    // answer does not tell which client ids exist.
+    // One description for an unknown client, a wrong secret and an expired basic/post secret.
+    // This does not hide which client ids exist (a wrong method or a failing assertion names
+    // its reason, and client ids are not secrets, RFC 6749 §2.2); it keeps a secret guesser
+    // from learning whether the secret or the id was wrong.
     const FAILED: &str = "client authentication failed";
     let Some(record) = record else {
         return Err(TokenError::invalid_client(FAILED));

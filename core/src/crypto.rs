@@ -427,8 +427,9 @@ impl fmt::Display for SignError {
     }
 }
 
-/// Signs `message` with `key` under `alg`. ECDSA uses RFC 6979 deterministic nonces; RSA uses
-/// the caller's RNG for blinding (PKCS#1 v1.5) and for the PSS salt.
+/// Signs `message` with `key` under `alg`. ES256/ES384 use RFC 6979 deterministic nonces, ES512
+/// a nonce from the caller's RNG; RSA uses the caller's RNG for blinding (PKCS#1 v1.5) and for
+/// the PSS salt.
 pub fn sign(
     alg: Algorithm,
     key: &PrivateKey,

@@ -413,6 +413,18 @@ impl JwkSet {
         };
         let mut keys: Vec<Jwk> = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
+            // A published set carrying a private key is broken as a whole (the issuer leaked a
+            // signing key): refused, not skipped, whatever the strictness, so a fetching host
+            // keeps its last good set and says why.
+            if let Value::Object(m) = item {
+                let oct = m.get("kty").and_then(Value::as_str) == Some("oct");
+                if !oct && has_private_members(m) {
+                    return Err(JwkError::new(
+                        "keys",
+                        alloc::format!("key {index} contains private key parameters"),
+                    ));
+                }
+            }
             let parsed = match item {
                 Value::Object(m) => Jwk::from_map(m, allow_oct),
                 _ => Err(JwkError::new("", "is not a JSON object")),
@@ -762,6 +774,30 @@ mod tests {
         assert_eq!(dp, &d % (&p - &one));
         assert_eq!(dq, &d % (&q - &one));
         assert_eq!((&qi * &q) % &p, one);
+    }
+
+    #[test]
+    fn a_published_set_with_a_private_key_is_refused_as_a_whole_even_when_skipping() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let good = SigningJwk::generate(Algorithm::EdDSA, &mut rng).unwrap();
+        let leaked = SigningJwk::generate(Algorithm::ES256, &mut rng).unwrap();
+        let text = serde_json::json!({ "keys": [
+            good.public_jwk().to_public_json().unwrap(),
+            leaked.to_private_json(),
+        ]})
+        .to_string();
+        for strictness in [SetStrictness::Strict, SetStrictness::SkipUnusable] {
+            let e = JwkSet::from_json(text.as_bytes(), strictness, false).unwrap_err();
+            assert!(e.to_string().contains("private"), "{e}");
+        }
+        // Keys it cannot use are still skipped when skipping.
+        let text = serde_json::json!({ "keys": [
+            good.public_jwk().to_public_json().unwrap(),
+            { "kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA" },
+        ]})
+        .to_string();
+        let set = JwkSet::from_json(text.as_bytes(), SetStrictness::SkipUnusable, false).unwrap();
+        assert_eq!(set.keys.len(), 1);
     }
 
     #[test]

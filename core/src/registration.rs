@@ -352,7 +352,7 @@ impl<'a> ClientAccess<'a> {
     }
 }
 
-/// RFC 7592 §3: the registration access token must be presented as a bearer token and match
+/// RFC 7592 §2: the registration access token must be presented as a bearer token and match
 /// the record's; otherwise 401 `invalid_token`.
 pub fn check_registration_access<'a>(
     record: Option<&'a ClientRecord>,

@@ -76,7 +76,7 @@ impl VerifierPolicy {
 }
 
 /// Extracts the token from an `Authorization` header value (RFC 6750 §2.1): the `Bearer`
-/// scheme (case-insensitive), one space, and a `b64token`. `None` means no header.
+/// scheme (case-insensitive), one or more spaces, and a `b64token`. `None` means no header.
 pub fn extract_bearer(authorization: Option<&str>) -> Result<&str, BearerError> {
     let Some(value) = authorization else {
         return Err(BearerError::missing_token());

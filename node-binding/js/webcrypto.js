@@ -73,6 +73,10 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
     return imported;
   }
 
+  function noteFailure(alg, error) {
+    if (error?.name === 'NotSupportedError') unsupported.add(alg);
+  }
+
   return {
     /** `true`/`false` for a checked signature, `undefined` when WebCrypto cannot check it. */
     async verify({ alg, jwk, input, signature }) {
@@ -83,10 +87,12 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
         const sig = typeof signature === 'string' ? fromBase64Url(signature) : signature;
         const data = typeof input === 'string' ? encoder.encode(input) : input;
         return await subtle.verify(ALGORITHMS[alg].signParams, k, sig, data);
-      } catch {
-        // Any failure of the runtime's crypto (an algorithm or curve it lacks, a key format it
-        // refuses) sends the caller to the wasm path, which applies the same rules.
-        unsupported.add(alg);
+      } catch (e) {
+        // A failure of the runtime's crypto sends this call to the wasm path, which applies the
+        // same rules. Only a missing algorithm or curve (NotSupportedError) sends every later
+        // call there too: an input that merely makes one call throw must not switch the
+        // process to the slower path.
+        noteFailure(alg, e);
         return undefined;
       }
     },
@@ -96,8 +102,8 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
       try {
         const k = await key(alg, privateJwk, 'sign');
         return new Uint8Array(await subtle.sign(ALGORITHMS[alg].signParams, k, encoder.encode(input)));
-      } catch {
-        unsupported.add(alg);
+      } catch (e) {
+        noteFailure(alg, e);
         return undefined;
       }
     },

@@ -55,3 +55,25 @@ test('tokens are signed, and assertions and tokens verified, through WebCrypto',
   assert.equal(refused.status, 401);
   assert.equal((await refused.json()).error, 'invalid_client');
 });
+
+test('a WebCrypto call that throws falls back for that call only; NotSupportedError for good', async () => {
+  const { createWebCrypto } = await import('../js/webcrypto.js');
+  let calls = 0;
+  let error = new DOMException('bad data', 'DataError');
+  const fake = {
+    importKey: async () => ({}),
+    verify: async () => {
+      calls += 1;
+      throw error;
+    },
+  };
+  const wc = createWebCrypto(fake);
+  const step = { alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }, input: 'a.b', signature: 'AA' };
+  assert.equal(await wc.verify(step), undefined);
+  assert.equal(await wc.verify(step), undefined);
+  assert.equal(calls, 2, 'a DataError must not switch later calls away from WebCrypto');
+  error = new DOMException('no such curve', 'NotSupportedError');
+  assert.equal(await wc.verify(step), undefined);
+  assert.equal(await wc.verify(step), undefined);
+  assert.equal(calls, 3, 'after NotSupportedError the algorithm goes to wasm directly');
+});

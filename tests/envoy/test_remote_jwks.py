@@ -313,9 +313,9 @@ def test_failed_fetch_keeps_the_last_good_set(remote, issuer_server, mode):
         issuer_server.set_mode(mode)
     elif mode == "not_a_jwks":
         issuer_server.set_jwks({"keys": "nope"})
-    else:  # a "public" set that leaks a private key member is refused as a whole
-        leaked = dict(r.jwk, d=tokens.DEMO_PRIVATE_JWK["d"])
-        issuer_server.set_jwks(tokens.jwks(leaked))
+    else:  # a "public" set that leaks a private key is refused as a whole, good keys and all
+        leaked = dict(tokens.DEMO_PRIVATE_JWK, kid="leaked")
+        issuer_server.set_jwks(tokens.jwks(r.jwk, leaked))
 
     # An unknown kid asks for a refetch; the answer is bad.
     assert r.get(r.token(kid="rotated-away")).status == 401
