@@ -103,6 +103,18 @@ def show(title: str, method: str, path: str, sent: str, answer) -> None:
                 print(f"   {k.lower()}: {v}")
 
 
+def worker_assertion_form(client_id: str) -> bytes:
+    """A token request for orders:write with a private_key_jwt assertion made by the CLI with
+    the demo worker key (envoy/demo-keys/worker.private.jwk.json) for `client_id`."""
+    assertion = subprocess.run(
+        [str(CLI), "assertion", "--key", str(KEYS / "worker.private.jwk.json"), "--client", client_id, "--aud", ISSUER],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    return ("grant_type=client_credentials&scope=orders%3Awrite"
+            "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+            f"&client_assertion={assertion}").encode()
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -195,14 +207,7 @@ def edge_walkthrough(work: Path, started: list, upstream_port: int, expect, envo
     show("register a private_key_jwt client with its JWKS (RFC 7591)", "POST", "/oauth/register", "jwks: {keys: [ES256 public key]}", r)
     expect("201", r[0] == 201)
     worker_id = json.loads(r[2]).get("client_id", "") if r[0] == 201 else ""
-    assertion = subprocess.run(
-        [str(CLI), "assertion", "--key", str(KEYS / "worker.private.jwk.json"), "--client", worker_id or "none", "--aud", ISSUER],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()
-    body = ("grant_type=client_credentials&scope=orders%3Awrite"
-            "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
-            f"&client_assertion={assertion}").encode()
-    r = call(edge, "POST", "/oauth/token", form, body)
+    r = call(edge, "POST", "/oauth/token", form, worker_assertion_form(worker_id or "none"))
     show("token from the edge server (private_key_jwt)", "POST", "/oauth/token", "client_assertion=<ES256 JWT>", r)
     expect("200", r[0] == 200)
     worker_token = json.loads(r[2]).get("access_token", "") if r[0] == 200 else ""
@@ -287,13 +292,7 @@ def main() -> int:
         expect("403 insufficient_scope (RFC 6750 §3.1)", r[0] == 403 and b"insufficient_scope" in r[2])
 
         # 4. private_key_jwt (RFC 7523), assertion made by the CLI
-        assertion = subprocess.run(
-            [str(CLI), "assertion", "--key", str(KEYS / "worker.private.jwk.json"), "--client", "worker", "--aud", ISSUER],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-        body = ("grant_type=client_credentials&scope=orders%3Awrite"
-                "&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
-                f"&client_assertion={assertion}").encode()
+        body = worker_assertion_form("worker")
         r = call(listener, "POST", "/oauth/token", form, body)
         show("token with private_key_jwt as 'worker'", "POST", "/oauth/token", "client_assertion=<ES256 JWT>", r)
         expect("200 with a token for orders:write", r[0] == 200)
