@@ -202,15 +202,7 @@ impl<'a> PendingSignature<'a> {
     /// Assembles the token from the host's signature (for ECDSA, `r || s` as WebCrypto
     /// produces it, RFC 7518 §3.4). A signature of the wrong length is refused.
     pub fn finish(self, signature: &[u8]) -> Result<IssuedToken, TokenError> {
-        if expected_signature_len(self.key.alg, &self.key.key) != Some(signature.len()) {
-            return Err(TokenError::new(
-                TokenErrorCode::ServerError,
-                "signature has the wrong length for the key",
-            ));
-        }
-        let mut issued = self.issued;
-        issued.access_token = jws::assemble(&self.signing_input, signature);
-        Ok(issued)
+        self.detach().finish(signature)
     }
 
     /// Detaches the pending token from the key set, for hosts that sign asynchronously and
