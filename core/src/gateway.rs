@@ -16,6 +16,80 @@ use crate::response::HttpResponse;
 use crate::rules::{requirement_for, Requirement};
 use crate::verify::{self, VerifiedAccessToken};
 
+/// A request's head as the host hands it over: untrusted bytes, nothing assumed about UTF-8
+/// (DESIGN.md principle 6). Names are compared as Envoy gives them (lower case).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// `:method`.
+    pub method: &'a [u8],
+    /// `:path` (with its query string).
+    pub path: &'a [u8],
+    /// Every request header (name, value) in order, repeated names kept.
+    pub headers: &'a [(&'a [u8], &'a [u8])],
+}
+
+impl<'a> RequestHead<'a> {
+    /// The values of the header `name` (lower case), in order.
+    pub fn values(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let headers = self.headers;
+        headers
+            .iter()
+            .filter(move |(n, _)| *n == name.as_bytes())
+            .map(|(_, v)| *v)
+    }
+
+    /// The value of the header `name` if it is present exactly once.
+    pub fn single(&self, name: &'a str) -> Option<&'a [u8]> {
+        let mut values = self.values(name);
+        match (values.next(), values.next()) {
+            (Some(v), None) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A header name as many upstreams read it: ASCII lower case, `_` folded into `-` (CGI/WSGI,
+/// Rack and several frameworks turn `x_client_id` into `X-Client-Id`). Two names with the same
+/// folded form reach such an upstream as the same header.
+fn folds_to(name: &[u8], folded: &[u8]) -> bool {
+    name.len() == folded.len()
+        && name.iter().zip(folded).all(|(&a, &b)| {
+            let a = if a == b'_' {
+                b'-'
+            } else {
+                a.to_ascii_lowercase()
+            };
+            a == b
+        })
+}
+
+fn fold(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b == b'_' {
+                '-'
+            } else {
+                char::from(b.to_ascii_lowercase())
+            }
+        })
+        .collect()
+}
+
+/// What the filter does with a request whose headers arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// A token request: remove these headers, buffer the body, and answer it locally when the
+    /// request ends (with its body, or with trailers). It never continues upstream.
+    TokenEndpoint {
+        /// Inbound copies of the filter's own headers (see [`Decision::Forward`]).
+        remove: Vec<String>,
+    },
+    /// Answer locally (the JWKS, the metadata, or 405 for another method).
+    Respond(HttpResponse),
+    /// Enforcement: call [`Gateway::decide`].
+    Enforce,
+}
+
 /// Which local endpoint a request is for, when the filter serves the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LocalRoute {
@@ -79,7 +153,8 @@ pub enum Decision {
 pub struct Gateway {
     config: FilterConfig,
     cache: TokenCache,
-    /// Every header name the filter sets, removed from every inbound request.
+    /// Every header name the filter sets (folded, see [`folds_to`]): removed from every
+    /// inbound request under any spelling that folds to it.
     owned_headers: Vec<String>,
 }
 
@@ -94,8 +169,9 @@ impl Gateway {
                 .map(|(h, _)| h)
                 .chain(p.forward_payload_header.iter());
             for name in names {
-                if !owned_headers.contains(name) {
-                    owned_headers.push(name.clone());
+                let name = fold(name);
+                if !owned_headers.contains(&name) {
+                    owned_headers.push(name);
                 }
             }
         }
@@ -114,6 +190,49 @@ impl Gateway {
     /// Number of cached verified tokens.
     pub fn cached_tokens(&self) -> usize {
         self.cache.len()
+    }
+
+    /// The names of the headers present in `head` that fold to one of `names` (already
+    /// folded), as they appear: what the filter removes before a request continues.
+    fn present_look_alikes<'n>(
+        head: &RequestHead<'_>,
+        names: impl Iterator<Item = &'n str> + Clone,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (name, _) in head.headers {
+            if names.clone().any(|n| folds_to(name, n.as_bytes())) {
+                // A name that folds to an ASCII name is ASCII itself.
+                if let Ok(name) = core::str::from_utf8(name) {
+                    if !out.iter().any(|o| o == name) {
+                        out.push(String::from(name));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// What to do with a request whose headers arrived: the token endpoint, a local document,
+    /// or enforcement. Inbound copies of the filter's own headers are removed on every route
+    /// (RFC 9700 §4.13 spirit: an upstream must never mistake a client's header for one this
+    /// filter set).
+    pub fn route(&self, head: &RequestHead<'_>) -> Route {
+        let path = String::from_utf8_lossy(head.path);
+        match self.local_route(&path) {
+            Some(LocalRoute::Token) => Route::TokenEndpoint {
+                remove: Self::present_look_alikes(
+                    head,
+                    self.owned_headers.iter().map(String::as_str),
+                ),
+            },
+            Some(route) => {
+                match self.serve_document(route, &String::from_utf8_lossy(head.method)) {
+                    Some(response) => Route::Respond(response),
+                    None => Route::Enforce,
+                }
+            }
+            None => Route::Enforce,
+        }
     }
 
     /// The local endpoint a request is for, if the filter serves a token endpoint.
@@ -157,23 +276,25 @@ impl Gateway {
         }
     }
 
-    /// Decides one request. `header` reads a request header by lower-case name;
-    /// `remote_keys` gives the current key set of a provider with `remote_jwks` (`None` while
-    /// none was ever loaded); providers with `local_jwks` use their own.
+    /// Decides one request. `remote_keys` gives the current key set of a provider with
+    /// `remote_jwks` (`None` while none was ever loaded); providers with `local_jwks` use their
+    /// own.
     pub fn decide<'k>(
         &mut self,
-        method: &str,
-        path: &str,
-        header: &dyn Fn(&str) -> Option<String>,
+        head: &RequestHead<'_>,
         remote_keys: &dyn Fn(usize) -> Option<&'k JwkSet>,
         now: u64,
     ) -> Decision {
-        let mut remove = self.owned_headers.clone();
+        let method = String::from_utf8_lossy(head.method);
+        // Lossy: a byte that is not UTF-8 becomes U+FFFD, which no configured rule path
+        // contains, so a rule matches the lossy path exactly when it matches the raw one.
+        let path = String::from_utf8_lossy(head.path);
+        let owned = self.owned_headers.iter().map(String::as_str);
         let (provider_index, scopes, optional) =
-            match requirement_for(&self.config.rules, method, path) {
+            match requirement_for(&self.config.rules, &method, &path) {
                 Requirement::None => {
                     return Decision::Forward {
-                        remove,
+                        remove: Self::present_look_alikes(head, owned),
                         set: Vec::new(),
                         outcome: Outcome::NoRequirement,
                     }
@@ -188,33 +309,72 @@ impl Gateway {
                 None,
             );
         };
+        // Headers that never reach the upstream as the client sent them: the filter's own, and
+        // copies of the provider's token headers under names that fold to theirs. Without
+        // `forward`, the token headers themselves too, whether a token was verified or not,
+        // so an upstream never sees an unverified credential where it expects a checked one.
+        let token_names: Vec<String> = provider
+            .from_headers
+            .iter()
+            .map(|h| fold(&h.name))
+            .collect();
+        let mut remove =
+            Self::present_look_alikes(head, owned.chain(token_names.iter().map(String::as_str)));
+        if provider.forward {
+            // `forward`: the token header as sent stays; only other spellings go.
+            remove.retain(|r| !provider.from_headers.iter().any(|h| h.name == *r));
+        }
         // The token: the first configured header that is present (RFC 6750 §2.1 by default).
-        let mut found: Option<(String, String)> = None;
+        let mut found: Option<String> = None;
         for source in &provider.from_headers {
-            if let Some(value) = header(&source.name) {
-                let token = if source.name == "authorization"
-                    && source.value_prefix.eq_ignore_ascii_case("Bearer ")
-                {
-                    match verify::extract_bearer(Some(&value)) {
-                        Ok(t) => Some(String::from(t)),
-                        Err(e) if e.code == BearerErrorCode::InvalidRequest => {
-                            return self.deny(e, Outcome::DeniedInvalidRequest, None)
-                        }
-                        Err(_) => None,
-                    }
-                } else {
-                    source
-                        .token(&value)
-                        .filter(|t| !t.is_empty())
-                        .map(String::from)
-                };
-                if let Some(t) = token {
-                    found = Some((source.name.clone(), t));
-                    break;
+            let mut values = head.values(&source.name);
+            let Some(raw) = values.next() else {
+                continue;
+            };
+            // RFC 6750 §3.1 invalid_request: the token header repeated is a malformed request,
+            // and so is one that is not visible ASCII (it cannot carry a b64token).
+            if values.next().is_some() {
+                return self.deny(
+                    BearerError::new(BearerErrorCode::InvalidRequest, "token header is repeated"),
+                    Outcome::DeniedInvalidRequest,
+                    None,
+                );
+            }
+            let value = match core::str::from_utf8(raw) {
+                Ok(v) if crate::request::is_visible_ascii(raw) => v,
+                _ => {
+                    return self.deny(
+                        BearerError::new(
+                            BearerErrorCode::InvalidRequest,
+                            "token header is not visible ASCII",
+                        ),
+                        Outcome::DeniedInvalidRequest,
+                        None,
+                    )
                 }
+            };
+            let token = if source.name == "authorization"
+                && source.value_prefix.eq_ignore_ascii_case("Bearer ")
+            {
+                match verify::extract_bearer(Some(value)) {
+                    Ok(t) => Some(String::from(t)),
+                    Err(e) if e.code == BearerErrorCode::InvalidRequest => {
+                        return self.deny(e, Outcome::DeniedInvalidRequest, None)
+                    }
+                    Err(_) => None,
+                }
+            } else {
+                source
+                    .token(value)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+            };
+            if let Some(t) = token {
+                found = Some(t);
+                break;
             }
         }
-        let Some((token_header, token)) = found else {
+        let Some(token) = found else {
             if optional {
                 return Decision::Forward {
                     remove,
@@ -280,9 +440,6 @@ impl Gateway {
         if let Some(h) = &provider.forward_payload_header {
             set.push((h.clone(), verified.payload_b64.clone()));
         }
-        if !provider.forward {
-            remove.push(token_header);
-        }
         Decision::Forward {
             remove,
             set,
@@ -297,7 +454,6 @@ mod tests {
     use crate::crypto::{self, Algorithm};
     use crate::jwk::SigningJwk;
     use crate::jws;
-    use alloc::collections::BTreeMap;
     use alloc::string::ToString;
     use rand_chacha::rand_core::SeedableRng;
     use serde_json::json;
@@ -360,12 +516,32 @@ mod tests {
     }
 
     fn decide(f: &mut Fixture, method: &str, path: &str, headers: &[(&str, &str)]) -> Decision {
-        let map: BTreeMap<String, String> = headers
+        let raw: Vec<(&[u8], &[u8])> = headers
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
             .collect();
-        f.gateway
-            .decide(method, path, &|name| map.get(name).cloned(), &|_| None, NOW)
+        decide_bytes(f, method.as_bytes(), path.as_bytes(), &raw)
+    }
+
+    fn decide_bytes(
+        f: &mut Fixture,
+        method: &[u8],
+        path: &[u8],
+        headers: &[(&[u8], &[u8])],
+    ) -> Decision {
+        let head = RequestHead {
+            method,
+            path,
+            headers,
+        };
+        f.gateway.decide(&head, &|_| None, NOW)
+    }
+
+    fn removed(d: &Decision) -> Vec<String> {
+        match d {
+            Decision::Forward { remove, .. } => remove.clone(),
+            Decision::Respond { response, .. } => panic!("refused: {response:?}"),
+        }
     }
 
     fn status(d: &Decision) -> u16 {
@@ -395,12 +571,14 @@ mod tests {
             panic!("refused: {d:?}")
         };
         assert_eq!(outcome, Outcome::Allowed);
-        for h in ["x-client-id", "x-jwt-payload", "authorization"] {
+        for h in ["x-client-id", "authorization"] {
             assert!(
                 remove.iter().any(|r| r == h),
                 "{h} removed (forward is false)"
             );
         }
+        // Only headers that are present are named (each is a host call to remove).
+        assert!(!remove.iter().any(|r| r == "x-jwt-payload"), "{remove:?}");
         assert!(set.contains(&("x-client-id".to_string(), "billing".to_string())));
         assert!(set
             .iter()
@@ -531,5 +709,189 @@ mod tests {
             panic!()
         };
         assert!(!remove.iter().any(|r| r == "authorization"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_anywhere_in_the_head_never_panic_and_other_headers_are_ignored() {
+        let mut f = fixture(json!({}));
+        let t = token(&f.key, good_claims("orders:read"));
+        let auth = alloc::format!("Bearer {t}");
+        // A Latin-1 User-Agent, a name with a high byte, and a path and method with one.
+        let headers: [(&[u8], &[u8]); 3] = [
+            (b"user-agent", b"caf\xe9 \xff\x80"),
+            (b"x-\xfe", b"\x00\x01"),
+            (b"authorization", auth.as_bytes()),
+        ];
+        let d = decide_bytes(&mut f, b"GET", b"/orders/\xff", &headers);
+        assert!(
+            matches!(
+                d,
+                Decision::Forward {
+                    outcome: Outcome::Allowed,
+                    ..
+                }
+            ),
+            "{d:?}"
+        );
+        let d = decide_bytes(&mut f, b"G\xc3T", b"/\xc0\xaf", &headers);
+        assert!(matches!(d, Decision::Forward { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn a_token_header_that_is_not_visible_ascii_is_400_invalid_request() {
+        let mut f = fixture(json!({}));
+        let t = token(&f.key, good_claims("orders:read"));
+        for value in [
+            alloc::format!("Bearer\t{t}").into_bytes(),
+            alloc::format!("Bearer {t}\u{e9}").into_bytes(),
+            [b"Bearer ".as_slice(), t.as_bytes(), b"\xff"].concat(),
+            [b"Bearer\x0b", t.as_bytes()].concat(),
+        ] {
+            for path in [b"/orders".as_slice(), b"/public/x"] {
+                let headers: [(&[u8], &[u8]); 1] = [(b"authorization", &value)];
+                let d = decide_bytes(&mut f, b"GET", path, &headers);
+                let Decision::Respond {
+                    response, outcome, ..
+                } = &d
+                else {
+                    panic!("passed: {d:?}")
+                };
+                assert_eq!(
+                    (response.status, *outcome),
+                    (400, Outcome::DeniedInvalidRequest)
+                );
+                assert!(response
+                    .header("www-authenticate")
+                    .unwrap_or("")
+                    .contains("error=\"invalid_request\""));
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_token_header_is_400_invalid_request() {
+        let mut f = fixture(json!({"from_headers": [{"name": "x-token"}]}));
+        let t = token(&f.key, good_claims("orders:read"));
+        let d = decide(
+            &mut f,
+            "GET",
+            "/orders",
+            &[("x-token", &t), ("x-token", &t)],
+        );
+        assert_eq!(status(&d), 400);
+        assert_eq!(
+            status(&decide(&mut f, "GET", "/orders", &[("x-token", &t)])),
+            200
+        );
+    }
+
+    #[test]
+    fn look_alike_spellings_of_the_filters_headers_are_removed_on_every_route() {
+        let mut f = fixture(json!({}));
+        let t = token(&f.key, good_claims("orders:read"));
+        let auth = alloc::format!("Bearer {t}");
+        let spoofs = [
+            ("x_client_id", "admin"),
+            ("X_Client-ID", "admin"),
+            ("x-client_id", "admin"),
+            ("x_jwt_payload", "e30"),
+        ];
+        for (path, with_token) in [
+            ("/orders", true),
+            ("/public/x", false),
+            ("/elsewhere", false),
+        ] {
+            let mut headers: Vec<(&str, &str)> = spoofs.to_vec();
+            if with_token {
+                headers.push(("authorization", &auth));
+            }
+            let remove = removed(&decide(&mut f, "GET", path, &headers));
+            for (name, _) in spoofs {
+                assert!(
+                    remove.iter().any(|r| r == name),
+                    "{name} kept on {path}: {remove:?}"
+                );
+            }
+            // A name that only looks similar is not folded onto the filter's.
+            let mut headers = alloc::vec![("x-client-idx", "1")];
+            if with_token {
+                headers.push(("authorization", &auth));
+            }
+            let remove = removed(&decide(&mut f, "GET", path, &headers));
+            assert!(
+                !remove.iter().any(|r| r.starts_with("x-client")),
+                "{remove:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn allow_missing_without_a_verified_token_does_not_forward_the_token_header() {
+        let mut f = fixture(json!({}));
+        for auth in ["Basic YTpi", "Token abc", "Bearerabc"] {
+            let d = decide(&mut f, "GET", "/public/x", &[("authorization", auth)]);
+            let Decision::Forward {
+                remove, outcome, ..
+            } = &d
+            else {
+                panic!("refused {auth}: {d:?}")
+            };
+            assert_eq!(*outcome, Outcome::AllowedWithoutToken, "{auth}");
+            assert!(remove.iter().any(|r| r == "authorization"), "{auth}");
+        }
+        // With `forward`, the client's header is the upstream's business.
+        let mut f = fixture(json!({"forward": true}));
+        let remove = removed(&decide(
+            &mut f,
+            "GET",
+            "/public/x",
+            &[("authorization", "Basic YTpi")],
+        ));
+        assert!(!remove.iter().any(|r| r == "authorization"));
+    }
+
+    #[test]
+    fn token_endpoint_and_documents_are_routed_in_core_with_owned_headers_removed() {
+        let key = SigningJwk::generate(
+            Algorithm::EdDSA,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+        )
+        .unwrap();
+        let config = json!({
+            "providers": {"main": {
+                "issuer": "https://as.example",
+                "audiences": ["https://api.example"],
+                "local_jwks": {"inline_string": json!({"keys": [key.public_jwk().to_public_json()]}).to_string()},
+                "claim_to_headers": [{"header_name": "x-client-id", "claim_name": "client_id"}],
+            }},
+            "token_endpoint": {
+                "issuer": "https://as.example",
+                "signing_keys": [key.to_private_json()],
+                "clients": [],
+            },
+        });
+        let gateway = Gateway::new(FilterConfig::from_json(&config.to_string()).unwrap());
+        let headers: [(&[u8], &[u8]); 2] = [(b"x_client_id", b"admin"), (b"user-agent", b"\xff")];
+        let head = |method: &'static [u8], path: &'static [u8]| RequestHead {
+            method,
+            path,
+            headers: &headers,
+        };
+        assert_eq!(
+            gateway.route(&head(b"POST", b"/oauth/token?x=1")),
+            Route::TokenEndpoint {
+                remove: alloc::vec!["x_client_id".to_string()]
+            }
+        );
+        let Route::Respond(jwks) = gateway.route(&head(b"GET", b"/.well-known/jwks.json")) else {
+            panic!()
+        };
+        assert_eq!(jwks.status, 200);
+        let Route::Respond(wrong) = gateway.route(&head(b"P\xffST", b"/.well-known/jwks.json"))
+        else {
+            panic!()
+        };
+        assert_eq!(wrong.status, 405);
+        assert_eq!(gateway.route(&head(b"GET", b"/orders\xff")), Route::Enforce);
     }
 }

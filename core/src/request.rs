@@ -31,6 +31,46 @@ pub struct TokenHttpRequest<'a> {
     pub body: &'a [u8],
 }
 
+/// Whether a header value is visible ASCII with single spaces allowed between words
+/// (RFC 9110 §5.5 `field-value` restricted to what this endpoint reads: no obs-text, no
+/// controls, no tabs). Hosts hand header values over as bytes; anything else is refused.
+pub fn is_visible_ascii(value: &[u8]) -> bool {
+    value.iter().all(|&b| (0x20..0x7f).contains(&b))
+}
+
+impl<'a> TokenHttpRequest<'a> {
+    /// The request as a host hands it over: untrusted bytes. A method, `Content-Type` or
+    /// `Authorization` that is not visible ASCII is `invalid_request` (RFC 6749 §5.2); no
+    /// UTF-8 is assumed.
+    pub fn from_bytes(
+        method: &'a [u8],
+        content_type: Option<&'a [u8]>,
+        authorization: Option<&'a [u8]>,
+        body: &'a [u8],
+    ) -> Result<Self, TokenError> {
+        let text = |value: &'a [u8], what: &str| -> Result<&'a str, TokenError> {
+            let refused = || {
+                TokenError::with(
+                    TokenErrorCode::InvalidRequest,
+                    alloc::format!("{what} is not visible ASCII"),
+                )
+            };
+            if !is_visible_ascii(value) {
+                return Err(refused());
+            }
+            core::str::from_utf8(value).map_err(|_| refused())
+        };
+        Ok(TokenHttpRequest {
+            method: text(method, "method")?,
+            content_type: content_type.map(|v| text(v, "Content-Type")).transpose()?,
+            authorization: authorization
+                .map(|v| text(v, "Authorization header"))
+                .transpose()?,
+            body,
+        })
+    }
+}
+
 /// How the client presented its credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ClientCredentials {
@@ -284,6 +324,16 @@ pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, 
     }
     if http.body.len() > MAX_BODY_BYTES {
         return Err(TokenError::invalid_request("request body too large"));
+    }
+    // Hosts that hand over text (the npm package: `Request.headers` may hold Latin-1) get the
+    // same answer as hosts that hand over bytes (`TokenHttpRequest::from_bytes`).
+    if http
+        .authorization
+        .is_some_and(|a| !is_visible_ascii(a.as_bytes()))
+    {
+        return Err(TokenError::invalid_request(
+            "Authorization header is not visible ASCII",
+        ));
     }
     let params = Params(parse_form(http.body)?);
     params.check_no_repeats()?;

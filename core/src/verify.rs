@@ -81,6 +81,15 @@ pub fn extract_bearer(authorization: Option<&str>) -> Result<&str, BearerError> 
     let Some(value) = authorization else {
         return Err(BearerError::missing_token());
     };
+    // RFC 7235 §2.1 and RFC 6750 §2.1: the scheme and the token are separated by spaces (SP),
+    // and the value is visible ASCII. A tab or any other control or non-ASCII byte (for
+    // example `Bearer<TAB>token`) is a malformed request, not "another scheme".
+    if !crate::request::is_visible_ascii(value.as_bytes()) {
+        return Err(BearerError::new(
+            BearerErrorCode::InvalidRequest,
+            "malformed Authorization header",
+        ));
+    }
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     // RFC 7235 §2.1: one or more spaces separate the scheme from the credentials.
     let token = token.trim_start_matches(' ');

@@ -1,8 +1,10 @@
 //! Remote JWKS: fetched by one VM at a time, shared with every VM of this Envoy.
 //!
-//! Shared data, per provider `P` (created in `on_configure`, before traffic):
-//! * `gatepass.jwks.P` — the last good key set: `"<fetched_at>\n<jwks json>"`;
-//! * `gatepass.jwks.P.state` — `"<lock_until> <last_attempt> <last_kid_miss> <refetch>"`,
+//! Shared data, per provider `P` and key-set URL (created in `on_configure`, before traffic;
+//! `H` is the hex SHA-256 of `remote_jwks.http_uri.uri`, so a configuration that moves a
+//! provider to another URL never trusts the keys fetched from the old one):
+//! * `gatepass.jwks.P.H` — the last good key set: `"<fetched_at>\n<jwks json>"`;
+//! * `gatepass.jwks.P.H.state` — `"<lock_until> <last_attempt> <last_kid_miss> <refetch>"`,
 //!   changed only with compare-and-swap, so exactly one VM holds the fetch lock at a time and
 //!   an unknown `kid` asks for at most one refetch per cooldown across all workers.
 //!
@@ -14,10 +16,9 @@ use std::time::Duration;
 
 use gatepass_core::config::RemoteJwks;
 use gatepass_core::jwk::{JwkSet, SetStrictness};
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, MapType, Status};
+use sha2::{Digest, Sha256};
 
-use crate::host;
+use crate::host::{self, SetError};
 
 /// Seconds between fetch attempts while no key set was ever loaded.
 const FIRST_LOAD_RETRY: u64 = 1;
@@ -27,12 +28,23 @@ const STALE_RETRY: u64 = 5;
 /// is a failed fetch, refused before it is read, and the last good set stays.
 pub const MAX_JWKS_BYTES: usize = 256 * 1024;
 
-fn set_key(provider: &str) -> String {
-    format!("gatepass.jwks.{provider}")
+/// The shared-data keys of one provider's key set and fetch state.
+#[derive(Debug, Clone)]
+struct SharedKeys {
+    set: String,
+    state: String,
 }
 
-fn state_key(provider: &str) -> String {
-    format!("gatepass.jwks.{provider}.state")
+impl SharedKeys {
+    fn new(provider: &str, source: &RemoteJwks) -> Self {
+        let digest = Sha256::digest(source.uri.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let set = format!("gatepass.jwks.{provider}.{hex}");
+        SharedKeys {
+            state: format!("{set}.state"),
+            set,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,27 +78,23 @@ impl FetchState {
     }
 }
 
-fn read_state(provider: &str) -> Option<(FetchState, u32)> {
-    let (value, cas) = hostcalls::get_shared_data(&state_key(provider)).ok()?;
+fn read_state(keys: &SharedKeys) -> Option<(FetchState, u32)> {
+    let (value, cas) = host::get_shared_data(&keys.state).ok()?;
     Some((FetchState::parse(&value?)?, cas?))
 }
 
 /// Changes the state with CAS; `change` returns `None` to leave it alone.
-fn update_state(provider: &str, change: impl Fn(FetchState) -> Option<FetchState>) -> bool {
+fn update_state(keys: &SharedKeys, change: impl Fn(FetchState) -> Option<FetchState>) -> bool {
     for _ in 0..16 {
-        let Some((current, cas)) = read_state(provider) else {
+        let Some((current, cas)) = read_state(keys) else {
             return false;
         };
         let Some(next) = change(current) else {
             return false;
         };
-        match hostcalls::set_shared_data(
-            &state_key(provider),
-            Some(next.encode().as_bytes()),
-            Some(cas),
-        ) {
+        match host::set_shared_data(&keys.state, next.encode().as_bytes(), Some(cas)) {
             Ok(()) => return true,
-            Err(Status::CasMismatch) => continue,
+            Err(SetError::CasMismatch) => continue,
             Err(_) => return false,
         }
     }
@@ -94,11 +102,11 @@ fn update_state(provider: &str, change: impl Fn(FetchState) -> Option<FetchState
 }
 
 /// Creates the shared entries that do not exist yet (in `on_configure`).
-pub fn prepare(provider: &str) -> Result<(), String> {
-    let key = state_key(provider);
-    let (value, _) = hostcalls::get_shared_data(&key).map_err(|s| format!("{s:?}"))?;
+pub fn prepare(provider: &str, source: &RemoteJwks) -> Result<(), String> {
+    let keys = SharedKeys::new(provider, source);
+    let (value, _) = host::get_shared_data(&keys.state).map_err(|s| format!("status {s}"))?;
     if value.is_none() {
-        hostcalls::set_shared_data(&key, Some(FetchState::default().encode().as_bytes()), None)
+        host::set_shared_data(&keys.state, FetchState::default().encode().as_bytes(), None)
             .map_err(|s| format!("{s:?}"))?;
     }
     Ok(())
@@ -110,6 +118,7 @@ pub struct RemoteProvider {
     pub index: usize,
     pub name: String,
     pub source: RemoteJwks,
+    shared: SharedKeys,
     /// The parsed key set this VM uses, and the CAS of the shared entry it came from.
     pub keys: Option<JwkSet>,
     seen_cas: Option<u32>,
@@ -122,6 +131,7 @@ impl RemoteProvider {
     pub fn new(index: usize, name: String, source: RemoteJwks) -> Self {
         RemoteProvider {
             index,
+            shared: SharedKeys::new(&name, &source),
             name,
             source,
             keys: None,
@@ -134,7 +144,7 @@ impl RemoteProvider {
     /// Adopts the shared key set if it changed since this VM last parsed it. Returns true when
     /// this VM's key set changed (including its first set).
     pub fn adopt_shared(&mut self) -> bool {
-        let Ok((Some(value), cas)) = hostcalls::get_shared_data(&set_key(&self.name)) else {
+        let Ok((Some(value), cas)) = host::get_shared_data(&self.shared.set) else {
             return false;
         };
         if cas.is_some() && cas == self.seen_cas {
@@ -179,7 +189,7 @@ impl RemoteProvider {
         let lock_for = self.source.timeout_ms.div_ceil(1000) + 1;
         let loaded = self.keys.is_some();
         let stale = loaded && now >= self.fetched_at.saturating_add(self.source.cache_duration);
-        let took = update_state(&self.name, |s| {
+        let took = update_state(&self.shared, |s| {
             let due = if !loaded {
                 now >= s.last_attempt.saturating_add(FIRST_LOAD_RETRY)
             } else {
@@ -205,7 +215,15 @@ impl RemoteProvider {
             (":authority", self.source.authority.as_str()),
             ("accept", "application/json"),
         ];
-        match hostcalls::dispatch_http_call(&self.source.cluster, headers, None, vec![], timeout) {
+        // The SDK's call (see host.rs: its dispatcher must register the token). Its inputs are
+        // the checked configuration's cluster and URL.
+        match proxy_wasm::hostcalls::dispatch_http_call(
+            &self.source.cluster,
+            headers,
+            None,
+            vec![],
+            timeout,
+        ) {
             Ok(token) => {
                 self.in_flight = Some(token);
                 Some(token)
@@ -222,7 +240,7 @@ impl RemoteProvider {
     }
 
     fn release(&self, _now: u64) {
-        update_state(&self.name, |s| Some(FetchState { lock_until: 0, ..s }));
+        update_state(&self.shared, |s| Some(FetchState { lock_until: 0, ..s }));
     }
 
     /// Handles the fetch response: a good set becomes the shared set; anything else keeps the
@@ -230,17 +248,16 @@ impl RemoteProvider {
     pub fn on_response(&mut self, body_size: usize, now: u64) -> Result<(), String> {
         self.in_flight = None;
         let result = (|| {
-            let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
-                .ok()
-                .flatten()
+            // The answer's bytes are the issuer's, untrusted: compared as bytes, shown escaped.
+            let status = host::header_value(host::MAP_HTTP_CALL_RESPONSE_HEADERS, ":status")
                 .unwrap_or_default();
-            if status != "200" {
+            if status != b"200" {
                 return Err(format!(
                     "status {}",
                     if status.is_empty() {
-                        "none (no answer)"
+                        String::from("none (no answer)")
                     } else {
-                        &status
+                        status.escape_ascii().to_string()
                     }
                 ));
             }
@@ -249,15 +266,13 @@ impl RemoteProvider {
                     "JWKS of {body_size} bytes is over the {MAX_JWKS_BYTES}-byte limit"
                 ));
             }
-            let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+            let body =
+                host::buffer(host::BUFFER_HTTP_CALL_RESPONSE_BODY, body_size).unwrap_or_default();
             JwkSet::from_json(&body, SetStrictness::SkipUnusable, false)
                 .map_err(|e| format!("bad JWKS: {e}"))?;
             let mut value = format!("{now}\n").into_bytes();
             value.extend_from_slice(&body);
-            hostcalls::set_shared_data(&set_key(&self.name), Some(&value), None)
+            host::set_shared_data(&self.shared.set, &value, None)
                 .map_err(|e| format!("cannot share the set: {e:?}"))?;
             Ok(())
         })();
@@ -272,14 +287,14 @@ impl RemoteProvider {
     /// request needing this provider is worth holding back briefly.
     pub fn first_fetch_pending(&self, now: u64) -> bool {
         self.keys.is_none()
-            && read_state(&self.name)
+            && read_state(&self.shared)
                 .is_some_and(|(s, _)| s.last_attempt == 0 || s.lock_until > now)
     }
 
     /// An unknown `kid` was seen: ask for a refetch, at most once per cooldown across all VMs.
     pub fn request_refetch(&self, now: u64) -> bool {
         let cooldown = self.source.kid_miss_cooldown;
-        update_state(&self.name, |s| {
+        update_state(&self.shared, |s| {
             (now >= s.last_kid_miss.saturating_add(cooldown)).then_some(FetchState {
                 last_kid_miss: now,
                 refetch: true,

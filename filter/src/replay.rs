@@ -9,8 +9,8 @@
 //! with the same assertion: one write wins, the other retries and finds the key.
 
 use gatepass_core::client_auth::ReplayOutcome;
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::Status;
+
+use crate::host::{self, SetError};
 
 const SHARD_CHARS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 /// Marks a created shard (so an existing shard is never mistaken for a missing one).
@@ -26,10 +26,9 @@ fn shard_of(key: &str) -> String {
 pub fn prepare() -> Result<(), String> {
     for c in SHARD_CHARS.chars() {
         let shard = format!("gatepass.replay.{c}");
-        let (value, _) = hostcalls::get_shared_data(&shard).map_err(|s| format!("{s:?}"))?;
+        let (value, _) = host::get_shared_data(&shard).map_err(|s| format!("status {s}"))?;
         if value.is_none() {
-            hostcalls::set_shared_data(&shard, Some(HEADER.as_bytes()), None)
-                .map_err(|s| format!("{s:?}"))?;
+            host::set_shared_data(&shard, HEADER.as_bytes(), None).map_err(|s| format!("{s:?}"))?;
         }
     }
     Ok(())
@@ -39,7 +38,7 @@ pub fn prepare() -> Result<(), String> {
 pub fn record(key: &str, expires_at: u64, now: u64) -> Result<ReplayOutcome, String> {
     let shard = shard_of(key);
     for _ in 0..MAX_ATTEMPTS {
-        let (value, cas) = hostcalls::get_shared_data(&shard).map_err(|s| format!("{s:?}"))?;
+        let (value, cas) = host::get_shared_data(&shard).map_err(|s| format!("status {s}"))?;
         let (Some(value), Some(cas)) = (value, cas) else {
             // Fail closed: the shard should exist since on_configure.
             return Err(format!("replay shard {shard} is missing"));
@@ -66,9 +65,9 @@ pub fn record(key: &str, expires_at: u64, now: u64) -> Result<ReplayOutcome, Str
             kept.push('\n');
         }
         kept.push_str(&format!("{key} {expires_at}\n"));
-        match hostcalls::set_shared_data(&shard, Some(kept.as_bytes()), Some(cas)) {
+        match host::set_shared_data(&shard, kept.as_bytes(), Some(cas)) {
             Ok(()) => return Ok(ReplayOutcome::Recorded),
-            Err(Status::CasMismatch) => continue,
+            Err(SetError::CasMismatch) => continue,
             Err(s) => return Err(format!("{s:?}")),
         }
     }

@@ -1,19 +1,19 @@
 //! Envoy stats through proxy-wasm metrics (exposed by Envoy as `wasmcustom.gatepass.*`).
 
 use gatepass_core::gateway::Outcome;
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::MetricType;
+
+use crate::host;
 
 pub struct Counter(Option<u32>);
 
 impl Counter {
     fn define(name: &str) -> Self {
-        Counter(hostcalls::define_metric(MetricType::Counter, name).ok())
+        Counter(host::define_counter(name))
     }
 
     pub fn increment(&self) {
         if let Some(id) = self.0 {
-            let _ = hostcalls::increment_metric(id, 1);
+            host::increment_counter(id);
         }
     }
 }
