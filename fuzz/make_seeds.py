@@ -24,6 +24,7 @@ import hmac
 import json
 import re
 import shutil
+import struct
 import sys
 import urllib.parse
 from pathlib import Path
@@ -356,6 +357,44 @@ def config_seeds() -> tuple[dict[str, bytes], dict[str, bytes]]:
     return server_seeds, filter_seeds
 
 
+def host_edge_seeds(verify: dict[str, bytes], requests: dict[str, bytes]) -> dict[str, bytes]:
+    """Request heads as `name:value` lines (first byte odd, see fuzz_targets/host_edge.rs):
+    valid tokens on each kind of route, the token endpoint with the token_request seeds, and
+    the bytes the issue names (Latin-1, controls, look-alike names, a tab after Bearer)."""
+    token = verify["gen-rs256"]
+    seeds = {}
+
+    def head(name: str, method: bytes, path: bytes, *headers: bytes) -> None:
+        seeds[name] = b"\x01" + b"\n".join([b":method:" + method, b":path:" + path, *headers])
+
+    for path in (b"/orders/1", b"/public/x", b"/health", b"/elsewhere"):
+        slug_ = path.strip(b"/").replace(b"/", b"-").decode()
+        head(f"bearer-{slug_}", b"GET", path, b"authorization:Bearer " + token)
+        head(f"latin1-{slug_}", b"GET", path, b"authorization:Bearer " + token,
+             b"user-agent:caf\xe9 \xff\x80", b"x-\xfe:\x01\x7f")
+    head("bearer-tab", b"GET", b"/orders/1", b"authorization:Bearer\t" + token)
+    head("bearer-high", b"GET", b"/public/x", b"authorization:Bearer " + token + b"\xe9")
+    head("look-alikes", b"POST", b"/orders/1", b"authorization:Bearer " + token,
+         b"x_client_id:admin", b"X-Client_ID:admin", b"x_jwt_payload:e30", b"x-scope:orders:write")
+    head("basic-on-allow-missing", b"GET", b"/public/x", b"authorization:Basic YTpi")
+    head("documents", b"GET", b"/.well-known/jwks.json")
+    head("metadata-post", b"POST", b"/.well-known/oauth-authorization-server")
+    for name, seed in sorted(requests.items())[:40]:
+        # token_request seeds are `method \n content-type \n authorization \n body`.
+        parts = seed.split(b"\n", 3) + [b""] * 3
+        method, content_type, authorization, body = parts[:4]
+        lines = [b"content-type:" + content_type] if content_type else []
+        lines += [b"authorization:" + authorization] if authorization else []
+        head(f"token-{name}", method or b"POST", b"/oauth/token", *lines, b"x-fuzz-body:" + body)
+    # One in the host's own serialized form (first byte even).
+    pairs = [(b":method", b"GET"), (b":path", b"/orders/1"), (b"authorization", b"Bearer " + token),
+             (b"user-agent", b"\xe9")]
+    raw = struct.pack("<I", len(pairs)) + b"".join(struct.pack("<II", len(k), len(v)) for k, v in pairs)
+    raw += b"".join(k + b"\0" + v + b"\0" for k, v in pairs)
+    seeds["serialized-map"] = b"\x00" + raw
+    return seeds
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "seeds")
@@ -363,9 +402,12 @@ def main(argv: list[str]) -> int:
     rsa = rsa_keys()
     assertions = assertion_seeds(rsa)
     server_seeds, filter_seeds = config_seeds()
+    verify = token_verify_seeds(rsa)
+    requests = token_request_seeds(assertions)
     corpora = {
-        "token_verify": token_verify_seeds(rsa),
-        "token_request": token_request_seeds(assertions),
+        "token_verify": verify,
+        "token_request": requests,
+        "host_edge": host_edge_seeds(verify, requests),
         "basic_header": basic_header_seeds(),
         "client_assertion": {k: v.encode() for k, v in assertions.items()},
         "jwks": jwks_seeds(rsa),

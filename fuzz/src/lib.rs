@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use gatepass_core::client_auth::{AuthMethod, ReplayOutcome};
-use gatepass_core::config::ServerConfig;
+use gatepass_core::config::{FilterConfig, ServerConfig};
 use gatepass_core::endpoint::token_response;
 use gatepass_core::jwk::{JwkSet, SetStrictness};
 use gatepass_core::request::{
@@ -105,8 +105,40 @@ pub fn verify_policy() -> &'static VerifierPolicy {
 pub fn server() -> &'static ServerConfig {
     static SERVER: OnceLock<ServerConfig> = OnceLock::new();
     SERVER.get_or_init(|| {
+        ServerConfig::from_json(&server_doc().to_string()).expect("fixture server config")
+    })
+}
+
+/// The Envoy filter's configuration of the `host_edge` target: provider `main` (the
+/// `token_verify` keys and policy) with claim headers, rules with `requires`, `allow_missing`
+/// and none, and the token endpoint of [`server`].
+pub fn filter_config() -> FilterConfig {
+    let doc = json!({
+        "providers": {"main": {
+            "issuer": ISSUER,
+            "audiences": [ORDERS],
+            "local_jwks": {"inline_string": VERIFY_JWKS},
+            "max_lifetime": "1000000000s",
+            "claim_to_headers": [{"header_name": "x-client-id", "claim_name": "client_id"},
+                                 {"header_name": "x-scope", "claim_name": "scope"}],
+            "forward_payload_header": "x-jwt-payload",
+        }},
+        "rules": [
+            {"match": {"prefix": "/orders", "methods": ["POST"]},
+             "requires": {"provider_name": "main", "scopes": ["orders:write"]}},
+            {"match": {"prefix": "/orders"}, "requires": {"provider_name": "main", "scopes": ["orders:read"]}},
+            {"match": {"prefix": "/public"}, "allow_missing": {"provider_name": "main"}},
+            {"match": {"path": "/health"}},
+        ],
+        "token_endpoint": server_doc(),
+    });
+    FilterConfig::from_json(&doc.to_string()).expect("fixture filter config")
+}
+
+fn server_doc() -> Value {
+    {
         let hash = |s: &str| SecretHash::of(s).to_stored();
-        let doc = json!({
+        json!({
             "issuer": ISSUER,
             "signing_keys": [parse(SERVER_SIGNING_KEY)],
             "default_audiences": [ORDERS],
@@ -127,9 +159,8 @@ pub fn server() -> &'static ServerConfig {
                  "scope": "orders:read", "client_secret": HMAC_SECRET,
                  "token_endpoint_auth_signing_alg": "HS256"}
             ]
-        });
-        ServerConfig::from_json(&doc.to_string()).expect("fixture server config")
-    })
+        })
+    }
 }
 
 /// What a resource server of this issuer accepts (checks the tokens the endpoint issues).

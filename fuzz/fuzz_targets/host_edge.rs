@@ -1,0 +1,173 @@
+//! The Envoy filter's host-facing adapter (`filter/src/adapter.rs`, linked here as it is):
+//! bytes as Envoy hands them over → the header map parser → core's routing, enforcement and
+//! token endpoint. Nothing may panic (a panic in the filter traps the worker's VM), and what
+//! comes out keeps its promises:
+//! * the parser refuses what is not a map and round-trips what it builds;
+//! * every header the filter removes is one the request carries, and every carried header whose
+//!   name folds (ASCII case, `_` → `-`) to one the filter sets is removed before it continues;
+//! * values the filter sets or answers with are visible ASCII (no header splitting);
+//! * a token header that is not visible ASCII is 400 `invalid_request` wherever a token is read.
+//!
+//! The first byte chooses the input shape: even, the rest is a serialized proxy-wasm header
+//! map; odd, the rest is `name:value` lines (split at the first `:` after the first byte, so
+//! `:path:/x` works), serialized by the adapter first. On the token endpoint, the value of the
+//! last `x-fuzz-body` line is the body.
+#![no_main]
+
+use std::cell::RefCell;
+
+use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
+use gatepass_core::request::{is_visible_ascii, TokenHttpRequest};
+use gatepass_fuzz::{check_header_values, filter_config, ReplayStore, NOW};
+use libfuzzer_sys::fuzz_target;
+use rand_chacha::rand_core::SeedableRng;
+
+#[path = "../../filter/src/adapter.rs"]
+#[allow(dead_code)]
+mod adapter;
+
+const OWNED: [&str; 3] = ["x-client-id", "x-scope", "x-jwt-payload"];
+
+thread_local! {
+    static GATEWAY: RefCell<Gateway> = RefCell::new(Gateway::new(filter_config()));
+}
+
+fn folds_to_owned(name: &[u8]) -> bool {
+    let folded: Vec<u8> = name
+        .iter()
+        .map(|&b| if b == b'_' { b'-' } else { b.to_ascii_lowercase() })
+        .collect();
+    OWNED.iter().any(|o| o.as_bytes() == folded.as_slice())
+}
+
+fn check_removed(head: &RequestHead<'_>, remove: &[String]) {
+    for name in remove {
+        assert!(
+            head.headers.iter().any(|(n, _)| *n == name.as_bytes()),
+            "removes {name:?}, which the request does not carry"
+        );
+    }
+    for (name, _) in head.headers {
+        if folds_to_owned(name) {
+            assert!(
+                remove.iter().any(|r| r.as_bytes() == *name),
+                "{:?} goes upstream",
+                name.escape_ascii().to_string()
+            );
+        }
+    }
+}
+
+fn check_head(head: &RequestHead<'_>, body: &[u8]) {
+    let route = GATEWAY.with(|g| g.borrow().route(head));
+    match route {
+        Route::TokenEndpoint { remove } => {
+            check_removed(head, &remove);
+            let headers = adapter::TokenRequestHeaders::from_head(head);
+            let response = match TokenHttpRequest::from_bytes(
+                &headers.method,
+                headers.content_type.as_deref(),
+                headers.authorization.as_deref(),
+                body,
+            ) {
+                Ok(http) => GATEWAY.with(|g| {
+                    let g = g.borrow();
+                    let server = g.config().token_endpoint.as_ref().expect("token endpoint");
+                    let mut store = ReplayStore::default();
+                    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+                    gatepass_core::endpoint::token_response(
+                        server,
+                        &http,
+                        |id| server.client(id),
+                        |k, e| store.record(k, e),
+                        NOW,
+                        &mut rng,
+                    )
+                }),
+                Err(e) => {
+                    let response = e.to_response("https://auth.gatepass.test");
+                    assert_eq!(response.status, 400);
+                    response
+                }
+            };
+            check_header_values(&response);
+        }
+        Route::Respond(response) => {
+            check_header_values(&response);
+            assert!(matches!(response.status, 200 | 405), "{}", response.status);
+        }
+        Route::Enforce => {
+            let decision = GATEWAY.with(|g| g.borrow_mut().decide(head, &|_| None, NOW));
+            let auth: Vec<&[u8]> = head.values("authorization").collect();
+            let odd_token_header = auth.len() == 1 && !is_visible_ascii(auth[0]);
+            match decision {
+                Decision::Forward {
+                    remove,
+                    set,
+                    outcome,
+                } => {
+                    check_removed(head, &remove);
+                    for (name, value) in &set {
+                        assert!(OWNED.contains(&name.as_str()), "sets {name}");
+                        assert!(
+                            value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)),
+                            "{name}: {value:?}"
+                        );
+                    }
+                    if odd_token_header {
+                        assert_eq!(outcome, Outcome::NoRequirement, "odd token header read");
+                    }
+                }
+                Decision::Respond {
+                    response, outcome, ..
+                } => {
+                    check_header_values(&response);
+                    if odd_token_header {
+                        assert_eq!(outcome, Outcome::DeniedInvalidRequest);
+                        assert_eq!(response.status, 400);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let built;
+    let map: &[u8] = if mode % 2 == 0 {
+        rest
+    } else {
+        let lines: Vec<(&[u8], &[u8])> = rest
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|line| {
+                let at = line
+                    .iter()
+                    .skip(1)
+                    .position(|&b| b == b':')
+                    .map_or(line.len(), |p| p + 1);
+                (&line[..at], line.get(at + 1..).unwrap_or_default())
+            })
+            .collect();
+        built = adapter::serialize_header_map(&lines);
+        assert_eq!(
+            adapter::parse_header_map(&built).as_deref(),
+            Some(lines.as_slice()),
+            "the adapter does not round-trip its own map"
+        );
+        &built
+    };
+    let Some(pairs) = adapter::parse_header_map(map) else {
+        return;
+    };
+    let body = pairs
+        .iter()
+        .rev()
+        .find(|(n, _)| *n == b"x-fuzz-body")
+        .map_or(&b""[..], |(_, v)| *v);
+    let head = adapter::request_head(&pairs);
+    check_head(&head, body);
+});
