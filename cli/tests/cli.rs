@@ -118,16 +118,20 @@ fn keygen_jwks_and_client_entries_make_a_working_configuration() {
     );
     assert!(assertion.status.success());
     let assertion = String::from_utf8(assertion.stdout).unwrap();
-    let pending = client_auth::begin_assertion(assertion.trim(), server.client("worker").unwrap())
-        .unwrap()
-        .finish_builtin(
-            &server.assertion,
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs(),
-        )
-        .unwrap();
+    let pending = client_auth::begin_assertion(
+        assertion.trim(),
+        server.client("worker").unwrap(),
+        &server.assertion,
+    )
+    .unwrap()
+    .finish_builtin(
+        &server.assertion,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap();
     assert!(pending.finish(ReplayOutcome::Recorded).is_ok());
 
     // decode shows the header; verify refuses a token for another audience.

@@ -191,7 +191,7 @@ fn benches(c: &mut Criterion) {
         });
         g.bench_function("core", |b| {
             b.iter(|| {
-                client_auth::begin_assertion(black_box(&assertion), &record)
+                client_auth::begin_assertion(black_box(&assertion), &record, &policy)
                     .unwrap()
                     .finish_builtin(&policy, NOW)
                     .unwrap()

@@ -104,9 +104,10 @@ fn check_assertion(input: &Value) -> Value {
     };
     let policy = AssertionPolicy::new(issuer, format!("{issuer}/oauth/token"));
     let now = input["now"].as_u64().unwrap_or_else(now);
-    let outcome = client_auth::begin_assertion(input["assertion"].as_str().unwrap(), &record)
-        .and_then(|check| check.finish_builtin(&policy, now))
-        .and_then(|pending| pending.finish(client_auth::ReplayOutcome::Recorded));
+    let outcome =
+        client_auth::begin_assertion(input["assertion"].as_str().unwrap(), &record, &policy)
+            .and_then(|check| check.finish_builtin(&policy, now))
+            .and_then(|pending| pending.finish(client_auth::ReplayOutcome::Recorded));
     match outcome {
         Ok(client) => json!({"ok": true, "client_id": client.client_id()}),
         Err(e) => {

@@ -23,8 +23,13 @@ use crate::jws::{self, SignatureCheck};
 use crate::request::{ClientCredentials, TokenRequest};
 use crate::secret::SecretHash;
 
-/// The `typ` of a client assertion (draft-ietf-oauth-rfc7523bis §4).
+/// The explicit `typ` of a client assertion (draft-ietf-oauth-rfc7523bis §4).
 pub const ASSERTION_TYP: &str = "client-authentication+jwt";
+
+/// The generic `typ` (RFC 7519 §5.1) that most client libraries put on every JWT they sign,
+/// client assertions included (Authlib, MSAL). Accepted unless the server requires explicit
+/// typing ([`AssertionPolicy::require_explicit_typ`]).
+pub const GENERIC_JWT_TYP: &str = "JWT";
 
 /// The four client authentication methods (RFC 7591 §2 `token_endpoint_auth_method` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,11 +118,18 @@ pub struct AssertionPolicy {
     /// Accept the token endpoint URL and arrays as `aud` (RFC 7523 §3 as originally written);
     /// off by default, per draft-ietf-oauth-rfc7523bis.
     pub allow_legacy_audience: bool,
-    /// Longest accepted assertion lifetime (`exp - iat`), default 300 s.
+    /// Accept only `typ: client-authentication+jwt` (draft-ietf-oauth-rfc7523bis §4); off by
+    /// default, when `typ` may also be absent or `JWT`.
+    pub require_explicit_typ: bool,
+    /// Longest accepted assertion lifetime (`exp - iat`, or `exp - now` without `iat`),
+    /// default 3600 s: Authlib signs for 3600 s, MSAL for 600 s.
     pub max_lifetime: u64,
     /// Clock skew allowed for `exp`, `nbf`, `iat`, default 60 s.
     pub clock_skew_seconds: u64,
 }
+
+/// The default [`AssertionPolicy::max_lifetime`], also the largest a configuration may set.
+pub const DEFAULT_ASSERTION_MAX_LIFETIME: u64 = 3600;
 
 impl AssertionPolicy {
     /// The defaults for an issuer and its token endpoint.
@@ -126,7 +138,8 @@ impl AssertionPolicy {
             issuer: issuer.into(),
             token_endpoint: token_endpoint.into(),
             allow_legacy_audience: false,
-            max_lifetime: 300,
+            require_explicit_typ: false,
+            max_lifetime: DEFAULT_ASSERTION_MAX_LIFETIME,
             clock_skew_seconds: 60,
         }
     }
@@ -234,6 +247,7 @@ pub enum AuthenticationStep {
 pub fn begin_authentication(
     request: &TokenRequest,
     record: Option<&ClientRecord>,
+    policy: &AssertionPolicy,
     now: u64,
 ) -> Result<AuthenticationStep, TokenError> {
     // One description for an unknown client, a wrong secret and an expired basic/post secret.
@@ -274,7 +288,7 @@ pub fn begin_authentication(
                 return Err(TokenError::invalid_client("client secret has expired"));
             }
             Ok(AuthenticationStep::Assertion(begin_assertion(
-                assertion, record,
+                assertion, record, policy,
             )?))
         }
         _ => Err(TokenError::invalid_client(
@@ -292,7 +306,7 @@ pub fn authenticate(
     policy: &AssertionPolicy,
     now: u64,
 ) -> Result<Authentication, TokenError> {
-    match begin_authentication(request, record, now)? {
+    match begin_authentication(request, record, policy, now)? {
         AuthenticationStep::Authenticated(c) => Ok(Authentication::Authenticated(c)),
         AuthenticationStep::Assertion(check) => Ok(Authentication::PendingReplayCheck(
             check.finish_builtin(policy, now)?,
@@ -305,6 +319,31 @@ fn assertion_time_error(e: TimeError) -> TokenError {
         TokenErrorCode::InvalidClient,
         alloc::format!("client assertion: {}", e.describe()),
     )
+}
+
+/// The `typ` rule for client assertions. draft-ietf-oauth-rfc7523bis §4 gives assertions the
+/// explicit type `client-authentication+jwt`; most client libraries in use send `typ: JWT` or
+/// none, so both are accepted unless `policy.require_explicit_typ` is set. Any other explicit
+/// type (`at+jwt`, `dpop+jwt`, `secevent+jwt`, ...) says the JWT was made for another purpose,
+/// and is refused so that an access token, a DPoP proof or another typed JWT cannot be replayed
+/// as an assertion (RFC 8725 §3.11). Values compare as media types: case-insensitively, the
+/// `application/` prefix optional (RFC 7515 §4.1.9). An empty `typ` is not a media type.
+fn check_assertion_typ(typ: Option<&str>, policy: &AssertionPolicy) -> Result<(), TokenError> {
+    if typ.is_some_and(|t| jws::typ_matches(t, ASSERTION_TYP)) {
+        return Ok(());
+    }
+    if policy.require_explicit_typ {
+        return Err(TokenError::invalid_client(
+            "client assertion typ must be client-authentication+jwt",
+        ));
+    }
+    match typ {
+        None => Ok(()),
+        Some(t) if jws::typ_matches(t, GENERIC_JWT_TYP) => Ok(()),
+        Some(_) => Err(TokenError::invalid_client(
+            "client assertion typ must be absent, JWT or client-authentication+jwt",
+        )),
+    }
 }
 
 /// A client assertion whose form, key and algorithm are settled, waiting for the signature
@@ -321,15 +360,18 @@ pub struct AssertionCheck {
 }
 
 /// Starts checking a client assertion (RFC 7523 §3, OpenID Connect Core §9,
-/// draft-ietf-oauth-rfc7523bis) for `record`: everything that can be decided before the
-/// signature is checked.
+/// draft-ietf-oauth-rfc7523bis) for `record` under `policy`: everything that can be decided
+/// before the signature is checked.
 pub fn begin_assertion(
     assertion: &str,
     record: &ClientRecord,
+    policy: &AssertionPolicy,
 ) -> Result<AssertionCheck, TokenError> {
     let fail = TokenError::invalid_client;
     let jws = jws::parse_compact(assertion, jws::DEFAULT_MAX_TOKEN_BYTES)
         .map_err(|_| fail("client assertion is not a valid JWS"))?;
+    // What kind of JWT this is comes first: one typed for another purpose is no assertion.
+    check_assertion_typ(jws.header.typ.as_deref(), policy)?;
     let alg = jws.header.alg;
     // The algorithm is pinned to the client's registration: an HMAC assertion for a key-based
     // client (or the reverse) is refused, which also defeats HS256-with-public-key confusion
@@ -366,15 +408,6 @@ pub fn begin_assertion(
     };
     if record.signing_alg.is_some_and(|a| !a.same_as(alg)) {
         return Err(fail("client assertion alg is not the registered one"));
-    }
-    // draft-ietf-oauth-rfc7523bis: typ, when present, must be client-authentication+jwt, so an
-    // access token or ID token cannot be replayed as an assertion.
-    if let Some(typ) = &jws.header.typ {
-        if !jws::typ_matches(typ, ASSERTION_TYP) {
-            return Err(fail(
-                "client assertion typ is not client-authentication+jwt",
-            ));
-        }
     }
     let claims = json::parse_object(&jws.payload)
         .map_err(|_| fail("client assertion payload is not a JSON object"))?;
@@ -529,7 +562,7 @@ mod tests {
             json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "a"}),
         );
         // The host is handed exactly alg, key, signing input and signature...
-        let check = begin_assertion(&good, &record).unwrap();
+        let check = begin_assertion(&good, &record, &policy).unwrap();
         let sc = check.signature_check();
         assert_eq!(sc.alg, Algorithm::ES256);
         assert_eq!(sc.key.kid, Some(key.kid.clone()));
@@ -541,7 +574,7 @@ mod tests {
             sc.signature
         ));
         // ...and its verdict decides: a false verdict is invalid_client even for a good token.
-        let refused = begin_assertion(&good, &record)
+        let refused = begin_assertion(&good, &record, &policy)
             .unwrap()
             .finish(false, &policy, NOW)
             .unwrap_err();
@@ -552,11 +585,11 @@ mod tests {
             &key,
             json!({"iss": "c1", "sub": "c1", "aud": "https://other.example", "exp": NOW + 60, "jti": "a"}),
         );
-        let host = begin_assertion(&bad_aud, &record)
+        let host = begin_assertion(&bad_aud, &record, &policy)
             .unwrap()
             .finish(true, &policy, NOW)
             .unwrap_err();
-        let builtin = begin_assertion(&bad_aud, &record)
+        let builtin = begin_assertion(&bad_aud, &record, &policy)
             .unwrap()
             .finish_builtin(&policy, NOW)
             .unwrap_err();
@@ -582,7 +615,7 @@ mod tests {
         )
         .unwrap();
         let assertion = jws::assemble(&input, &sig);
-        assert!(begin_assertion(&assertion, &record)
+        assert!(begin_assertion(&assertion, &record, &policy)
             .unwrap()
             .finish_builtin(&policy, NOW)
             .is_ok());
@@ -605,7 +638,7 @@ mod tests {
         );
         let mut store = alloc::collections::BTreeSet::new();
         let mut attempt = || {
-            let pending = begin_assertion(&a, &record)
+            let pending = begin_assertion(&a, &record, &policy)
                 .unwrap()
                 .finish_builtin(&policy, NOW)
                 .unwrap();

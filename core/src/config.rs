@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use crate::client_auth::{AssertionPolicy, AuthMethod, ClientCredential, ClientRecord};
+use crate::client_auth::{self, AssertionPolicy, AuthMethod, ClientCredential, ClientRecord};
 use crate::crypto::Algorithm;
 use crate::error::ConfigError;
 use crate::grant::CLIENT_CREDENTIALS;
@@ -464,7 +464,7 @@ pub struct RawServerConfig {
     /// Dynamic registration; absent means off.
     #[serde(default)]
     pub registration: Option<RawRegistration>,
-    /// Longest client assertion lifetime (default 300 s).
+    /// Longest client assertion lifetime, `exp - iat` (default and maximum 3600 s).
     #[serde(default)]
     pub assertion_max_lifetime: Option<RawDuration>,
     /// Clock skew for assertions (default 60 s).
@@ -473,6 +473,10 @@ pub struct RawServerConfig {
     /// Accept the token endpoint URL or arrays as assertion `aud` (legacy RFC 7523 reading).
     #[serde(default)]
     pub allow_legacy_assertion_audience: bool,
+    /// Accept only assertions typed `client-authentication+jwt` (draft-ietf-oauth-rfc7523bis
+    /// §4); by default `typ` may also be absent or `JWT`.
+    #[serde(default)]
+    pub require_explicit_assertion_typ: bool,
 }
 
 /// The typed authorization server configuration.
@@ -613,7 +617,9 @@ impl TryFrom<RawServerConfig> for ServerConfig {
         let mut assertion = AssertionPolicy::new(issuer.clone(), token_endpoint.clone());
         if let Some(d) = &raw.assertion_max_lifetime {
             assertion.max_lifetime = d.seconds("assertion_max_lifetime")?;
-            if assertion.max_lifetime == 0 || assertion.max_lifetime > 3600 {
+            if assertion.max_lifetime == 0
+                || assertion.max_lifetime > client_auth::DEFAULT_ASSERTION_MAX_LIFETIME
+            {
                 return Err(ConfigError::new(
                     "assertion_max_lifetime",
                     "must be between 1 s and 1 h",
@@ -630,6 +636,7 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             assertion.clock_skew_seconds = skew;
         }
         assertion.allow_legacy_audience = raw.allow_legacy_assertion_audience;
+        assertion.require_explicit_typ = raw.require_explicit_assertion_typ;
         let registration = match raw.registration {
             Some(r) if r.enabled != Some(false) => {
                 let initial_access_token = match &r.initial_access_token_hash {

@@ -65,9 +65,10 @@ fn the_fixture_configuration_loads() {
     assert_eq!(config.mint.token_ttl, 3600);
     assert_eq!(config.signing_keys.active().unwrap().kid, keys().server.kid);
     assert_eq!(config.signing_keys.keys().len(), 2);
-    assert_eq!(config.assertion.max_lifetime, 300);
+    assert_eq!(config.assertion.max_lifetime, 3600);
     assert_eq!(config.assertion.clock_skew_seconds, 60);
     assert!(!config.assertion.allow_legacy_audience);
+    assert!(!config.assertion.require_explicit_typ);
     // A client without audiences gets the default ones.
     assert_eq!(
         config.client("post-client").unwrap().audiences,
@@ -97,6 +98,20 @@ fn issuer_with_a_path_places_the_endpoints_under_it() {
         config.assertion.token_endpoint,
         "https://as.example.com/tenant-1/oauth/token"
     );
+}
+
+#[test]
+fn assertion_settings_reach_the_assertion_policy() {
+    let config = server_config(|raw| {
+        raw["require_explicit_assertion_typ"] = json!(true);
+        raw["allow_legacy_assertion_audience"] = json!(true);
+        raw["assertion_max_lifetime"] = json!("3600s");
+    });
+    assert!(config.assertion.require_explicit_typ);
+    assert!(config.assertion.allow_legacy_audience);
+    assert_eq!(config.assertion.max_lifetime, 3600);
+    let config = server_config(|raw| raw["require_explicit_assertion_typ"] = json!(false));
+    assert!(!config.assertion.require_explicit_typ);
 }
 
 #[test]
@@ -533,6 +548,11 @@ fn unknown_server_fields_are_refused_by_name() {
             "in_registration",
             |r| r["registration"] = json!({ "allowed_scopes": "read" }),
             "allowed_scopes",
+        ),
+        (
+            "assertion_typ_switch_misspelt",
+            |r| r["require_explicit_assertion_type"] = json!(true),
+            "require_explicit_assertion_type",
         ),
     ];
     let mut failures = Failures::default();

@@ -84,7 +84,7 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
     let mut seen: HashSet<String> = HashSet::new();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let requests = doc["requests"].as_array().unwrap();
-    assert!(requests.len() >= 27);
+    assert!(requests.len() >= 41);
     let mut mismatches = Vec::new();
     for case in requests {
         let name = case["name"].as_str().unwrap();
@@ -111,6 +111,9 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
         let body: Value = serde_json::from_slice(&response.body).unwrap();
         let got = (u64::from(response.status), body["error"].as_str());
         let want = (case["status"].as_u64().unwrap(), case["error"].as_str());
+        if std::env::var_os("SHOW_REASONS").is_some() {
+            eprintln!("{name}: {got:?} {:?}", body["error_description"].as_str());
+        }
         if got != want {
             mismatches.push(format!("{name}: got {got:?}, expected {want:?}"));
         }

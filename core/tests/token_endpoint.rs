@@ -23,6 +23,8 @@ enum Expect {
     Token,
     /// An error response with this code and status.
     Refused(&'static str, u16),
+    /// An error response with this code and status whose description contains the text.
+    RefusedSaying(&'static str, u16, &'static str),
 }
 
 struct Row {
@@ -41,6 +43,10 @@ fn legacy_audience(raw: &mut Value) {
 
 fn assertion_lifetime_60s(raw: &mut Value) {
     raw["assertion_max_lifetime"] = json!("60s");
+}
+
+fn assertion_lifetime_600s(raw: &mut Value) {
+    raw["assertion_max_lifetime"] = json!("600s");
 }
 
 fn row(name: &'static str, http: Http, expect: Expect) -> Row {
@@ -77,13 +83,20 @@ fn run(rows: Vec<Row>) {
             Ok(issued) => issued.to_response(),
             Err(e) => e.to_response(REALM),
         };
-        match (r.expect, outcome) {
+        let (expect, saying) = match r.expect {
+            Expect::RefusedSaying(code, status, text) => {
+                (Expect::Refused(code, status), Some(text))
+            }
+            other => (other, None),
+        };
+        match (expect, outcome) {
             (Expect::Token, Ok(_)) => {
                 failures.check(r.name, response.status == 200, || {
                     format!("token response status {}", response.status)
                 });
             }
             (Expect::Token, Err(e)) => failures.push(r.name, format!("expected a token, got {e}")),
+            (Expect::RefusedSaying(..), _) => unreachable!("normalized above"),
             (Expect::Refused(code, status), Ok(_)) => {
                 failures.push(r.name, format!("expected {code} ({status}), got a token"))
             }
@@ -91,6 +104,11 @@ fn run(rows: Vec<Row>) {
                 failures.check(r.name, e.code.as_str() == code, || {
                     format!("expected code {code}, got {e}")
                 });
+                if let Some(text) = saying {
+                    failures.check(r.name, e.description.contains(text), || {
+                        format!("expected a description naming {text:?}, got {e}")
+                    });
+                }
                 failures.check(r.name, e.status() == status, || {
                     format!("expected status {status}, got {} ({e})", e.status())
                 });
@@ -972,23 +990,23 @@ fn assertion_claim_rules() {
             Expect::Token,
         ),
         row(
-            "assertion_lifetime_over_300s_is_rejected",
-            es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 301))),
+            "assertion_lifetime_over_3600s_is_rejected",
+            es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 3601))),
             INVALID_CLIENT,
         ),
         row(
-            "assertion_lifetime_of_exactly_300s_is_accepted",
-            es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 300))),
+            "assertion_lifetime_of_exactly_3600s_is_accepted",
+            es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 3600))),
             Expect::Token,
         ),
         row(
             "assertion_without_iat_is_bounded_from_now",
-            es256_assertion(|j| j.without_claim("iat").claim("exp", json!(NOW + 301))),
+            es256_assertion(|j| j.without_claim("iat").claim("exp", json!(NOW + 3601))),
             INVALID_CLIENT,
         ),
         row(
             "assertion_without_iat_within_the_bound_is_accepted",
-            es256_assertion(|j| j.without_claim("iat").claim("exp", json!(NOW + 300))),
+            es256_assertion(|j| j.without_claim("iat").claim("exp", json!(NOW + 3600))),
             Expect::Token,
         ),
         row_with(
@@ -1002,6 +1020,30 @@ fn assertion_claim_rules() {
             assertion_lifetime_60s,
             es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 60))),
             Expect::Token,
+        ),
+        row_with(
+            "custom_assertion_max_lifetime_of_600s_refuses_a_3600s_assertion",
+            assertion_lifetime_600s,
+            es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 3600))),
+            INVALID_CLIENT,
+        ),
+        row(
+            "assertion_lifetime_of_600s_as_msal_signs_is_accepted",
+            es256_assertion(|j| j.claim("iat", json!(NOW)).claim("exp", json!(NOW + 600))),
+            Expect::Token,
+        ),
+        row(
+            "assertion_with_exp_a_century_ahead_is_rejected",
+            es256_assertion(|j| {
+                j.claim("iat", json!(NOW))
+                    .claim("exp", json!(NOW + 100 * 365 * 86_400))
+            }),
+            INVALID_CLIENT,
+        ),
+        row(
+            "assertion_with_the_largest_integer_as_exp_and_no_iat_is_rejected",
+            es256_assertion(|j| j.without_claim("iat").claim("exp", json!(u64::MAX))),
+            INVALID_CLIENT,
         ),
         row(
             "assertion_with_nbf_beyond_the_skew_is_rejected",
@@ -1284,38 +1326,152 @@ fn assertion_header_algorithm_and_key_rules() {
             es(|j| j.header("crit", json!(["exp"])).header("exp", json!(NOW))),
             INVALID_CLIENT,
         ),
-        // typ (draft-ietf-oauth-rfc7523bis §4)
-        row(
-            "typ_at_jwt_is_rejected",
-            es(|j| j.header("typ", json!("at+jwt"))),
-            INVALID_CLIENT,
-        ),
-        row(
-            "typ_jwt_is_rejected",
-            es(|j| j.header("typ", json!("JWT"))),
-            INVALID_CLIENT,
-        ),
-        row(
-            "typ_absent_is_accepted",
-            es(|j| j.without_header("typ")),
-            Expect::Token,
-        ),
-        row(
+    ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// typ of client assertions (draft-ietf-oauth-rfc7523bis §4, RFC 8725 §3.11)
+
+fn explicit_assertion_typ(raw: &mut Value) {
+    raw["require_explicit_assertion_typ"] = json!(true);
+}
+
+/// An assertion from `es256-client` with this `typ` (`None`: no `typ` member).
+fn es256_typed(typ: Option<&str>) -> Http {
+    es256_assertion(|j| match typ {
+        Some(t) => j.header("typ", json!(t)),
+        None => j.without_header("typ"),
+    })
+}
+
+/// A `client_secret_jwt` assertion from `jwt-client` with this `typ`.
+fn hs256_typed(typ: Option<&str>) -> Http {
+    let jwt = Jwt::assertion("jwt-client", Algorithm::HS256, None);
+    let jwt = match typ {
+        Some(t) => jwt.header("typ", json!(t)),
+        None => jwt.without_header("typ"),
+    };
+    assertion_request(&jwt.hmac(Algorithm::HS256, JWT_SECRET.as_bytes()))
+}
+
+const TYP_REFUSED: Expect = Expect::RefusedSaying("invalid_client", 401, "typ");
+
+#[test]
+fn assertion_typ_rules() {
+    // Accepted on default settings: no typ, the generic JWT (what Authlib, MSAL and most
+    // libraries send) and the explicit client-authentication+jwt, compared as media types.
+    let accepted = [
+        ("typ_absent_is_accepted", None),
+        ("typ_JWT_is_accepted", Some("JWT")),
+        ("typ_jwt_in_lower_case_is_accepted", Some("jwt")),
+        ("typ_application_JWT_is_accepted", Some("application/JWT")),
+        (
             "typ_client_authentication_jwt_is_accepted",
-            es(|j| j.header("typ", json!("client-authentication+jwt"))),
-            Expect::Token,
+            Some("client-authentication+jwt"),
         ),
-        row(
+        (
             "typ_application_client_authentication_jwt_is_accepted",
-            es(|j| j.header("typ", json!("application/client-authentication+jwt"))),
-            Expect::Token,
+            Some("application/client-authentication+jwt"),
         ),
+        (
+            "typ_client_authentication_jwt_in_upper_case_is_accepted",
+            Some("CLIENT-AUTHENTICATION+JWT"),
+        ),
+    ];
+    // Refused everywhere: any other explicit type says the JWT was made for something else
+    // (an access token, a DPoP proof, a security event), so it is no assertion; an empty typ is
+    // not a media type.
+    let refused = [
+        ("typ_at_jwt_is_rejected", Some("at+jwt")),
+        (
+            "typ_application_at_jwt_is_rejected",
+            Some("application/at+jwt"),
+        ),
+        ("typ_dpop_jwt_is_rejected", Some("dpop+jwt")),
+        ("typ_secevent_jwt_is_rejected", Some("secevent+jwt")),
+        ("typ_JOSE_is_rejected", Some("JOSE")),
+        ("typ_empty_is_rejected", Some("")),
+        (
+            "typ_application_prefix_alone_is_rejected",
+            Some("application/"),
+        ),
+        (
+            "typ_JWT_with_a_parameter_is_rejected",
+            Some("JWT; charset=utf-8"),
+        ),
+        (
+            "typ_client_authentication_jwt_with_a_suffix_is_rejected",
+            Some("client-authentication+jwt+x"),
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (name, typ) in accepted {
+        rows.push(row(name, es256_typed(typ), Expect::Token));
+    }
+    for (name, typ) in refused {
+        rows.push(row(name, es256_typed(typ), TYP_REFUSED));
+    }
+    rows.extend([
         row(
             "typ_that_is_not_a_string_is_rejected",
-            es(|j| j.header("typ", json!(1))),
+            es256_assertion(|j| j.header("typ", json!(1))),
             INVALID_CLIENT,
         ),
+        // client_secret_jwt follows the same rule.
+        row(
+            "client_secret_jwt_typ_JWT_is_accepted",
+            hs256_typed(Some("JWT")),
+            Expect::Token,
+        ),
+        row(
+            "client_secret_jwt_typ_absent_is_accepted",
+            hs256_typed(None),
+            Expect::Token,
+        ),
+        row(
+            "client_secret_jwt_typ_at_jwt_is_rejected",
+            hs256_typed(Some("at+jwt")),
+            TYP_REFUSED,
+        ),
+        // require_explicit_assertion_typ: client-authentication+jwt only.
+        row_with(
+            "explicit_typ_server_accepts_client_authentication_jwt",
+            explicit_assertion_typ,
+            es256_typed(Some("client-authentication+jwt")),
+            Expect::Token,
+        ),
+        row_with(
+            "explicit_typ_server_accepts_application_client_authentication_jwt",
+            explicit_assertion_typ,
+            es256_typed(Some("Application/Client-Authentication+JWT")),
+            Expect::Token,
+        ),
+        row_with(
+            "explicit_typ_server_rejects_typ_JWT",
+            explicit_assertion_typ,
+            es256_typed(Some("JWT")),
+            TYP_REFUSED,
+        ),
+        row_with(
+            "explicit_typ_server_rejects_an_absent_typ",
+            explicit_assertion_typ,
+            es256_typed(None),
+            TYP_REFUSED,
+        ),
+        row_with(
+            "explicit_typ_server_rejects_typ_at_jwt",
+            explicit_assertion_typ,
+            es256_typed(Some("at+jwt")),
+            TYP_REFUSED,
+        ),
+        row_with(
+            "explicit_typ_server_rejects_a_client_secret_jwt_typed_JWT",
+            explicit_assertion_typ,
+            hs256_typed(Some("JWT")),
+            TYP_REFUSED,
+        ),
     ]);
+    run(rows);
 }
 
 // ---------------------------------------------------------------------------------------------

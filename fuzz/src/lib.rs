@@ -541,7 +541,9 @@ mod tests {
             ("client_assertion", "gen-ps256"),
             ("client_assertion", "gen-rs256-no-kid"),
             ("client_assertion", "gen-hs256"),
+            ("client_assertion", "gen-rs256-typ-jwt"),
             ("client_assertion", "cross-00-0-private-key-jwt-es256"),
+            ("client_assertion", "cross-03-0-typ-jwt"),
         ] {
             assert_eq!(status(target, name), 200, "{target}/{name}");
         }
@@ -555,6 +557,7 @@ mod tests {
             ("basic_header", "header-unpadded", 401),
             ("client_assertion", "gen-rs256-legacy-aud", 401),
             ("client_assertion", "gen-rs256-long", 401),
+            ("client_assertion", "gen-rs256-typ-at-jwt", 401),
             ("client_assertion", "gen-hs512", 401),
         ] {
             assert_eq!(status(target, name), want, "{target}/{name}");

@@ -151,9 +151,17 @@ export interface ServerConfig {
     client_secret_ttl?: string;
     [name: string]: unknown;
   };
+  /** Longest client assertion `exp - iat` (or `exp - now` without `iat`), e.g. `"600s"` (default and largest `"3600s"`). */
   assertion_max_lifetime?: string;
+  /** Leeway for assertion times, seconds (default 60, at most 600). */
   clock_skew_seconds?: number;
+  /** Also accept the token endpoint URL or an array as assertion `aud` (default false). */
   allow_legacy_assertion_audience?: boolean;
+  /**
+   * Accept only assertions typed `client-authentication+jwt` (draft-ietf-oauth-rfc7523bis); by
+   * default `typ` may also be absent or `JWT` (default false).
+   */
+  require_explicit_assertion_typ?: boolean;
 }
 
 export interface AuthorizationServerOptions {

@@ -458,7 +458,12 @@ impl TokenExchange {
             Ok(r) => r,
             Err(e) => return self.fail(&e),
         };
-        match client_auth::begin_authentication(request, record.as_deref(), now as u64) {
+        match client_auth::begin_authentication(
+            request,
+            record.as_deref(),
+            &self.config.assertion,
+            now as u64,
+        ) {
             Ok(AuthenticationStep::Authenticated(c)) => {
                 self.client = Some(c);
                 json!({ "authenticated": true }).to_string()

@@ -144,18 +144,58 @@ test('private_key_jwt: a jose-signed ES256 assertion (aud = issuer, typ client-a
   assert.match(body.error_description, /replay|already|used/i);
 });
 
-test('private_key_jwt: typ absent is accepted; typ JWT is refused', async () => {
+/** Posts a private_key_jwt assertion from the fixture's `worker` with these options. */
+async function workerAssertion(fx, options) {
+  const jwt = await assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1', ...options });
+  return fx.server.handle(tokenRequest({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: jwt }));
+}
+
+// draft-ietf-oauth-rfc7523bis §4 and RFC 8725 §3.11: typ absent, JWT or
+// client-authentication+jwt (media types: case-insensitive, application/ optional); any other
+// explicit type is a JWT made for something else.
+for (const typ of [null, 'JWT', 'jwt', 'application/JWT', 'client-authentication+jwt', 'application/client-authentication+jwt', 'CLIENT-AUTHENTICATION+JWT']) {
+  test(`private_key_jwt: typ ${typ ?? 'absent'} is accepted`, async () => {
+    const fx = await makeFixture();
+    assert.equal((await workerAssertion(fx, { typ })).status, 200);
+  });
+}
+
+for (const typ of ['at+jwt', 'application/at+jwt', 'dpop+jwt', 'JOSE']) {
+  test(`private_key_jwt: typ ${typ} is refused with invalid_client naming typ`, async () => {
+    const fx = await makeFixture();
+    const body = await assertError(await workerAssertion(fx, { typ }), 401, 'invalid_client');
+    assert.match(body.error_description, /typ/);
+    assert.equal(fx.replayStore.size, 0, 'a refused assertion records no jti');
+  });
+}
+
+test('private_key_jwt: require_explicit_assertion_typ accepts client-authentication+jwt only', async () => {
+  const fx = await makeFixture({ configOverrides: { require_explicit_assertion_typ: true } });
+  assert.equal((await workerAssertion(fx, { typ: 'client-authentication+jwt' })).status, 200);
+  for (const typ of ['JWT', null, 'at+jwt']) {
+    const body = await assertError(await workerAssertion(fx, { typ }), 401, 'invalid_client');
+    assert.match(body.error_description, /typ/, `typ ${typ}`);
+  }
+});
+
+test('private_key_jwt: a 3600 s assertion (Authlib) is accepted by default, 3601 s is refused', async () => {
   const fx = await makeFixture();
-  const ok = await assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1', typ: null });
-  const accepted = await fx.server.handle(
-    tokenRequest({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: ok }),
-  );
-  assert.equal(accepted.status, 200);
-  const bad = await assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1', typ: 'JWT' });
-  const refused = await fx.server.handle(
-    tokenRequest({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: bad }),
-  );
-  await assertError(refused, 401, 'invalid_client');
+  assert.equal((await workerAssertion(fx, { typ: 'JWT', lifetime: 3600 })).status, 200);
+  await assertError(await workerAssertion(fx, { typ: 'JWT', lifetime: 3601 }), 401, 'invalid_client');
+});
+
+test('private_key_jwt: assertion_max_lifetime tightens the bound', async () => {
+  const fx = await makeFixture({ configOverrides: { assertion_max_lifetime: '600s' } });
+  assert.equal((await workerAssertion(fx, { lifetime: 600 })).status, 200);
+  await assertError(await workerAssertion(fx, { lifetime: 3600 }), 401, 'invalid_client');
+});
+
+test('a misspelt require_explicit_assertion_typ is refused by name', async () => {
+  await assert.rejects(makeFixture({ configOverrides: { require_explicit_assertion_type: true } }), (e) => {
+    assert.equal(e.code, 'invalid_configuration');
+    assert.match(e.message, /require_explicit_assertion_type/);
+    return true;
+  });
 });
 
 test('private_key_jwt: the token endpoint URL as aud is refused by default (rfc7523bis)', async () => {

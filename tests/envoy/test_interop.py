@@ -8,16 +8,18 @@
 
 What Authlib 1.9.6 sends for `private_key_jwt` by default (checked below on the wire): header
 `typ: JWT` (joserfc's default), `aud` = the URL it posts to (the token endpoint), and
-`exp - iat` = 3600 s. gatepass refuses each of the three by design (draft-ietf-oauth-rfc7523bis
-`typ` absent or `client-authentication+jwt`; `aud` = the issuer identifier; assertion lifetime
-≤ `assertion_max_lifetime`, 300 s by default), so a default Authlib client gets
-`invalid_client`; configured with `headers={"typ": "client-authentication+jwt"}` and the issuer
-as its `token_endpoint` argument (which is only used as `aud`), plus either a server
-`assertion_max_lifetime` of 3600s or a shorter assertion, it succeeds.
+`exp - iat` = 3600 s. gatepass accepts `typ: JWT` and a one-hour lifetime on its default settings
+(DESIGN.md: `typ` absent, `JWT` or `client-authentication+jwt`; `assertion_max_lifetime` 3600 s
+by default), and wants the issuer identifier as `aud` (draft-ietf-oauth-rfc7523bis). So Authlib's
+defaults with only its `token_endpoint` argument (used only as `aud`) set to the issuer get a
+token; its default `aud` needs `allow_legacy_assertion_audience`; any other explicit `typ`
+(`at+jwt`: an access token is no assertion) is refused, and `require_explicit_assertion_typ`
+refuses `typ: JWT`.
 
 The token endpoint's issuer here is the Envoy's own URL (`http://127.0.0.1:PORT`, loopback http
 is allowed), so the token endpoint URL Authlib posts to is exactly the one gatepass derives: the
-legacy-audience switch is tested for real.
+legacy-audience switch is tested for real. The same Authlib checks against the npm package's
+server in Node are in test_npm_interop.py.
 """
 
 from __future__ import annotations
@@ -164,21 +166,25 @@ def _token_server(filter_wasm, factory, upstream_port: int, name: str, **te_over
 
 
 @pytest.fixture(scope="module")
-def strict(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
-    """Defaults: assertion `aud` must be the issuer, lifetime ≤ 300 s."""
-    return _token_server(filter_wasm, module_envoy_factory, module_upstream.port, "strict")
+def defaults(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
+    """Default assertion rules: `aud` the issuer, `typ` absent, `JWT` or
+    `client-authentication+jwt`, lifetime ≤ 3600 s."""
+    return _token_server(filter_wasm, module_envoy_factory, module_upstream.port, "defaults")
 
 
 @pytest.fixture(scope="module")
-def lenient(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
-    """`allow_legacy_assertion_audience: true` and `assertion_max_lifetime: 3600s`."""
+def legacy(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
+    """`allow_legacy_assertion_audience: true`."""
     return _token_server(
-        filter_wasm,
-        module_envoy_factory,
-        module_upstream.port,
-        "lenient",
-        allow_legacy_assertion_audience=True,
-        assertion_max_lifetime="3600s",
+        filter_wasm, module_envoy_factory, module_upstream.port, "legacy", allow_legacy_assertion_audience=True
+    )
+
+
+@pytest.fixture(scope="module")
+def explicit_typ(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
+    """`require_explicit_assertion_typ: true`."""
+    return _token_server(
+        filter_wasm, module_envoy_factory, module_upstream.port, "explicit-typ", require_explicit_assertion_typ=True
     )
 
 
@@ -195,98 +201,73 @@ def sent_assertion(sent: list) -> tuple[dict, dict]:
     return tokens.decode_unverified(form["client_assertion"][0])
 
 
-def test_authlib_client_secret_basic_gets_a_token_that_the_gateway_accepts(strict):
-    session, sent = strict.session("billing", BILLING_SECRET, "client_secret_basic")
-    token = session.fetch_token(strict.token_url, grant_type="client_credentials")
+def test_authlib_client_secret_basic_gets_a_token_that_the_gateway_accepts(defaults):
+    session, sent = defaults.session("billing", BILLING_SECRET, "client_secret_basic")
+    token = session.fetch_token(defaults.token_url, grant_type="client_credentials")
     assert token["token_type"].lower() == "bearer" and token["access_token"], token
     assert sent[-1].headers["Authorization"].startswith("Basic "), sent[-1].headers
-    r = strict.use(session)
+    r = defaults.use(session)
     assert r.status == 200, r
     assert r.json()["headers"]["x-client-id"] == "billing"
 
 
-def test_authlib_client_secret_post_gets_a_token_that_the_gateway_accepts(strict):
-    session, sent = strict.session("poster", POSTER_SECRET, "client_secret_post")
-    session.fetch_token(strict.token_url, grant_type="client_credentials")
+def test_authlib_client_secret_post_gets_a_token_that_the_gateway_accepts(defaults):
+    session, sent = defaults.session("poster", POSTER_SECRET, "client_secret_post")
+    session.fetch_token(defaults.token_url, grant_type="client_credentials")
     assert "Authorization" not in sent[-1].headers
-    assert strict.use(session).status == 200
+    assert defaults.use(session).status == 200
 
 
-def test_authlib_basic_does_not_form_encode_the_secret_so_a_plus_in_it_fails(strict):
+def test_authlib_basic_does_not_form_encode_the_secret_so_a_plus_in_it_fails(defaults):
     """Authlib base64-encodes `client_id:secret` as is; RFC 6749 §2.3.1 form-urlencodes them
     first, and gatepass decodes accordingly, so a '+' in a secret reaches it as a space. The
     same secret encoded as §2.3.1 says passes."""
-    session, _ = strict.session("plus", PLUS_SECRET, "client_secret_basic")
+    session, _ = defaults.session("plus", PLUS_SECRET, "client_secret_basic")
     with pytest.raises(OAuthError) as e:
-        session.fetch_token(strict.token_url, grant_type="client_credentials")
+        session.fetch_token(defaults.token_url, grant_type="client_credentials")
     assert e.value.error == "invalid_client"
 
     from urllib.parse import quote_plus
 
     encoded = OAuth2Session("plus", quote_plus(PLUS_SECRET), token_endpoint_auth_method="client_secret_basic")
-    assert encoded.fetch_token(strict.token_url, grant_type="client_credentials")["access_token"]
+    assert encoded.fetch_token(defaults.token_url, grant_type="client_credentials")["access_token"]
 
 
-def test_authlib_private_key_jwt_defaults_are_refused_with_invalid_client(strict):
-    """Authlib's default assertion: typ JWT, aud = token endpoint URL, lifetime 3600 s."""
-    session, sent = strict.session("worker", worker_key(), PrivateKeyJWT(alg="ES256"))
-    with pytest.raises(OAuthError) as e:
-        session.fetch_token(strict.token_url, grant_type="client_credentials")
-    assert e.value.error == "invalid_client", e.value
+def test_authlib_private_key_jwt_defaults_with_the_issuer_as_audience_get_a_token_the_gateway_accepts(defaults):
+    """Authlib's `PrivateKeyJWT` as it comes (typ JWT, 3600 s lifetime), only `token_endpoint`
+    (its `aud`) set to the issuer, against the default settings."""
+    auth = PrivateKeyJWT(token_endpoint=defaults.issuer, alg="ES256")
+    session, sent = defaults.session("worker", worker_key(), auth)
+    token = session.fetch_token(defaults.token_url, grant_type="client_credentials")
     header, claims = sent_assertion(sent)
     # What Authlib 1.9.6 sends (reported by this test if it ever changes).
     assert header == {"alg": "ES256", "typ": "JWT"}, header
-    assert claims["aud"] == strict.token_url, claims
+    assert claims["aud"] == defaults.issuer, claims
     assert claims["iss"] == claims["sub"] == "worker" and claims["jti"], claims
     assert claims["exp"] - claims["iat"] == 3600, claims
-    # The first rule it breaks is typ.
-    assert "typ" in e.value.description, e.value.description
-
-
-def test_authlib_private_key_jwt_with_issuer_audience_and_typ_succeeds(lenient):
-    """`token_endpoint=<issuer>` (Authlib uses it only as `aud`) and the rfc7523bis `typ`; the
-    server allows Authlib's fixed 3600 s lifetime (`assertion_max_lifetime: 3600s`)."""
-    auth = PrivateKeyJWT(token_endpoint=lenient.issuer, headers={"typ": "client-authentication+jwt"}, alg="ES256")
-    session, sent = lenient.session("worker", worker_key(), auth)
-    token = session.fetch_token(lenient.token_url, grant_type="client_credentials")
-    header, claims = sent_assertion(sent)
-    assert header["typ"] == "client-authentication+jwt" and claims["aud"] == lenient.issuer
     assert token["scope"] == "orders:read orders:write", token
-    assert lenient.use(session).status == 200
+    r = defaults.use(session)
+    assert r.status == 200, r
+    assert r.json()["headers"]["x-client-id"] == "worker"
     # A second fetch signs a new assertion with a new jti: accepted too.
-    session.fetch_token(lenient.token_url, grant_type="client_credentials")
+    session.fetch_token(defaults.token_url, grant_type="client_credentials")
     assert sent_assertion(sent)[1]["jti"] != claims["jti"]
 
 
-def test_authlib_private_key_jwt_with_a_short_assertion_succeeds_on_default_settings(strict):
-    """Against the defaults (300 s max lifetime), a PrivateKeyJWT that signs with Authlib's own
-    `private_key_jwt_sign` but a 60 s lifetime succeeds."""
-
-    class ShortPrivateKeyJWT(PrivateKeyJWT):
-        def sign(self, auth, token_endpoint):
-            return private_key_jwt_sign(
-                auth.client_secret,
-                client_id=auth.client_id,
-                token_endpoint=token_endpoint,
-                header=dict(self.headers or {}),
-                alg=self.alg,
-                expires_in=60,
-            )
-
-    auth = ShortPrivateKeyJWT(token_endpoint=strict.issuer, headers={"typ": "client-authentication+jwt"}, alg="ES256")
-    session, sent = strict.session("worker", worker_key(), auth)
-    session.fetch_token(strict.token_url, grant_type="client_credentials")
-    _, claims = sent_assertion(sent)
-    assert claims["exp"] - claims["iat"] == 60
-    assert strict.use(session).status == 200
+def test_authlib_private_key_jwt_with_the_explicit_typ_succeeds(defaults):
+    """`headers={"typ": "client-authentication+jwt"}` (draft-ietf-oauth-rfc7523bis §4)."""
+    auth = PrivateKeyJWT(token_endpoint=defaults.issuer, headers={"typ": "client-authentication+jwt"}, alg="ES256")
+    session, sent = defaults.session("worker", worker_key(), auth)
+    session.fetch_token(defaults.token_url, grant_type="client_credentials")
+    assert sent_assertion(sent)[0]["typ"] == "client-authentication+jwt"
+    assert defaults.use(session).status == 200
 
 
-def test_authlib_token_endpoint_audience_needs_the_legacy_switch(strict, lenient):
-    """Authlib's default `aud` (the token endpoint URL), with the typ fixed: refused by default,
-    accepted with `allow_legacy_assertion_audience: true`."""
-    for server, ok in ((strict, False), (lenient, True)):
-        auth = PrivateKeyJWT(headers={"typ": "client-authentication+jwt"}, alg="ES256")
-        session, sent = server.session("worker", worker_key(), auth)
+def test_authlib_token_endpoint_audience_needs_the_legacy_switch(defaults, legacy):
+    """Authlib's default `aud` (the token endpoint URL), everything else default too: refused
+    by default (naming aud), accepted with `allow_legacy_assertion_audience: true`."""
+    for server, ok in ((defaults, False), (legacy, True)):
+        session, sent = server.session("worker", worker_key(), PrivateKeyJWT(alg="ES256"))
         if ok:
             session.fetch_token(server.token_url, grant_type="client_credentials")
             assert server.use(session).status == 200
@@ -295,35 +276,97 @@ def test_authlib_token_endpoint_audience_needs_the_legacy_switch(strict, lenient
                 session.fetch_token(server.token_url, grant_type="client_credentials")
             assert e.value.error == "invalid_client"
             assert "aud" in e.value.description, e.value.description
-        assert sent_assertion(sent)[1]["aud"] == server.token_url
+        header, claims = sent_assertion(sent)
+        assert claims["aud"] == server.token_url and header["typ"] == "JWT"
 
 
-def test_authlib_default_typ_JWT_is_refused_even_with_the_legacy_switch(lenient):
-    """gatepass accepts `typ` absent or `client-authentication+jwt` only: Authlib's default
-    `typ: JWT` is refused whatever the audience settings."""
-    session, sent = lenient.session("worker", worker_key(), PrivateKeyJWT(alg="ES256"))
+def test_authlib_assertion_typed_at_jwt_is_refused_even_with_the_legacy_switch(defaults, legacy):
+    """RFC 8725 §3.11: a JWT whose header says it is an access token is no assertion, whatever
+    the audience settings."""
+    for server in (defaults, legacy):
+        auth = PrivateKeyJWT(token_endpoint=server.issuer, headers={"typ": "at+jwt"}, alg="ES256")
+        session, sent = server.session("worker", worker_key(), auth)
+        with pytest.raises(OAuthError) as e:
+            session.fetch_token(server.token_url, grant_type="client_credentials")
+        assert e.value.error == "invalid_client"
+        assert "typ" in e.value.description, e.value.description
+        assert sent_assertion(sent)[0]["typ"] == "at+jwt"
+
+
+def test_an_access_token_from_this_endpoint_is_refused_as_an_assertion(defaults):
+    """The access token Authlib obtained, sent back as the worker's `client_assertion`."""
+    session, _ = defaults.session("worker", worker_key(), PrivateKeyJWT(token_endpoint=defaults.issuer, alg="ES256"))
+    access_token = session.fetch_token(defaults.token_url, grant_type="client_credentials")["access_token"]
+    assert tokens.decode_unverified(access_token)[0]["typ"] == "at+jwt"
+    r = defaults.envoy.post(
+        "/oauth/token",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        body=tokens.assertion_form(access_token),
+    )
+    assert r.status == 401 and r.json()["error"] == "invalid_client", r
+    assert "typ" in r.json()["error_description"], r
+
+
+def test_require_explicit_assertion_typ_refuses_authlibs_typ_JWT(explicit_typ):
+    """With `require_explicit_assertion_typ: true` Authlib needs the explicit `typ`."""
+    auth = PrivateKeyJWT(token_endpoint=explicit_typ.issuer, alg="ES256")
+    session, sent = explicit_typ.session("worker", worker_key(), auth)
     with pytest.raises(OAuthError) as e:
-        session.fetch_token(lenient.token_url, grant_type="client_credentials")
+        session.fetch_token(explicit_typ.token_url, grant_type="client_credentials")
     assert e.value.error == "invalid_client"
     assert "typ" in e.value.description, e.value.description
     assert sent_assertion(sent)[0]["typ"] == "JWT"
 
+    auth = PrivateKeyJWT(token_endpoint=explicit_typ.issuer, headers={"typ": "client-authentication+jwt"}, alg="ES256")
+    session, _ = explicit_typ.session("worker", worker_key(), auth)
+    session.fetch_token(explicit_typ.token_url, grant_type="client_credentials")
+    assert explicit_typ.use(session).status == 200
 
-def test_authlib_private_key_jwt_with_claims_reuses_its_jti_and_the_replay_is_refused(lenient):
+
+def test_authlib_assertion_over_an_hour_is_refused(defaults):
+    """The default `assertion_max_lifetime` is 3600 s: Authlib's own signer with one second more
+    is refused (naming the lifetime), and MSAL's 600 s passes."""
+
+    def signer(expires_in: int) -> PrivateKeyJWT:
+        class Lifetime(PrivateKeyJWT):
+            def sign(self, auth, token_endpoint):
+                return private_key_jwt_sign(
+                    auth.client_secret,
+                    client_id=auth.client_id,
+                    token_endpoint=token_endpoint,
+                    header=dict(self.headers or {}),
+                    alg=self.alg,
+                    expires_in=expires_in,
+                )
+
+        return Lifetime(token_endpoint=defaults.issuer, alg="ES256")
+
+    session, sent = defaults.session("worker", worker_key(), signer(3601))
+    with pytest.raises(OAuthError) as e:
+        session.fetch_token(defaults.token_url, grant_type="client_credentials")
+    assert e.value.error == "invalid_client" and "lifetime" in e.value.description, e.value
+    _, claims = sent_assertion(sent)
+    assert claims["exp"] - claims["iat"] == 3601
+
+    session, sent = defaults.session("worker", worker_key(), signer(600))
+    session.fetch_token(defaults.token_url, grant_type="client_credentials")
+    assert sent_assertion(sent)[1]["exp"] - sent_assertion(sent)[1]["iat"] == 600
+
+
+def test_authlib_private_key_jwt_with_claims_reuses_its_jti_and_the_replay_is_refused(defaults):
     """Authlib writes the generated `jti` into the `claims` dict given to PrivateKeyJWT, so every
     later assertion of that client object reuses it: gatepass accepts the first and refuses the
     next as a replay (OpenID Connect Core §9)."""
     auth = PrivateKeyJWT(
-        token_endpoint=lenient.issuer,
-        headers={"typ": "client-authentication+jwt"},
+        token_endpoint=defaults.issuer,
         alg="ES256",
         claims={"purpose": "interop"},
     )
-    session, sent = lenient.session("worker", worker_key(), auth)
-    session.fetch_token(lenient.token_url, grant_type="client_credentials")
+    session, sent = defaults.session("worker", worker_key(), auth)
+    session.fetch_token(defaults.token_url, grant_type="client_credentials")
     first_jti = sent_assertion(sent)[1]["jti"]
     time.sleep(1.1)  # a new iat, so the assertion differs in everything but its jti
     with pytest.raises(OAuthError) as e:
-        session.fetch_token(lenient.token_url, grant_type="client_credentials")
+        session.fetch_token(defaults.token_url, grant_type="client_credentials")
     assert e.value.error == "invalid_client"
     assert sent_assertion(sent)[1]["jti"] == first_jti

@@ -267,15 +267,23 @@ def test_private_key_jwt_es256_assertion_gets_a_token_and_is_single_use(envoy, m
     assert token_requests_seen(module_upstream) == []
 
 
-def test_private_key_jwt_assertion_without_typ_is_accepted(envoy):
-    """draft-ietf-oauth-rfc7523bis: `typ` absent or `client-authentication+jwt`."""
-    r = post_token(envoy, tokens.assertion_form(tokens.client_assertion(typ=None)))
+@pytest.mark.parametrize("typ", [None, "JWT", "application/jwt", "client-authentication+jwt"])
+def test_private_key_jwt_assertion_typ_absent_JWT_or_explicit_is_accepted(envoy, typ):
+    """draft-ietf-oauth-rfc7523bis §4 and DESIGN.md: `typ` absent, `JWT` (what most client
+    libraries send) or `client-authentication+jwt`, compared as media types."""
+    r = post_token(envoy, tokens.assertion_form(tokens.client_assertion(typ=typ)))
+    assert_token_response(r, "worker", "orders:read orders:write")
+
+
+def test_private_key_jwt_assertion_of_an_hour_is_accepted(envoy):
+    """The default `assertion_max_lifetime` is 3600 s (Authlib's fixed lifetime)."""
+    r = post_token(envoy, tokens.assertion_form(tokens.client_assertion(typ="JWT", lifetime=3600)))
     assert_token_response(r, "worker", "orders:read orders:write")
 
 
 @pytest.mark.parametrize(
     "case",
-    ["aud_token_endpoint_url", "aud_array", "typ_JWT", "lifetime_over_300s", "expired", "no_jti", "wrong_key"],
+    ["aud_token_endpoint_url", "aud_array", "typ_at_jwt", "typ_dpop_jwt", "lifetime_over_3600s", "expired", "no_jti", "wrong_key"],
 )
 def test_bad_client_assertion_is_401_invalid_client(envoy, case):
     now = int(time.time())
@@ -284,8 +292,10 @@ def test_bad_client_assertion_is_401_invalid_client(envoy, case):
         # (unless allow_legacy_assertion_audience).
         "aud_token_endpoint_url": lambda: tokens.client_assertion(aud=harness.ISSUER + TOKEN_PATH),
         "aud_array": lambda: tokens.client_assertion(aud=[harness.ISSUER]),
-        "typ_JWT": lambda: tokens.client_assertion(typ="JWT"),
-        "lifetime_over_300s": lambda: tokens.client_assertion(lifetime=3600),
+        # RFC 8725 §3.11: a JWT typed for another purpose is no assertion.
+        "typ_at_jwt": lambda: tokens.client_assertion(typ="at+jwt"),
+        "typ_dpop_jwt": lambda: tokens.client_assertion(typ="dpop+jwt"),
+        "lifetime_over_3600s": lambda: tokens.client_assertion(lifetime=3601),
         "expired": lambda: tokens.client_assertion(iat=now - 400, exp=now - 200),
         "no_jti": lambda: tokens.client_assertion(jti=None),
         "wrong_key": lambda: tokens.client_assertion(key=tokens.new_key("ES256")[0]),

@@ -152,6 +152,10 @@ cases = [
     # RFC 9068 §4 / RFC 8725 §3.11: other JWTs presented as access tokens.
     ("an ID token (typ JWT, nonce, azp)", sign(claims(nonce="n", azp="billing"), typ="JWT"), *bad),
     ("a client assertion (typ client-authentication+jwt)", sign(claims(aud=ISSUER), typ="client-authentication+jwt"), *bad),
+    # Client assertions may be typed JWT (DESIGN.md): one made as Authlib makes it (iss = sub =
+    # the client, aud = the issuer) is still no access token.
+    ("a client assertion as Authlib signs it (typ JWT)", sign({"iss": "billing", "sub": "billing", "aud": ISSUER, "iat": IAT, "exp": GOOD_EXP, "jti": "a1"}, typ="JWT"), *bad),
+    ("a client assertion typed JWT with this API as aud", sign({"iss": "billing", "sub": "billing", "aud": AUD, "iat": IAT, "exp": GOOD_EXP, "jti": "a2", "scope": "orders:read"}, typ="JWT"), *bad),
     ("typ application/jwt", sign(claims(), typ="application/jwt"), *bad),
     ("no typ", sign(claims(), typ=None), *bad),
     # RFC 7519 §4.1.4-6, RFC 9068 §4: time claims.

@@ -1,8 +1,8 @@
 """Client-assertion vectors: token requests (RFC 7523 / OIDC Core §9 client authentication) and
 the answer every gatepass token endpoint must give, in order, from one server.
 
-An assertion lives at most 300 s (DESIGN.md, RFC 7523 §3 "exp"), so it cannot be fixed bytes
-that hold under a real clock the way the access-token vectors do. `requests(now)` makes the
+An assertion lives at most an hour (3600 s by default, DESIGN.md, RFC 7523 §3 "exp"), so it
+cannot be fixed bytes that hold under a real clock the way the access-token vectors do. `requests(now)` makes the
 same cases for any `now` — same keys, claims relative to `now`, same verdicts:
 
 * generate.py writes them for NOW (2030-03-17) into assertions.json, which the core
@@ -82,10 +82,22 @@ def requests(now: int) -> list[dict]:
         headers = {"kid": kid, "typ": typ} if kid else {"typ": typ}
         return jwt.encode(c, key, algorithm=alg, headers=headers)
 
+    def sign_header(c, header, key=worker_key, alg="ES256"):
+        # The header as given, byte for byte (PyJWT drops an empty typ).
+        signing_input = b64(json.dumps(header).encode()) + "." + b64(json.dumps(c).encode())
+        signature = jwt.get_algorithm_by_name(alg).sign(signing_input.encode(), key)
+        return signing_input + "." + b64(signature)
+
     def body(assertion, **extra):
         params = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
         params.update(extra)
         return urlencode({k: v for k, v in params.items() if v is not None})
+
+    def access_token(client="worker"):
+        # An RFC 9068 access token as this server mints it for `client` (its key, `typ: at+jwt`).
+        c = {"iss": ISSUER, "sub": client, "client_id": client, "aud": AUD, "iat": now, "exp": now + 900,
+             "jti": "at-1", "scope": "orders:read"}
+        return jwt.encode(c, signing_key, algorithm="EdDSA", headers={"kid": "as-1", "typ": "at+jwt"})
 
     unsigned = b64(b'{"alg":"none","typ":"client-authentication+jwt"}') + "." + b64(json.dumps(claims(jti="none-1")).encode()) + "."
     first = body(sign(claims(jti="ok-1")))
@@ -94,6 +106,14 @@ def requests(now: int) -> list[dict]:
         ("private_key_jwt ES256", first, None, 200, None),
         ("private_key_jwt without typ", body(sign(claims(jti="ok-2"), typ=None)), None, 200, None),
         ("client_secret_jwt HS256", body(sign(claims("hmac", jti="ok-3"), key=HMAC_SECRET, alg="HS256", kid=None)), None, 200, None),
+        # draft-ietf-oauth-rfc7523bis §4 and DESIGN.md: typ absent, JWT (what Authlib, MSAL and
+        # most libraries send) or client-authentication+jwt, compared as media types.
+        ("typ JWT", body(sign(claims(jti="ok-4"), typ="JWT")), None, 200, None),
+        ("typ application/jwt", body(sign(claims(jti="ok-5"), typ="application/jwt")), None, 200, None),
+        ("typ APPLICATION/CLIENT-AUTHENTICATION+JWT", body(sign(claims(jti="ok-6"), typ="APPLICATION/CLIENT-AUTHENTICATION+JWT")), None, 200, None),
+        ("client_secret_jwt typ JWT", body(sign(claims("hmac", jti="ok-7"), key=HMAC_SECRET, alg="HS256", kid=None, typ="JWT")), None, 200, None),
+        # Authlib's PrivateKeyJWT defaults with aud set to the issuer: typ JWT, exp - iat = 3600 s.
+        ("typ JWT and a 3600 s lifetime", body(sign(claims(jti="ok-8", exp=now + 3600), typ="JWT")), None, 200, None),
         # RFC 7523 §3 item 7 (jti) and DESIGN.md: an assertion is accepted once.
         ("replayed assertion", first, None, *bad),
         # RFC 7523 §3 item 3 / OIDC Core §9: aud is the issuer identifier, as a string.
@@ -103,7 +123,8 @@ def requests(now: int) -> list[dict]:
         # RFC 7523 §3 items 4-6: exp required and not passed, nbf not in the future; lifetime bounded.
         ("expired", body(sign(claims(jti="t1", iat=now - 400, exp=now - 200))), None, *bad),
         ("no exp", body(sign(claims(jti="t2", exp=None))), None, *bad),
-        ("lifetime over 300 s", body(sign(claims(jti="t3", exp=now + 600))), None, *bad),
+        ("lifetime over 3600 s", body(sign(claims(jti="t3", exp=now + 3601))), None, *bad),
+        ("no iat and exp over 3600 s ahead", body(sign(claims(jti="t6", iat=None, exp=now + 3700))), None, *bad),
         ("nbf in the future", body(sign(claims(jti="t4", nbf=now + 200, exp=now + 250))), None, *bad),
         ("iat in the future", body(sign(claims(jti="t5", iat=now + 200, exp=now + 250))), None, *bad),
         ("no jti", body(sign(claims())), None, *bad),
@@ -122,7 +143,13 @@ def requests(now: int) -> list[dict]:
             headers={"typ": "client-authentication+jwt", "jwk": _ec_public_jwk(intruder_key, "w1", "ES256", "P-256", 32)})), None, *bad),
         ("HMAC assertion for a key-based client", body(sign(claims(jti="k3"), key=HMAC_SECRET, alg="HS256", kid=None)), None, *bad),
         ("alg none", body(unsigned), None, *bad),
-        ("typ JWT", body(sign(claims(jti="y1"), typ="JWT")), None, *bad),
+        # RFC 8725 §3.11: any other explicit type marks a JWT made for something else.
+        ("typ at+jwt", body(sign(claims(jti="y1"), typ="at+jwt")), None, *bad),
+        ("typ application/at+jwt", body(sign(claims(jti="y2"), typ="application/at+jwt")), None, *bad),
+        ("typ dpop+jwt", body(sign(claims(jti="y3"), typ="dpop+jwt")), None, *bad),
+        ("typ empty", body(sign_header(claims(jti="y4"), {"alg": "ES256", "kid": "w1", "typ": ""})), None, *bad),
+        ("client_secret_jwt typ at+jwt", body(sign(claims("hmac", jti="y5"), key=HMAC_SECRET, alg="HS256", kid=None, typ="at+jwt")), None, *bad),
+        ("an access token of this server as the assertion", body(access_token()), None, *bad),
         ("client_secret_jwt with the wrong secret", body(sign(claims("hmac", jti="k4"), key=HMAC_SECRET + "x", alg="HS256", kid=None)), None, *bad),
         ("not a JWT", body("not-a-jwt"), None, *bad),
         # RFC 6749 §2.3: one authentication method per request; §3.2: no repeated parameters;
