@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=14
+TOTAL=15
 current=0
 current_name=""
 started=$SECONDS
@@ -49,6 +49,9 @@ cargo build -p gatepass-core --target wasm32v1-none
 step "core demo (cargo run -p gatepass-core --example demo)"
 cargo run -q -p gatepass-core --example demo > target/demo-core.log || { cat target/demo-core.log; exit 1; }
 tail -n 1 target/demo-core.log
+
+step "fuzz the filter's host adapter briefly (scripts/fuzz-brief.sh host_edge 30; long runs: scripts/fuzz.sh)"
+bash scripts/fuzz-brief.sh host_edge 30
 
 step "Envoy filter build (cargo build -p gatepass-filter --target wasm32-wasip1 --release)"
 cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
