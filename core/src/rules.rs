@@ -164,8 +164,10 @@ fn before_parameter(segment: &[u8]) -> &[u8] {
 /// from every segment (RFC 3986 §3.3: "/name;v=1.1/" parameters belong to one segment), then
 /// the dot-segments and empty segments that this leaves behind resolved as RFC 3986 §5.2.4
 /// `remove_dot_segments` would (and as `merge_slashes` does): `/public/..;/admin` becomes
-/// `/admin` there (the Tomcat reading), though Envoy's `normalize_path` left it alone because
-/// `..;` is not `..`. A trailing `/` is kept (`/admin/;x` → `/admin/`).
+/// `/admin` there (the Tomcat reading). Envoy's `normalize_path` resolves a literal `..;` itself,
+/// but `/public/%2e%2e;/admin` reaches the filter as `/public/..;/admin` (it decodes `%2e`, an
+/// unreserved character, without resolving the result again; checked with Envoy 1.40). A
+/// trailing `/` is kept (`/admin/;x` → `/admin/`).
 ///
 /// Linear in the path: one pass over the segments, and `..` pops a recorded offset.
 fn without_path_parameters(path: &[u8]) -> Vec<u8> {
@@ -394,8 +396,8 @@ mod tests {
             "/admin;",
             "/admin;x/users",
             "/status;jsessionid=1",
-            // Dot-segments hidden behind a parameter: Envoy's normalize_path keeps `..;`,
-            // an upstream that strips parameters reads `/public/../admin` = `/admin`.
+            // Dot-segments hidden behind a parameter (Envoy turns `/public/%2e%2e;/admin` into
+            // this): an upstream that strips parameters reads `/public/../admin` = `/admin`.
             "/public/..;/admin",
             "/public/..;x=1/admin/users",
             "/public/.;/../admin",
