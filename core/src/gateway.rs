@@ -292,15 +292,17 @@ impl Gateway {
         let owned = self.owned_headers.iter().map(String::as_str);
         let (provider_index, scopes, optional) =
             match requirement_for(&self.config.rules, &method, &path) {
-                Requirement::None => {
+                Ok(Requirement::None) => {
                     return Decision::Forward {
                         remove: Self::present_look_alikes(head, owned),
                         set: Vec::new(),
                         outcome: Outcome::NoRequirement,
                     }
                 }
-                Requirement::Token { provider, scopes } => (*provider, scopes.clone(), false),
-                Requirement::AllowMissing { provider } => (*provider, Vec::new(), true),
+                Ok(Requirement::Token { provider, scopes }) => (*provider, scopes.clone(), false),
+                Ok(Requirement::AllowMissing { provider }) => (*provider, Vec::new(), true),
+                // Path parameters make the rule ambiguous: 400 invalid_request (rules.rs).
+                Err(e) => return self.deny(e.into(), Outcome::DeniedInvalidRequest, None),
             };
         let Some((_, provider)) = self.config.providers.get(provider_index) else {
             return self.deny(

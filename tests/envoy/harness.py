@@ -48,16 +48,22 @@ RFC8037_PUBLIC_JWKS = {
     ]
 }
 
-# The rules of the shipped configs (envoy/*.yaml).
-DEFAULT_RULES: list[dict[str, Any]] = [
+# The rules of the shipped configs (envoy/*.yaml), without their final catch-all: every write
+# method on the /orders tree needs orders:write, reads need orders:read, /health is open, the
+# /public tree takes a token only when one is sent.
+RESOURCE_RULES: list[dict[str, Any]] = [
     {
-        "match": {"prefix": "/orders", "methods": ["POST"]},
+        "match": {"path_separated_prefix": "/orders", "methods": ["POST", "PUT", "PATCH", "DELETE"]},
         "requires": {"provider_name": "main", "scopes": ["orders:write"]},
     },
-    {"match": {"prefix": "/orders"}, "requires": {"provider_name": "main", "scopes": ["orders:read"]}},
+    {"match": {"path_separated_prefix": "/orders"}, "requires": {"provider_name": "main", "scopes": ["orders:read"]}},
     {"match": {"path": "/health"}},
-    {"match": {"prefix": "/public"}, "allow_missing": {"provider_name": "main"}},
+    {"match": {"path_separated_prefix": "/public"}, "allow_missing": {"provider_name": "main"}},
 ]
+# Every path no earlier rule matched needs a valid token.
+CATCH_ALL_RULE: dict[str, Any] = {"match": {"prefix": "/"}, "requires": {"provider_name": "main"}}
+# The rules of the shipped configs (envoy/*.yaml).
+DEFAULT_RULES: list[dict[str, Any]] = [*RESOURCE_RULES, CATCH_ALL_RULE]
 
 
 # ---------------------------------------------------------------------------------------------

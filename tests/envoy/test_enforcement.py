@@ -24,8 +24,10 @@ from tokens import access_token, b64url_decode
 REALM = "gatepass"
 OWNED = ("x-client-id", "x-scope", "x-jwt-payload")  # claim_to_headers + forward_payload_header
 
+# The shipped rules without their catch-all, so that the tests below also see a path no rule
+# matches.
 RULES = [
-    *harness.DEFAULT_RULES,
+    *harness.RESOURCE_RULES,
     # `fwd`: the same issuer, but `forward: true` keeps the Authorization header upstream.
     {"match": {"prefix": "/fwd"}, "requires": {"provider_name": "fwd", "scopes": ["orders:read"]}},
     # `es256only`: the same keys, but only ES256 is allowed: an EdDSA token is refused.

@@ -38,8 +38,10 @@ def bearer(token: str) -> bytes:
 
 
 def enforcing_config(**provider_overrides):
+    # The resource rules without the catch-all: /echo is a route no rule covers.
     return harness.plugin_config(
         {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS, **provider_overrides)},
+        harness.RESOURCE_RULES,
         token_endpoint=server_config()["token_endpoint"],
     )
 

@@ -9,6 +9,7 @@ import json
 import pytest
 
 import harness
+import tokens
 
 DEMO_KEYS = harness.ROOT / "envoy" / "demo-keys"
 CONFIGS = sorted(p.name for p in (harness.ROOT / "envoy").glob("*.yaml"))
@@ -81,3 +82,27 @@ def test_token_endpoint_config_issues_and_enforces(shipped, upstream):
     r = envoy.get("/.well-known/jwks.json")
     assert r.status == 200, r
     assert [k["kid"] for k in r.json()["keys"]] == [k["kid"] for k in demo_jwks()["keys"]]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_shipped_rules_guard_writes_the_public_tree_only_and_everything_else(name, shipped, upstream):
+    """The shipped rules: every write method on /orders needs orders:write (a read token gets
+    403), /public opens its own tree and not /public-internal, and the catch-all asks for a token
+    on every other path."""
+    envoy = shipped(name)
+    read = {"authorization": f"Bearer {tokens.access_token(scope='orders:read')}"}
+    write = {"authorization": f"Bearer {tokens.access_token(scope='orders:read orders:write')}"}
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        r = envoy.request(method, "/orders/7", headers=read, body="{}")
+        assert r.status == 403, (method, r)
+        assert 'scope="orders:write"' in (r.header("www-authenticate") or ""), r
+    assert upstream.requests == []
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert envoy.request(method, "/orders/7", headers=write, body="{}").status == 200, method
+    assert envoy.get("/orders/7", headers=read).status == 200
+
+    assert envoy.get("/public/status").status == 200
+    for path in ("/public-internal", "/orders-archive", "/"):
+        r = envoy.get(path)
+        assert r.status == 401, (path, r)
+    assert envoy.get("/public-internal", headers=read).status == 200

@@ -33,7 +33,8 @@ def test_envoy_serves_a_direct_response(envoy_factory, upstream):
 def test_filter_passes_unmatched_and_refuses_missing_token(filter_wasm, envoy_factory, upstream):
     """Config (a)-style plugin config: no rule matches → 200; a rule requiring the provider and
     no token → 401 with a bare `WWW-Authenticate: Bearer realm=...` (RFC 6750 §3.1)."""
-    config = harness.plugin_config()  # provider `main` with a local JWKS, the shipped rules
+    # Provider `main` with a local JWKS, the shipped rules without their catch-all.
+    config = harness.plugin_config(rules=harness.RESOURCE_RULES)
     envoy = envoy_factory(harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream.port))
 
     r = envoy.get("/no-rule-matches")
