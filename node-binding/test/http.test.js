@@ -267,3 +267,27 @@ test('MemoryReplayStore: present until expiresAt, then absent again', async () =
   for (let i = 0; i < 2000; i++) await store.insertIfAbsent(`y${i}`, 6000);
   assert.ok(store.size < 3000, `swept (${store.size})`);
 });
+
+test('host values that are not ASCII or not UTF-8 get the core\'s answer, never an exception', async () => {
+  // Fetch-API header values are ByteStrings: a Latin-1 byte arrives as a U+0080..U+00FF char.
+  const fx = await makeFixture();
+  const errors = [];
+  const cases = [
+    ['Authorization with a Latin-1 byte', { authorization: 'Basic Y2Fm\u00e9', 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials'],
+    ['Authorization with a tab', { authorization: 'Basic\tYTpi', 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials'],
+    ['Content-Type with a Latin-1 byte', { 'content-type': 'application/x-www-form-urlencoded\u00ff' }, 'grant_type=client_credentials'],
+    ['a form body that is not UTF-8', { 'content-type': 'application/x-www-form-urlencoded' }, new Uint8Array([...new TextEncoder().encode('grant_type=client_credentials&client_id=a&client_secret='), 0xff, 0xfe])],
+  ];
+  for (const [name, headers, body] of cases) {
+    const response = await fx.server.handle(new Request(TOKEN_URL, { method: 'POST', headers: { 'user-agent': 'caf\u00e9', ...headers }, body }));
+    assert.equal(response.status, 400, name);
+    assert.equal((await response.json()).error, 'invalid_request', name);
+  }
+  // A Latin-1 byte in a header the server does not read changes nothing.
+  const ok = await fx.server.handle(new Request(JWKS_URL, { headers: { 'user-agent': 'caf\u00e9 \u00ff' } }));
+  assert.equal(ok.status, 200);
+  // A registration body that is not UTF-8 is refused as metadata, not thrown.
+  const reg = await fx.server.handle(new Request(REGISTER_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }));
+  assert.ok([400, 401].includes(reg.status), `registration: ${reg.status}`);
+  assert.deepEqual(errors, []);
+});

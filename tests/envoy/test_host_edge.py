@@ -38,10 +38,17 @@ def bearer(token: str) -> bytes:
 
 
 def enforcing_config(**provider_overrides):
-    # The resource rules without the catch-all: /echo is a route no rule covers.
+    # Rules in the fields every filter version reads (so these tests also run against a filter
+    # built before the host-edge fixes, and fail there); /echo is a route no rule covers.
+    rules = [
+        {"match": {"prefix": "/orders", "methods": ["POST", "PUT", "PATCH", "DELETE"]},
+         "requires": {"provider_name": "main", "scopes": ["orders:write"]}},
+        {"match": {"prefix": "/orders"}, "requires": {"provider_name": "main", "scopes": ["orders:read"]}},
+        {"match": {"prefix": "/public"}, "allow_missing": {"provider_name": "main"}},
+    ]
     return harness.plugin_config(
         {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS, **provider_overrides)},
-        harness.RESOURCE_RULES,
+        rules,
         token_endpoint=server_config()["token_endpoint"],
     )
 
@@ -290,7 +297,8 @@ def test_a_provider_moved_to_another_jwks_url_stops_trusting_the_old_urls_keys(f
 
         def write_listener(issuer, cluster):
             config = harness.plugin_config(
-                {"main": harness.provider(remote_jwks_uri=issuer.jwks_uri, cluster=cluster, timeout="1s")}
+                {"main": harness.provider(remote_jwks_uri=issuer.jwks_uri, cluster=cluster, timeout="1s")},
+                [{"match": {"prefix": "/orders"}, "requires": {"provider_name": "main"}}],
             )
             b = harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream.port)
             listener = b["static_resources"]["listeners"][0]
