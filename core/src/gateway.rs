@@ -156,6 +156,9 @@ pub struct Gateway {
     /// Every header name the filter sets (folded, see [`folds_to`]): removed from every
     /// inbound request under any spelling that folds to it.
     owned_headers: Vec<String>,
+    /// Per provider (same index): its token header names, folded. Computed once here rather
+    /// than on every request.
+    token_headers: Vec<Vec<String>>,
 }
 
 impl Gateway {
@@ -175,10 +178,16 @@ impl Gateway {
                 }
             }
         }
+        let token_headers = config
+            .providers
+            .iter()
+            .map(|(_, p)| p.from_headers.iter().map(|h| fold(&h.name)).collect())
+            .collect();
         Gateway {
             cache: TokenCache::new(config.jwt_cache_size),
             config,
             owned_headers,
+            token_headers,
         }
     }
 
@@ -315,11 +324,10 @@ impl Gateway {
         // copies of the provider's token headers under names that fold to theirs. Without
         // `forward`, the token headers themselves too, whether a token was verified or not,
         // so an upstream never sees an unverified credential where it expects a checked one.
-        let token_names: Vec<String> = provider
-            .from_headers
-            .iter()
-            .map(|h| fold(&h.name))
-            .collect();
+        let token_names = self
+            .token_headers
+            .get(provider_index)
+            .map_or(&[][..], Vec::as_slice);
         let mut remove =
             Self::present_look_alikes(head, owned.chain(token_names.iter().map(String::as_str)));
         if provider.forward {
