@@ -18,9 +18,10 @@ use std::cell::RefCell;
 
 use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
 use gatepass_core::request::{is_visible_ascii, TokenHttpRequest};
-use gatepass_fuzz::{check_header_values, filter_config, ReplayStore, NOW};
+use gatepass_fuzz::{
+    check_header_values, check_token_endpoint, filter_config, OwnedRequest, ISSUER, NOW,
+};
 use libfuzzer_sys::fuzz_target;
-use rand_chacha::rand_core::SeedableRng;
 
 #[path = "../../filter/src/adapter.rs"]
 #[allow(dead_code)]
@@ -35,7 +36,13 @@ thread_local! {
 fn folds_to_owned(name: &[u8]) -> bool {
     let folded: Vec<u8> = name
         .iter()
-        .map(|&b| if b == b'_' { b'-' } else { b.to_ascii_lowercase() })
+        .map(|&b| {
+            if b == b'_' {
+                b'-'
+            } else {
+                b.to_ascii_lowercase()
+            }
+        })
         .collect();
     OWNED.iter().any(|o| o.as_bytes() == folded.as_slice())
 }
@@ -64,33 +71,28 @@ fn check_head(head: &RequestHead<'_>, body: &[u8]) {
         Route::TokenEndpoint { remove } => {
             check_removed(head, &remove);
             let headers = adapter::TokenRequestHeaders::from_head(head);
-            let response = match TokenHttpRequest::from_bytes(
+            match TokenHttpRequest::from_bytes(
                 &headers.method,
                 headers.content_type.as_deref(),
                 headers.authorization.as_deref(),
                 body,
             ) {
-                Ok(http) => GATEWAY.with(|g| {
-                    let g = g.borrow();
-                    let server = g.config().token_endpoint.as_ref().expect("token endpoint");
-                    let mut store = ReplayStore::default();
-                    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-                    gatepass_core::endpoint::token_response(
-                        server,
-                        &http,
-                        |id| server.client(id),
-                        |k, e| store.record(k, e),
-                        NOW,
-                        &mut rng,
-                    )
-                }),
-                Err(e) => {
-                    let response = e.to_response("https://auth.gatepass.test");
-                    assert_eq!(response.status, 400);
-                    response
+                // Through the whole token endpoint with the token_request target's checks
+                // (the filter's token_endpoint is the same configuration as `server()`).
+                Ok(http) => {
+                    check_token_endpoint(&OwnedRequest {
+                        method: http.method.into(),
+                        content_type: http.content_type.map(Into::into),
+                        authorization: http.authorization.map(Into::into),
+                        body: body.to_vec(),
+                    });
                 }
-            };
-            check_header_values(&response);
+                Err(e) => {
+                    let response = e.to_response(ISSUER);
+                    assert_eq!(response.status, 400);
+                    check_header_values(&response);
+                }
+            }
         }
         Route::Respond(response) => {
             check_header_values(&response);
@@ -110,7 +112,9 @@ fn check_head(head: &RequestHead<'_>, body: &[u8]) {
                     for (name, value) in &set {
                         assert!(OWNED.contains(&name.as_str()), "sets {name}");
                         assert!(
-                            value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)),
+                            value
+                                .bytes()
+                                .all(|b| b == b'\t' || (0x20..0x7f).contains(&b)),
                             "{name}: {value:?}"
                         );
                     }
