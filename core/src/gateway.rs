@@ -247,7 +247,7 @@ impl Gateway {
     /// The local endpoint a request is for, if the filter serves a token endpoint.
     pub fn local_route(&self, path: &str) -> Option<LocalRoute> {
         let server = self.config.token_endpoint.as_ref()?;
-        let path = path.split(['?', '#']).next().unwrap_or("");
+        let path = crate::rules::without_query(path);
         if path == server.token_path {
             Some(LocalRoute::Token)
         } else if path == server.jwks_path {

@@ -124,7 +124,7 @@ impl Rule {
 }
 
 /// The `:path` without its query string or fragment.
-fn without_query(path: &str) -> &str {
+pub(crate) fn without_query(path: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("")
 }
 
