@@ -167,6 +167,7 @@ fn benches(c: &mut Criterion) {
             client_id_issued_at: None,
             registration_access_token_hash: None,
             metadata: None,
+            issuer: None,
         }
         .into_record(&[])
         .unwrap();

@@ -34,7 +34,8 @@ fn default_config(
         "signing_keys": [signing_key.to_private_json()],
         "default_audiences": [API],
         "token_ttl": "300s",
-        "registration": { "allowed_scope": "orders:read orders:write", "default_scope": "orders:read" },
+        "registration": { "allowed_scope": "orders:read orders:write", "default_scope": "orders:read",
+                          "open_registration": true },
         "clients": [
             { "client_id": "billing", "token_endpoint_auth_method": "client_secret_basic",
               "client_secret_hash": SecretHash::of(billing_secret).to_stored(), "scope": "orders:read" },

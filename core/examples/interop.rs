@@ -95,6 +95,7 @@ fn check_assertion(input: &Value) -> Value {
         client_id_issued_at: None,
         registration_access_token_hash: None,
         metadata: None,
+        issuer: None,
     };
     let record = match raw.into_record(&[]) {
         Ok(r) => r,

@@ -106,6 +106,9 @@ pub struct ClientRecord {
     pub registration_access_token_hash: Option<SecretHash>,
     /// Informational metadata kept for RFC 7592 reads (`client_name`, `contacts`, ...).
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// The issuer of the server that registered the client; `None` for configured clients.
+    /// A stored record is only loaded by that server ([`crate::config::ServerConfig::stored_client`]).
+    pub issuer: Option<String>,
 }
 
 /// Server-side rules for client assertions.
@@ -409,7 +412,7 @@ pub fn begin_assertion(
     if record.signing_alg.is_some_and(|a| !a.same_as(alg)) {
         return Err(fail("client assertion alg is not the registered one"));
     }
-    let claims = json::parse_object(&jws.payload)
+    let claims = json::parse_object_within(&jws.payload, crate::limits::MAX_SMALL_JSON_VALUES)
         .map_err(|_| fail("client assertion payload is not a JSON object"))?;
     Ok(AssertionCheck {
         record: record.clone(),
@@ -520,6 +523,7 @@ mod tests {
 
     fn client(key: &SigningJwk) -> ClientRecord {
         ClientRecord {
+            issuer: None,
             client_id: "c1".into(),
             auth_method: AuthMethod::PrivateKeyJwt,
             credential: ClientCredential::Jwks(JwkSet {

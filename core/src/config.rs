@@ -7,6 +7,7 @@
 //! `remote_jwks`, `from_headers`, `forward`, `forward_payload_header`, `claim_to_headers`,
 //! `clock_skew_seconds`, `max_lifetime`).
 
+use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -105,6 +106,17 @@ fn parse_algorithms(field: &str, names: &[String]) -> Result<Vec<Algorithm>, Con
     Ok(out)
 }
 
+/// A client's own key set holds at most [`crate::limits::MAX_CLIENT_KEYS`] keys, counted
+/// before any key is parsed.
+pub(crate) fn check_client_key_count(set: &Map<String, Value>) -> Result<(), String> {
+    match set.get("keys") {
+        Some(Value::Array(items)) if items.len() > crate::limits::MAX_CLIENT_KEYS => Err(
+            alloc::format!("holds more than {} keys", crate::limits::MAX_CLIENT_KEYS),
+        ),
+        _ => Ok(()),
+    }
+}
+
 fn scopes_field(field: &str, text: &Option<String>) -> Result<Vec<String>, ConfigError> {
     match text {
         None => Ok(Vec::new()),
@@ -164,6 +176,10 @@ pub struct RawClient {
     /// Informational metadata (`client_name`, `contacts`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
+    /// The issuer of the server that registered this client (stored records; a configured
+    /// client may name its server's issuer, nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
 }
 
 impl RawClient {
@@ -179,8 +195,11 @@ impl RawClient {
                 alloc::format!("\"{method_name}\" is not one of client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt"),
             )
         })?;
-        if self.client_id.is_empty() || self.client_id.len() > 255 {
-            return Err(ConfigError::new("client_id", "must be 1 to 255 characters"));
+        if !crate::limits::is_client_id(&self.client_id) {
+            return Err(ConfigError::new(
+                "client_id",
+                "must be 1 to 255 visible ASCII characters (RFC 6749 Appendix A.1)",
+            ));
         }
         let refuse = |field: &str| {
             Err(ConfigError::new(
@@ -252,6 +271,7 @@ impl RawClient {
                 let Value::Object(map) = jwks else {
                     return Err(ConfigError::new("jwks", "must be a JWK set object"));
                 };
+                check_client_key_count(map).map_err(|e| ConfigError::new("jwks", e))?;
                 let set = JwkSet::from_map(map, SetStrictness::Strict, false)
                     .map_err(|e| ConfigError::from(e).within("jwks"))?;
                 ClientCredential::Jwks(set)
@@ -336,6 +356,7 @@ impl RawClient {
             client_id_issued_at: self.client_id_issued_at,
             registration_access_token_hash,
             metadata: self.metadata.unwrap_or_default(),
+            issuer: self.issuer,
         })
     }
 
@@ -379,6 +400,7 @@ impl ClientRecord {
             } else {
                 Some(self.metadata.clone())
             },
+            issuer: self.issuer.clone(),
         }
     }
 
@@ -411,6 +433,11 @@ pub struct RawRegistration {
     /// Lifetime of issued client secrets (default: they do not expire).
     #[serde(default)]
     pub client_secret_ttl: Option<RawDuration>,
+    /// Serve registration without an initial access token: anyone who can reach the endpoint
+    /// may register clients (within `allowed_scope`). Must be set, and only then, when
+    /// `initial_access_token_hash` is absent.
+    #[serde(default)]
+    pub open_registration: bool,
 }
 
 /// Typed registration settings.
@@ -426,6 +453,17 @@ pub struct RegistrationPolicy {
     pub audiences: Vec<String>,
     /// Secret lifetime in seconds.
     pub client_secret_ttl: Option<u64>,
+}
+
+/// What clients loaded from a client store may hold today: registration's current
+/// `allowed_scope` and audiences. A stored record is cut down to them at every load, so
+/// narrowing the policy narrows existing clients too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClientPolicy {
+    /// Scopes a stored client may keep.
+    pub allowed_scopes: BTreeSet<String>,
+    /// Audiences a stored client may keep.
+    pub audiences: Vec<String>,
 }
 
 /// The authorization server (token endpoint) configuration, as written.
@@ -510,6 +548,10 @@ pub struct ServerConfig {
     pub assertion: AssertionPolicy,
     /// Registration, when on.
     pub registration: Option<RegistrationPolicy>,
+    /// Bounds of clients loaded from a client store: present when the configuration has a
+    /// `registration` section (on, or `enabled: false` to keep serving registered clients
+    /// without registering new ones); without one no stored client loads.
+    pub stored_clients: Option<StoredClientPolicy>,
     /// Every scope any client may hold (for metadata).
     pub scopes_supported: Vec<String>,
 }
@@ -592,6 +634,12 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             let record = c
                 .into_record(&raw.default_audiences)
                 .map_err(|e| e.within(&field))?;
+            if record.issuer.as_deref().is_some_and(|i| i != issuer) {
+                return Err(ConfigError::new(
+                    alloc::format!("{field}.issuer"),
+                    "must be this server's issuer (or absent)",
+                ));
+            }
             if clients
                 .iter()
                 .any(|other| other.client_id == record.client_id)
@@ -637,8 +685,33 @@ impl TryFrom<RawServerConfig> for ServerConfig {
         }
         assertion.allow_legacy_audience = raw.allow_legacy_assertion_audience;
         assertion.require_explicit_typ = raw.require_explicit_assertion_typ;
+        let stored_clients = match &raw.registration {
+            Some(r) => Some(StoredClientPolicy {
+                allowed_scopes: scopes_field("registration.allowed_scope", &r.allowed_scope)?
+                    .into_iter()
+                    .collect(),
+                audiences: raw.default_audiences.clone(),
+            }),
+            None => None,
+        };
         let registration = match raw.registration {
             Some(r) if r.enabled != Some(false) => {
+                // RFC 7591 §3: registration MAY be open; here only when the operator says so.
+                match (&r.initial_access_token_hash, r.open_registration) {
+                    (None, false) => {
+                        return Err(ConfigError::new(
+                            "registration.open_registration",
+                            "must be true to serve registration without initial_access_token_hash (anyone could register clients)",
+                        ))
+                    }
+                    (Some(_), true) => {
+                        return Err(ConfigError::new(
+                            "registration.open_registration",
+                            "cannot be true with initial_access_token_hash",
+                        ))
+                    }
+                    _ => {}
+                }
                 let initial_access_token = match &r.initial_access_token_hash {
                     None => None,
                     Some(s) => Some(SecretHash::parse(s).ok_or_else(|| {
@@ -701,6 +774,7 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             mint: MintSettings { issuer, token_ttl },
             assertion,
             registration,
+            stored_clients,
             scopes_supported,
         })
     }
@@ -715,6 +789,26 @@ impl ServerConfig {
     /// A statically configured client.
     pub fn client(&self, client_id: &str) -> Option<&ClientRecord> {
         self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// A client record read from a client store (the JSON [`ClientRecord::to_json`] wrote),
+    /// as this server may use it today: refused unless this issuer registered it (a store
+    /// shared by two servers does not lend one's clients to the other), and its scopes and
+    /// audiences cut to the current [`StoredClientPolicy`]. `None` for a record that is
+    /// malformed, another issuer's, left without an audience, or when the configuration has
+    /// no `registration` section: the host answers as for an unknown client.
+    pub fn stored_client(&self, text: &str) -> Option<ClientRecord> {
+        let policy = self.stored_clients.as_ref()?;
+        let mut record = RawClient::record_from_json(text, &self.default_audiences).ok()?;
+        if record.issuer.as_deref() != Some(self.issuer.as_str()) {
+            return None;
+        }
+        record.scopes.retain(|s| policy.allowed_scopes.contains(s));
+        record.audiences.retain(|a| policy.audiences.contains(a));
+        if record.audiences.is_empty() {
+            return None;
+        }
+        Some(record)
     }
 }
 

@@ -12,6 +12,8 @@ use core::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+use crate::limits;
+
 /// Deepest nesting accepted in untrusted JSON (objects and arrays). Access tokens and client
 /// metadata are flat; this bounds the parser's work and stack.
 pub const MAX_DEPTH: usize = 16;
@@ -27,6 +29,8 @@ pub enum JsonError {
     TooDeep,
     /// Valid JSON, but not an object at the top level.
     NotAnObject,
+    /// More values than the caller allows (see [`parse_object_within`]).
+    TooManyValues,
 }
 
 impl fmt::Display for JsonError {
@@ -36,13 +40,26 @@ impl fmt::Display for JsonError {
             JsonError::DuplicateMember(name) => write!(f, "duplicate member \"{name}\""),
             JsonError::TooDeep => f.write_str("JSON nested too deeply"),
             JsonError::NotAnObject => f.write_str("JSON value is not an object"),
+            JsonError::TooManyValues => f.write_str("JSON document holds too many values"),
         }
     }
 }
 
-/// Parses a JSON object, refusing duplicate member names at any depth and deep nesting.
+/// Parses a JSON object, refusing duplicate member names at any depth, deep nesting and more
+/// than [`limits::MAX_JSON_VALUES`] values.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
-    match parse_value(bytes)? {
+    parse_object_within(bytes, limits::MAX_JSON_VALUES)
+}
+
+/// [`parse_object`] with its own bound on the number of values (every object, array, member
+/// value and array item counts one). The parser stops at the first value over the bound, so
+/// its work is linear in the input and capped by the bound (members are kept in a B-tree, which
+/// also finds duplicates in O(log n) each).
+pub fn parse_object_within(
+    bytes: &[u8],
+    max_values: usize,
+) -> Result<Map<String, Value>, JsonError> {
+    match parse_value_within(bytes, max_values)? {
         Value::Object(map) => Ok(map),
         _ => Err(JsonError::NotAnObject),
     }
@@ -50,28 +67,48 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, JsonError> {
 
 /// Parses any JSON value with the same rules as [`parse_object`].
 pub fn parse_value(bytes: &[u8]) -> Result<Value, JsonError> {
+    parse_value_within(bytes, limits::MAX_JSON_VALUES)
+}
+
+fn parse_value_within(bytes: &[u8], max_values: usize) -> Result<Value, JsonError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let mut problem = None;
+    let mut state = State {
+        problem: None,
+        remaining: max_values,
+    };
     let seed = StrictSeed {
         depth: 0,
-        problem: &mut problem,
+        state: &mut state,
     };
     let result = de::DeserializeSeed::deserialize(seed, &mut de).and_then(|v| de.end().map(|()| v));
-    match (result, problem) {
+    match (result, state.problem) {
         (Ok(v), None) => Ok(v),
         (_, Some(p)) => Err(p),
         (Err(_), None) => Err(JsonError::Syntax),
     }
 }
 
+/// What one parse shares between its nested seeds.
+struct State {
+    problem: Option<JsonError>,
+    /// Values still allowed.
+    remaining: usize,
+}
+
 struct StrictSeed<'p> {
     depth: usize,
-    problem: &'p mut Option<JsonError>,
+    state: &'p mut State,
 }
 
 impl<'de> de::DeserializeSeed<'de> for StrictSeed<'_> {
     type Value = Value;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        // Counted before the value is read, so an over-long array or object stops at its first
+        // value past the bound.
+        if self.state.remaining == 0 {
+            return Err(self.fail(JsonError::TooManyValues));
+        }
+        self.state.remaining -= 1;
         d.deserialize_any(self)
     }
 }
@@ -79,8 +116,15 @@ impl<'de> de::DeserializeSeed<'de> for StrictSeed<'_> {
 impl StrictSeed<'_> {
     fn fail<E: de::Error>(self, problem: JsonError) -> E {
         let msg = alloc::format!("{problem}");
-        *self.problem = Some(problem);
+        self.state.problem = Some(problem);
         E::custom(msg)
+    }
+
+    fn nested(&mut self) -> StrictSeed<'_> {
+        StrictSeed {
+            depth: self.depth + 1,
+            state: &mut *self.state,
+        }
     }
 }
 
@@ -113,24 +157,17 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Value, A::Error> {
         if self.depth >= MAX_DEPTH {
             return Err(self.fail(JsonError::TooDeep));
         }
         let mut items = Vec::new();
-        loop {
-            let seed = StrictSeed {
-                depth: self.depth + 1,
-                problem: &mut *self.problem,
-            };
-            match seq.next_element_seed(seed)? {
-                Some(v) => items.push(v),
-                None => break,
-            }
+        while let Some(v) = seq.next_element_seed(self.nested())? {
+            items.push(v);
         }
         Ok(Value::Array(items))
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut access: A) -> Result<Value, A::Error> {
         if self.depth >= MAX_DEPTH {
             return Err(self.fail(JsonError::TooDeep));
         }
@@ -139,11 +176,7 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
             if map.contains_key(&key) {
                 return Err(self.fail(JsonError::DuplicateMember(key)));
             }
-            let seed = StrictSeed {
-                depth: self.depth + 1,
-                problem: &mut *self.problem,
-            };
-            let value = access.next_value_seed(seed)?;
+            let value = access.next_value_seed(self.nested())?;
             map.insert(key, value);
         }
         Ok(Value::Object(map.into_iter().collect()))
@@ -157,10 +190,13 @@ pub struct StrictValue(pub Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut problem = None;
+        let mut state = State {
+            problem: None,
+            remaining: limits::MAX_JSON_VALUES,
+        };
         let seed = StrictSeed {
             depth: 0,
-            problem: &mut problem,
+            state: &mut state,
         };
         de::DeserializeSeed::deserialize(seed, d).map(StrictValue)
     }
@@ -198,6 +234,29 @@ mod tests {
         }
         let doc = alloc::format!("{{\"a\":{deep}}}");
         assert_eq!(parse_object(doc.as_bytes()), Err(JsonError::TooDeep));
+    }
+
+    #[test]
+    fn values_are_counted_at_every_depth() {
+        // {"a":[1,2]} holds four values: the object, the array and its two items.
+        assert!(parse_object_within(br#"{"a":[1,2]}"#, 4).is_ok());
+        assert_eq!(
+            parse_object_within(br#"{"a":[1,2]}"#, 3),
+            Err(JsonError::TooManyValues)
+        );
+        assert_eq!(
+            parse_object_within(br#"{"a":1,"b":{"c":2}}"#, 3),
+            Err(JsonError::TooManyValues)
+        );
+        let mut many = String::from("{\"a\":[");
+        for i in 0..limits::MAX_JSON_VALUES {
+            if i > 0 {
+                many.push(',');
+            }
+            many.push('0');
+        }
+        many.push_str("]}");
+        assert_eq!(parse_object(many.as_bytes()), Err(JsonError::TooManyValues));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! contains private parameters: a set given as public with `d` in it is refused, and exported
 //! sets are built from the public halves only.
 
+use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -20,6 +21,7 @@ use crate::crypto::{
     Algorithm, Curve, KeyFamily, PrivateKey, PublicKey, RSA_MAX_BITS, RSA_MIN_BITS,
 };
 use crate::json;
+use crate::limits::MAX_SET_KEYS;
 
 /// Why a JWK was refused: the member and the problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,7 +413,14 @@ impl JwkSet {
         let Some(Value::Array(items)) = map.get("keys") else {
             return Err(JwkError::new("keys", "must be an array of JWKs"));
         };
+        if items.len() > MAX_SET_KEYS {
+            return Err(JwkError::new(
+                "keys",
+                alloc::format!("holds more than {MAX_SET_KEYS} keys"),
+            ));
+        }
         let mut keys: Vec<Jwk> = Vec::with_capacity(items.len());
+        let mut kids: BTreeSet<String> = BTreeSet::new();
         for (index, item) in items.iter().enumerate() {
             // A published set carrying a private key is broken as a whole (the issuer leaked a
             // signing key): refused, not skipped, whatever the strictness, so a fetching host
@@ -432,7 +441,7 @@ impl JwkSet {
             match parsed {
                 Ok(jwk) => {
                     if let Some(kid) = &jwk.kid {
-                        if keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
+                        if !kids.insert(kid.clone()) {
                             return Err(JwkError::new(
                                 "keys",
                                 alloc::format!("kid \"{kid}\" appears twice"),

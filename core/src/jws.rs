@@ -20,7 +20,7 @@ use crate::json::{self, JsonError};
 use crate::jwk::{Jwk, JwkSet, KeyLookupError};
 
 /// Default upper bound of a compact JWS, in bytes.
-pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = crate::limits::MAX_TOKEN_BYTES;
 
 /// The parts of the protected header this crate uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +133,10 @@ pub fn parse_compact(token: &str, max_bytes: usize) -> Result<CompactJws<'_>, Jw
     let header_bytes = b64::decode_url(h).map_err(|_| JwsError::Encoding(Part::Header))?;
     let payload = b64::decode_url(p).map_err(|_| JwsError::Encoding(Part::Payload))?;
     let signature = b64::decode_url(s).map_err(|_| JwsError::Encoding(Part::Signature))?;
-    let header_json = json::parse_object(&header_bytes).map_err(JwsError::Header)?;
+    // A JOSE header holds a handful of members: parsed with the small-document bound.
+    let header_json =
+        json::parse_object_within(&header_bytes, crate::limits::MAX_SMALL_JSON_VALUES)
+            .map_err(JwsError::Header)?;
 
     let alg_name = match header_json.get("alg") {
         Some(Value::String(a)) => a.as_str(),

@@ -43,6 +43,7 @@ pub mod grant;
 pub mod json;
 pub mod jwk;
 pub mod jws;
+pub mod limits;
 pub mod metadata;
 pub mod mint;
 pub mod registration;

@@ -74,7 +74,8 @@ mod tests {
             "clients": [{"client_id": "c", "client_secret_hash": crate::secret::SecretHash::of("x").to_stored(), "scope": "read write"}],
         });
         if registration {
-            doc["registration"] = json!({"allowed_scope": "read write admin"});
+            doc["registration"] =
+                json!({"allowed_scope": "read write admin", "open_registration": true});
         }
         ServerConfig::from_json(&doc.to_string()).unwrap()
     }

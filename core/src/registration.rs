@@ -6,6 +6,7 @@
 //! need in plain (the `client_secret_jwt` secret is the HMAC key and is kept), and builds the
 //! RFC 7591 §3.2.1 response, the only time the secret is shown.
 
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use rand_core::CryptoRngCore;
@@ -13,13 +14,18 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::client_auth::{AuthMethod, ClientCredential, ClientRecord};
+use crate::config::check_client_key_count;
 use crate::config::{RegistrationPolicy, ServerConfig};
 use crate::crypto::Algorithm;
 use crate::error::{BearerError, RegistrationError, RegistrationErrorCode};
 use crate::grant::CLIENT_CREDENTIALS;
 use crate::json;
 use crate::jwk::{JwkSet, SetStrictness};
-use crate::request::parse_scope;
+use crate::limits::{
+    MAX_AUTHORIZATION_BYTES, MAX_BODY_BYTES, MAX_METADATA_ARRAY_ITEMS, MAX_METADATA_TEXT_BYTES,
+    MAX_REGISTRATION_MEMBERS, MAX_SCOPE_TOKENS,
+};
+use crate::request::{parse_requested_scope, ScopeError};
 use crate::response::HttpResponse;
 use crate::secret::{self, SecretHash};
 
@@ -57,11 +63,35 @@ fn validate(
             description: "software statements are not accepted by this server".into(),
         });
     }
-    let text = |name: &str| -> Result<Option<&str>, RegistrationError> {
+    // Bounds first (see `limits`): the parser already stopped at MAX_JSON_VALUES values;
+    // RFC 7591 §2 defines 19 members, and unknown ones are ignored but still counted.
+    if doc.len() > MAX_REGISTRATION_MEMBERS {
+        return Err(metadata_error(
+            "request body",
+            &alloc::format!("has more than {MAX_REGISTRATION_MEMBERS} members"),
+        ));
+    }
+    let string = |name: &str, max: usize| -> Result<Option<&str>, RegistrationError> {
         match doc.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(Value::String(s)) if s.len() <= max => Ok(Some(s.as_str())),
+            Some(Value::String(_)) => Err(metadata_error(
+                name,
+                &alloc::format!("is longer than {max} bytes"),
+            )),
             Some(_) => Err(metadata_error(name, "must be a string")),
+        }
+    };
+    let text = |name: &str| string(name, MAX_METADATA_TEXT_BYTES);
+    let array = |name: &str| -> Result<Option<&Vec<Value>>, RegistrationError> {
+        match doc.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) if items.len() <= MAX_METADATA_ARRAY_ITEMS => Ok(Some(items)),
+            Some(Value::Array(_)) => Err(metadata_error(
+                name,
+                &alloc::format!("has more than {MAX_METADATA_ARRAY_ITEMS} items"),
+            )),
+            Some(_) => Err(metadata_error(name, "must be an array")),
         }
     };
     // RFC 7591 §2: the default method is client_secret_basic. `none` is a public client, which
@@ -73,37 +103,25 @@ fn validate(
             "must be client_secret_basic, client_secret_post, client_secret_jwt or private_key_jwt",
         )
     })?;
-    match doc.get("grant_types") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            if items.is_empty() || items.iter().any(|g| g.as_str() != Some(CLIENT_CREDENTIALS)) {
-                return Err(metadata_error(
-                    "grant_types",
-                    "only [\"client_credentials\"] is supported",
-                ));
-            }
-        }
-        Some(_) => return Err(metadata_error("grant_types", "must be an array")),
-    }
-    match doc.get("response_types") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) if items.is_empty() => {}
-        Some(_) => {
+    if let Some(items) = array("grant_types")? {
+        if items.is_empty() || items.iter().any(|g| g.as_str() != Some(CLIENT_CREDENTIALS)) {
             return Err(metadata_error(
-                "response_types",
-                "must be empty: the client-credentials grant uses no authorization endpoint",
-            ))
+                "grant_types",
+                "only [\"client_credentials\"] is supported",
+            ));
         }
     }
-    match doc.get("redirect_uris") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) if items.is_empty() => {}
-        Some(_) => {
-            return Err(metadata_error(
-                "redirect_uris",
-                "are not used by the client-credentials grant",
-            ))
-        }
+    if !array("response_types")?.is_none_or(Vec::is_empty) {
+        return Err(metadata_error(
+            "response_types",
+            "must be empty: the client-credentials grant uses no authorization endpoint",
+        ));
+    }
+    if !array("redirect_uris")?.is_none_or(Vec::is_empty) {
+        return Err(metadata_error(
+            "redirect_uris",
+            "are not used by the client-credentials grant",
+        ));
     }
     if doc.contains_key("jwks_uri") {
         return Err(metadata_error(
@@ -112,10 +130,13 @@ fn validate(
         ));
     }
     let jwks = match (doc.get("jwks"), auth_method) {
-        (Some(Value::Object(map)), AuthMethod::PrivateKeyJwt) => Some(
-            JwkSet::from_map(map, SetStrictness::Strict, false)
-                .map_err(|e| metadata_error("jwks", &alloc::format!("{e}")))?,
-        ),
+        (Some(Value::Object(map)), AuthMethod::PrivateKeyJwt) => {
+            check_client_key_count(map).map_err(|e| metadata_error("jwks", &e))?;
+            Some(
+                JwkSet::from_map(map, SetStrictness::Strict, false)
+                    .map_err(|e| metadata_error("jwks", &alloc::format!("{e}")))?,
+            )
+        }
         (None | Some(Value::Null), AuthMethod::PrivateKeyJwt) => {
             return Err(metadata_error("jwks", "is required for private_key_jwt"))
         }
@@ -146,17 +167,22 @@ fn validate(
             Some(alg)
         }
     };
-    let scopes = match text("scope")? {
+    // The scope list is bounded by its token count, not by the text bound.
+    let scopes = match string("scope", MAX_BODY_BYTES)? {
         None => policy.default_scopes.clone(),
         // An empty string registers no scope (and is what `read` returns for such a client).
         Some("") => Vec::new(),
         Some(s) => {
-            let requested = parse_scope(s)
-                .ok_or_else(|| metadata_error("scope", "is not a valid scope list"))?;
-            if let Some(bad) = requested
-                .iter()
-                .find(|r| !policy.allowed_scopes.contains(r))
-            {
+            let requested = parse_requested_scope(s).map_err(|e| match e {
+                ScopeError::Malformed => metadata_error("scope", "is not a valid scope list"),
+                ScopeError::TooMany => metadata_error(
+                    "scope",
+                    &alloc::format!("has more than {MAX_SCOPE_TOKENS} scope tokens"),
+                ),
+            })?;
+            let allowed: BTreeSet<&str> =
+                policy.allowed_scopes.iter().map(String::as_str).collect();
+            if let Some(bad) = requested.iter().find(|r| !allowed.contains(r.as_str())) {
                 return Err(metadata_error(
                     "scope",
                     &alloc::format!("\"{bad}\" may not be registered"),
@@ -171,12 +197,20 @@ fn validate(
             informational.insert(name.into(), Value::String(v.into()));
         }
     }
-    match doc.get("contacts") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
-            informational.insert("contacts".into(), Value::Array(items.clone()));
+    if let Some(items) = array("contacts")? {
+        for item in items {
+            match item {
+                Value::String(s) if s.len() <= MAX_METADATA_TEXT_BYTES => {}
+                Value::String(_) => {
+                    return Err(metadata_error(
+                        "contacts",
+                        &alloc::format!("hold a value longer than {MAX_METADATA_TEXT_BYTES} bytes"),
+                    ))
+                }
+                _ => return Err(metadata_error("contacts", "must be an array of strings")),
+            }
         }
-        Some(_) => return Err(metadata_error("contacts", "must be an array of strings")),
+        informational.insert("contacts".into(), Value::Array(items.clone()));
     }
     Ok(ValidMetadata {
         auth_method,
@@ -257,6 +291,16 @@ pub struct InitialAccess<'a> {
     policy: &'a RegistrationPolicy,
 }
 
+/// The bearer token of an `Authorization` header of at most [`MAX_AUTHORIZATION_BYTES`].
+fn bounded_bearer(authorization: Option<&str>) -> Result<&str, BearerError> {
+    if authorization.is_some_and(|a| a.len() > MAX_AUTHORIZATION_BYTES) {
+        return Err(BearerError::invalid_token(
+            "Authorization header is too long",
+        ));
+    }
+    crate::verify::extract_bearer(authorization)
+}
+
 /// Checks the initial access token (RFC 7591 §3) when the policy requires one; 401
 /// `invalid_token` (or a bare challenge when absent) otherwise.
 pub fn check_initial_access<'a>(
@@ -264,7 +308,7 @@ pub fn check_initial_access<'a>(
     authorization: Option<&str>,
 ) -> Result<InitialAccess<'a>, BearerError> {
     if let Some(expected) = &policy.initial_access_token {
-        let token = crate::verify::extract_bearer(authorization)?;
+        let token = bounded_bearer(authorization)?;
         if !expected.matches(token) {
             return Err(BearerError::invalid_token(
                 "initial access token is not valid",
@@ -320,6 +364,7 @@ pub fn register(
         client_id_issued_at: Some(now),
         registration_access_token_hash: Some(SecretHash::of(&registration_access_token)),
         metadata: meta.informational,
+        issuer: Some(config.issuer.clone()),
     };
     let mut body = metadata_json(&record, config);
     if let Some(s) = &shown_secret {
@@ -358,7 +403,7 @@ pub fn check_registration_access<'a>(
     record: Option<&'a ClientRecord>,
     authorization: Option<&str>,
 ) -> Result<ClientAccess<'a>, BearerError> {
-    let token = crate::verify::extract_bearer(authorization)?;
+    let token = bounded_bearer(authorization)?;
     match record {
         Some(r)
             if r.registration_access_token_hash

@@ -4,19 +4,24 @@
 //! [`TokenRequest`], or the RFC 6749 §5.2 error. Nothing here looks at stored clients: the
 //! result names the client (for the host's lookup) and carries its credentials.
 
+use alloc::collections::BTreeSet;
 use alloc::string::String;
 use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 use crate::b64;
 use crate::error::{TokenError, TokenErrorCode};
+use crate::limits::{
+    self, MAX_AUTHORIZATION_BYTES, MAX_FORM_PARAMETERS, MAX_RESOURCES, MAX_SCOPE_TOKENS,
+    MAX_SMALL_JSON_VALUES, MAX_TOKEN_BYTES,
+};
 
 /// The `client_assertion_type` of RFC 7523 §2.2.
 pub const JWT_BEARER_ASSERTION_TYPE: &str =
     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Largest token request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use crate::limits::MAX_BODY_BYTES;
 
 /// The parts of an HTTP request the token endpoint reads.
 #[derive(Debug, Clone, Copy)]
@@ -126,14 +131,19 @@ pub struct TokenRequest {
     pub credentials: ClientCredentials,
 }
 
+fn credentials_client_id(credentials: &ClientCredentials) -> &str {
+    match credentials {
+        ClientCredentials::SecretBasic { client_id, .. }
+        | ClientCredentials::SecretPost { client_id, .. }
+        | ClientCredentials::Assertion { client_id, .. } => client_id,
+    }
+}
+
 impl TokenRequest {
-    /// The client identifier to look up.
+    /// The client identifier to look up: always 1 to 255 visible ASCII characters
+    /// ([`limits::is_client_id`]); the parser refuses any other.
     pub fn client_id(&self) -> &str {
-        match &self.credentials {
-            ClientCredentials::SecretBasic { client_id, .. }
-            | ClientCredentials::SecretPost { client_id, .. }
-            | ClientCredentials::Assertion { client_id, .. } => client_id,
-        }
+        credentials_client_id(&self.credentials)
     }
 
     /// Whether the client authenticated through the `Authorization` header.
@@ -172,12 +182,20 @@ pub fn form_decode(component: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// Parses a form body into (name, value) pairs, in order. Empty `&&` segments are skipped.
+/// Parses a form body into (name, value) pairs, in order. Empty `&&` segments are skipped;
+/// more than [`MAX_FORM_PARAMETERS`] parameters is `invalid_request`, refused at the first one
+/// over (one pass, nothing decoded past it).
 pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, TokenError> {
     let mut pairs = Vec::new();
     for segment in body.split(|&b| b == b'&') {
         if segment.is_empty() {
             continue;
+        }
+        if pairs.len() == MAX_FORM_PARAMETERS {
+            return Err(TokenError::with(
+                TokenErrorCode::InvalidRequest,
+                alloc::format!("more than {MAX_FORM_PARAMETERS} form parameters"),
+            ));
         }
         let (name, value) = match segment.iter().position(|&b| b == b'=') {
             Some(eq) => (
@@ -205,22 +223,46 @@ fn is_form_content_type(content_type: &str) -> bool {
     media.eq_ignore_ascii_case("application/x-www-form-urlencoded")
 }
 
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, space-delimited.
+/// Why a scope list from the wire was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeError {
+    /// Not space-delimited RFC 6749 §3.3 scope tokens.
+    Malformed,
+    /// More than [`MAX_SCOPE_TOKENS`] tokens.
+    TooMany,
+}
+
+fn is_scope_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, space-delimited. Duplicates
+/// are dropped (first occurrence kept, order kept) through a set: O(n log n) in the number of
+/// tokens. For configuration; scopes from the wire go through [`parse_requested_scope`].
 pub fn parse_scope(text: &str) -> Option<Vec<String>> {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     let mut out: Vec<String> = Vec::new();
     for token in text.split(' ') {
-        let valid = !token.is_empty()
-            && token
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-        if !valid {
+        if !is_scope_token(token) {
             return None;
         }
-        if !out.iter().any(|t| t == token) {
+        if seen.insert(token) {
             out.push(String::from(token));
         }
     }
     Some(out)
+}
+
+/// [`parse_scope`] for a scope list from the wire (a token request, a registration): more than
+/// [`MAX_SCOPE_TOKENS`] tokens is refused before any token is looked at.
+pub fn parse_requested_scope(text: &str) -> Result<Vec<String>, ScopeError> {
+    if text.split(' ').nth(MAX_SCOPE_TOKENS).is_some() {
+        return Err(ScopeError::TooMany);
+    }
+    parse_scope(text).ok_or(ScopeError::Malformed)
 }
 
 /// RFC 8707 §2: a resource is an absolute URI without a fragment.
@@ -262,10 +304,12 @@ impl Params {
             .collect()
     }
 
+    /// RFC 6749 §3.2: no parameter twice, `resource` excepted (RFC 8707 §2). One pass with a
+    /// set of the names seen.
     fn check_no_repeats(&self) -> Result<(), TokenError> {
-        for (i, (name, _)) in self.0.iter().enumerate() {
-            // RFC 8707 §2: `resource` may be given several times.
-            if name != "resource" && self.0.iter().skip(i + 1).any(|(n, _)| n == name) {
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for (name, _) in &self.0 {
+            if name != "resource" && !seen.insert(name.as_str()) {
                 return Err(TokenError::with(
                     TokenErrorCode::InvalidRequest,
                     alloc::format!("parameter {name} is repeated"),
@@ -296,11 +340,12 @@ fn parse_basic(value: &str) -> Result<Option<(String, Zeroizing<String>)>, Token
     Ok(Some((id, secret)))
 }
 
-/// Reads the unverified `sub` of a client assertion: the client it claims to be.
+/// Reads the unverified `sub` of a client assertion: the client it claims to be. The payload
+/// is parsed with the small-document bound: an assertion holds about ten claims.
 fn assertion_subject(assertion: &str) -> Result<String, TokenError> {
-    let jws = crate::jws::parse_compact(assertion, crate::jws::DEFAULT_MAX_TOKEN_BYTES)
+    let jws = crate::jws::parse_compact(assertion, MAX_TOKEN_BYTES)
         .map_err(|_| TokenError::invalid_client("client assertion is not a valid JWS"))?;
-    let claims = crate::json::parse_object(&jws.payload)
+    let claims = crate::json::parse_object_within(&jws.payload, MAX_SMALL_JSON_VALUES)
         .map_err(|_| TokenError::invalid_client("client assertion payload is not a JSON object"))?;
     match claims.get("sub") {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
@@ -334,6 +379,12 @@ pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, 
         return Err(TokenError::invalid_request(
             "Authorization header is not visible ASCII",
         ));
+    }
+    if http
+        .authorization
+        .is_some_and(|a| a.len() > MAX_AUTHORIZATION_BYTES)
+    {
+        return Err(TokenError::invalid_client("malformed Basic credentials"));
     }
     let params = Params(parse_form(http.body)?);
     params.check_no_repeats()?;
@@ -421,15 +472,33 @@ pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, 
             "client authentication is required",
         ));
     };
+    // An id no configured or registered client can have (1-255 visible ASCII, RFC 6749
+    // Appendix A.1) is answered like an unknown client, and no store is ever asked for it.
+    if !limits::is_client_id(credentials_client_id(&credentials)) {
+        return Err(TokenError::invalid_client("client authentication failed"));
+    }
 
     let scope = match params.single("scope")? {
         None => None,
-        Some(text) => Some(
-            parse_scope(text)
-                .ok_or_else(|| TokenError::new(TokenErrorCode::InvalidScope, "malformed scope"))?,
-        ),
+        Some(text) => Some(parse_requested_scope(text).map_err(|e| match e {
+            ScopeError::Malformed => {
+                TokenError::new(TokenErrorCode::InvalidScope, "malformed scope")
+            }
+            ScopeError::TooMany => TokenError::with(
+                TokenErrorCode::InvalidScope,
+                alloc::format!("more than {MAX_SCOPE_TOKENS} scope tokens"),
+            ),
+        })?),
     };
     let resources = params.all("resource");
+    // RFC 8707 §2: invalid_target for a resource the server will not accept, which includes
+    // more of them than it serves in one token.
+    if resources.len() > MAX_RESOURCES {
+        return Err(TokenError::with(
+            TokenErrorCode::InvalidTarget,
+            alloc::format!("more than {MAX_RESOURCES} resource values"),
+        ));
+    }
     if resources.iter().any(|r| !is_valid_resource(r)) {
         return Err(TokenError::new(
             TokenErrorCode::InvalidTarget,

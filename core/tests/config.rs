@@ -460,7 +460,7 @@ fn bad_server_configurations_name_the_field() {
         (
             "registration_without_default_audiences",
             |r| {
-                r["registration"] = json!({ "allowed_scope": "read" });
+                r["registration"] = json!({ "allowed_scope": "read", "open_registration": true });
                 r["default_audiences"] = json!([]);
                 r["clients"] = json!([]);
             },
@@ -468,8 +468,24 @@ fn bad_server_configurations_name_the_field() {
         ),
         (
             "default_scope_outside_allowed_scope",
-            |r| r["registration"] = json!({ "allowed_scope": "read", "default_scope": "write" }),
+            |r| r["registration"] = json!({ "allowed_scope": "read", "default_scope": "write", "open_registration": true }),
             "registration.default_scope",
+        ),
+        (
+            "registration_open_without_saying_so",
+            |r| r["registration"] = json!({ "allowed_scope": "read" }),
+            "registration.open_registration",
+        ),
+        (
+            "open_registration_with_an_initial_access_token",
+            |r| {
+                r["registration"] = json!({
+                    "allowed_scope": "read",
+                    "open_registration": true,
+                    "initial_access_token_hash": gatepass_core::secret::SecretHash::of("t").to_stored(),
+                })
+            },
+            "registration.open_registration",
         ),
         (
             "malformed_allowed_scope",
@@ -483,7 +499,7 @@ fn bad_server_configurations_name_the_field() {
         ),
         (
             "client_secret_ttl_in_hours",
-            |r| r["registration"] = json!({ "client_secret_ttl": "1h" }),
+            |r| r["registration"] = json!({ "client_secret_ttl": "1h", "open_registration": true }),
             "registration.client_secret_ttl",
         ),
     ];

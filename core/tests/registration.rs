@@ -18,7 +18,7 @@ const INITIAL_ACCESS_TOKEN: &str = "initial-access-token-0123456789abcdefghijk";
 const REGISTRATION_ENDPOINT: &str = "https://as.example.com/oauth/register";
 
 fn with_registration(raw: &mut Value) {
-    raw["registration"] = json!({ "allowed_scope": "read write admin", "default_scope": "read" });
+    raw["registration"] = json!({ "allowed_scope": "read write admin", "default_scope": "read", "open_registration": true });
 }
 
 fn config() -> ServerConfig {
@@ -503,6 +503,7 @@ fn initial_access_token_is_required_when_configured() {
     let config = server_config(|raw| {
         with_registration(raw);
         raw["registration"]["initial_access_token_hash"] = json!(hash(INITIAL_ACCESS_TOKEN));
+        raw["registration"]["open_registration"] = json!(false);
     });
     let policy = config.registration.as_ref().unwrap();
     let right = format!("Bearer {INITIAL_ACCESS_TOKEN}");
@@ -899,7 +900,7 @@ fn signing_alg_that_fits_none_of_the_registered_keys_is_refused() {
 #[test]
 fn client_without_scopes_can_send_its_read_document_back() {
     let config = server_config(|raw| {
-        raw["registration"] = json!({ "allowed_scope": "read write" });
+        raw["registration"] = json!({ "allowed_scope": "read write", "open_registration": true });
     });
     let client = registered_client(json!({}), &config);
     assert!(client.record.scopes.is_empty());

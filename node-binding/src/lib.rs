@@ -11,7 +11,7 @@ use gatepass_core::client_auth::{
     self, AssertionCheck, AuthenticatedClient, Authentication, AuthenticationStep, ClientRecord,
     PendingAssertion, ReplayOutcome,
 };
-use gatepass_core::config::{KeySource, Provider, RawClient, ServerConfig};
+use gatepass_core::config::{KeySource, Provider, ServerConfig};
 use gatepass_core::crypto::{Algorithm, PublicKey};
 use gatepass_core::jwk::{Jwk, SigningJwk};
 use gatepass_core::jws::SignatureCheck;
@@ -252,8 +252,8 @@ impl Server {
         authorization: Option<String>,
         body: &[u8],
     ) -> String {
-        let record = record_json
-            .and_then(|t| RawClient::record_from_json(&t, &self.config.default_audiences).ok());
+        // Another issuer's record, or one that no longer loads, is an unknown client.
+        let record = record_json.and_then(|t| self.config.stored_client(&t));
         let access = match registration::check_registration_access(
             record.as_ref(),
             authorization.as_deref(),
@@ -323,9 +323,12 @@ impl TokenExchange {
         }
         match record_json {
             None => Ok(None),
-            Some(text) => RawClient::record_from_json(&text, &self.config.default_audiences)
+            // Loaded as this server may use it today (its issuer, its current policy).
+            Some(text) => self
+                .config
+                .stored_client(&text)
                 .map(|r| Some(Cow::Owned(r)))
-                .map_err(|_| {
+                .ok_or_else(|| {
                     TokenError::new(
                         gatepass_core::error::TokenErrorCode::InvalidClient,
                         "client authentication failed",

@@ -42,7 +42,7 @@ test('require("gatepass"): configuration error, token, registration, verificatio
       signing_keys: [generateSigningKey('EdDSA', 'cjs')],
       default_audiences: [API],
       clients: [{ client_id: 'billing', client_secret_hash: hashClientSecret(secret), scope: 'orders:read' }],
-      registration: { allowed_scope: 'orders:read' },
+      registration: { allowed_scope: 'orders:read', open_registration: true },
     },
     now: () => NOW,
   });

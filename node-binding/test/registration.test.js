@@ -165,7 +165,7 @@ test('open registration when no initial access token is configured', async () =>
       issuer: ISSUER,
       signing_keys: [generateSigningKey('EdDSA')],
       default_audiences: ['https://api.example'],
-      registration: { allowed_scope: 'a b' },
+      registration: { allowed_scope: 'a b', open_registration: true },
     },
     clientStore: store,
   });

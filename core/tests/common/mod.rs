@@ -44,8 +44,9 @@ pub const BASIC_SECRET: &str = "basic-secret-0123456789abcdefghijklmnopqrstu";
 pub const POST_SECRET: &str = "post-secret-0123456789abcdefghijklmnopqrstuv";
 /// 64 bytes: long enough for HS512, so a refusal of HS512 is the `alg` pin, not the length.
 pub const JWT_SECRET: &str = "jwt-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR";
-/// A client id and secret with every character RFC 6749 §2.3.1 form-encoding must carry.
-pub const ODD_CLIENT_ID: &str = "odd:client%+ é";
+/// A client id and secret with every character RFC 6749 §2.3.1 form-encoding must carry (a
+/// client id is visible ASCII, RFC 6749 Appendix A.1; a secret may be any text).
+pub const ODD_CLIENT_ID: &str = "odd:client%+ &=~";
 pub const ODD_SECRET: &str = "p@ss:w%rd+ ü/=";
 
 /// A deterministic RNG.
