@@ -368,6 +368,21 @@ fn bad_server_configurations_name_the_field() {
             "clients[0].client_id",
         ),
         (
+            "client_id_not_visible_ascii",
+            |r| r["clients"][0]["client_id"] = json!("caf\u{e9}"),
+            "clients[0].client_id",
+        ),
+        (
+            "client_id_with_a_control_character",
+            |r| r["clients"][0]["client_id"] = json!("a\nb"),
+            "clients[0].client_id",
+        ),
+        (
+            "configured_client_of_another_issuer",
+            |r| r["clients"][0]["issuer"] = json!("https://other.example.com"),
+            "clients[0].issuer",
+        ),
+        (
             "duplicate_client_id",
             |r| r["clients"][1]["client_id"] = json!("basic-client"),
             "clients[1]",

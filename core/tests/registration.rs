@@ -7,8 +7,9 @@ mod common;
 
 use common::*;
 use gatepass_core::client_auth::{AuthMethod, ClientCredential, ClientRecord};
-use gatepass_core::config::{RawClient, ServerConfig};
+use gatepass_core::config::ServerConfig;
 use gatepass_core::crypto::Algorithm;
+use gatepass_core::limits::*;
 use gatepass_core::registration::{self, ClientAccess, InitialAccess, Registered};
 use gatepass_core::response::HttpResponse;
 use serde_json::{json, Map, Value};
@@ -62,11 +63,12 @@ fn check_no_store_json(response: &HttpResponse, status: u16) {
     assert_eq!(response.header("cache-control"), Some("no-store"));
 }
 
-/// What the client store keeps, read back as the host reads it.
+/// What the client store keeps, read back as the host reads it (`ServerConfig::stored_client`).
 fn round_trip(record: &ClientRecord, config: &ServerConfig) -> ClientRecord {
     let stored = record.to_json();
-    let restored = RawClient::record_from_json(&stored, &config.default_audiences)
-        .unwrap_or_else(|e| panic!("stored record {stored} does not load: {e}"));
+    let restored = config
+        .stored_client(&stored)
+        .unwrap_or_else(|| panic!("stored record {stored} does not load"));
     assert_eq!(restored.to_json(), stored, "the stored form is stable");
     restored
 }
@@ -446,6 +448,60 @@ fn invalid_metadata_is_refused() {
                 public_json(&k.es256_client)
             )
             .into_bytes(),
+            "invalid_client_metadata",
+        ),
+        // Caps (core/src/limits.rs): every count and length registration stores is bounded.
+        (
+            "more_than_64_members_is_refused",
+            doc(Value::Object(
+                (0..=MAX_REGISTRATION_MEMBERS)
+                    .map(|i| (format!("x_{i}"), json!(1)))
+                    .collect(),
+            )),
+            "invalid_client_metadata",
+        ),
+        (
+            "client_name_of_65000_characters_is_refused",
+            doc(json!({ "client_name": "n".repeat(65_000) })),
+            "invalid_client_metadata",
+        ),
+        (
+            "client_uri_over_1024_bytes_is_refused",
+            doc(json!({ "client_uri": format!("https://{}.example", "u".repeat(1024)) })),
+            "invalid_client_metadata",
+        ),
+        (
+            "seventeen_contacts_are_refused",
+            doc(json!({ "contacts": (0..=MAX_METADATA_ARRAY_ITEMS).map(|i| format!("c{i}@example.com")).collect::<Vec<_>>() })),
+            "invalid_client_metadata",
+        ),
+        (
+            "a_contact_over_1024_bytes_is_refused",
+            doc(json!({ "contacts": [format!("{}@example.com", "c".repeat(1024))] })),
+            "invalid_client_metadata",
+        ),
+        (
+            "seventeen_grant_types_are_refused",
+            doc(json!({ "grant_types": vec!["client_credentials"; MAX_METADATA_ARRAY_ITEMS + 1] })),
+            "invalid_client_metadata",
+        ),
+        (
+            "more_than_256_scope_tokens_are_refused",
+            doc(json!({ "scope": (0..=MAX_SCOPE_TOKENS).map(|i| format!("s{i}")).collect::<Vec<_>>().join(" ") })),
+            "invalid_client_metadata",
+        ),
+        (
+            "eleven_keys_are_refused",
+            pk(json!({ "jwks": { "keys": (0..=MAX_CLIENT_KEYS).map(|i| {
+                let mut key = public_json(&k.es256_client);
+                key["kid"] = json!(format!("k{i}"));
+                key
+            }).collect::<Vec<_>>() } })),
+            "invalid_client_metadata",
+        ),
+        (
+            "a_body_over_the_json_value_budget_is_refused",
+            doc(json!({ "x": vec![0; MAX_JSON_VALUES] })),
             "invalid_client_metadata",
         ),
         (
@@ -913,4 +969,130 @@ fn client_without_scopes_can_send_its_read_document_back() {
             String::from_utf8_lossy(&read.body)
         ),
     }
+}
+
+/// Each cap's refusal names the field it bounds (RFC 7591 §3.2.2 `invalid_client_metadata`).
+#[test]
+fn registration_caps_name_their_field() {
+    let config = config();
+    let cases = [
+        (
+            json!({ "client_name": "n".repeat(MAX_METADATA_TEXT_BYTES + 1) }),
+            "client_name",
+        ),
+        (
+            json!({ "software_id": "n".repeat(MAX_METADATA_TEXT_BYTES + 1) }),
+            "software_id",
+        ),
+        (
+            json!({ "contacts": vec!["a@example.com"; MAX_METADATA_ARRAY_ITEMS + 1] }),
+            "contacts",
+        ),
+        (
+            json!({ "scope": vec!["read"; MAX_SCOPE_TOKENS + 1].join(" ") }),
+            "scope",
+        ),
+        (
+            Value::Object(
+                (0..=MAX_REGISTRATION_MEMBERS)
+                    .map(|i| (format!("x_{i}"), json!(1)))
+                    .collect(),
+            ),
+            "request body",
+        ),
+    ];
+    for (doc, field) in cases {
+        let e = registration::register(
+            open(&config),
+            doc.to_string().as_bytes(),
+            &config,
+            NOW,
+            &mut rng(5),
+        )
+        .unwrap_err();
+        assert_eq!(e.code_str(), "invalid_client_metadata");
+        assert!(
+            e.description.starts_with(field),
+            "{field}: {}",
+            e.description
+        );
+    }
+    // At the caps, registration succeeds.
+    let at_caps = json!({
+        "client_name": "n".repeat(MAX_METADATA_TEXT_BYTES),
+        "contacts": vec!["a@example.com"; MAX_METADATA_ARRAY_ITEMS],
+        "scope": "read write admin",
+    });
+    let registered = register(&at_caps, &config);
+    assert_eq!(registered.response.status, 201);
+}
+
+/// Issue 11 §3: a stored record is used as this server may use it today.
+#[test]
+fn stored_clients_are_bound_to_their_issuer_and_the_current_policy() {
+    let config = config();
+    let client = registered_client(json!({ "scope": "read write" }), &config);
+    let stored = client.record.to_json();
+    assert_eq!(client.record.issuer.as_deref(), Some(ISSUER));
+
+    // Another issuer sharing the store refuses the record.
+    let other = server_config(|raw| {
+        with_registration(raw);
+        raw["issuer"] = json!("https://other.example.com");
+    });
+    assert!(other.stored_client(&stored).is_none());
+    // A record without an issuer (or with another) is not this server's either.
+    let mut raw: Value = serde_json::from_str(&stored).unwrap();
+    raw.as_object_mut().unwrap().remove("issuer");
+    assert!(config.stored_client(&raw.to_string()).is_none());
+    raw["issuer"] = json!(format!("{ISSUER}/"));
+    assert!(config.stored_client(&raw.to_string()).is_none());
+
+    // Narrowing allowed_scope narrows the client at its next load; audiences likewise.
+    let narrowed = server_config(|raw| {
+        raw["registration"] =
+            json!({ "allowed_scope": "read", "default_scope": "read", "open_registration": true });
+    });
+    let loaded = narrowed.stored_client(&stored).unwrap();
+    assert_eq!(loaded.scopes, vec!["read"]);
+    let moved = server_config(|raw| {
+        with_registration(raw);
+        raw["default_audiences"] = json!(["https://new-api.example.com"]);
+    });
+    assert!(
+        moved.stored_client(&stored).is_none(),
+        "a client left without an audience does not load"
+    );
+    let widened = server_config(|raw| {
+        with_registration(raw);
+        raw["default_audiences"] = json!([API, "https://new-api.example.com"]);
+    });
+    assert_eq!(widened.stored_client(&stored).unwrap().audiences, vec![API]);
+
+    // The narrowed client's token carries only the remaining scope.
+    let mut server = Server::new(narrowed.clone()).with_client(loaded);
+    let secret = client.secret.as_deref().unwrap();
+    let ask = |scope: Option<&str>| {
+        let mut form = Form::client_credentials();
+        if let Some(scope) = scope {
+            form = form.with("scope", scope);
+        }
+        Http::post(form).authorization(&basic(&client.record.client_id, secret))
+    };
+    assert_eq!(server.token(&ask(None)).unwrap().scope, "read");
+    let refused = server.token(&ask(Some("read write"))).unwrap_err();
+    assert_eq!(
+        refused.code.as_str(),
+        "invalid_scope",
+        "write is no longer the client's"
+    );
+
+    // enabled: false keeps serving registered clients; no registration section serves none.
+    let closed = server_config(|raw| {
+        raw["registration"] = json!({ "enabled": false, "allowed_scope": "read write admin" });
+    });
+    assert!(closed.registration.is_none());
+    assert!(closed.stored_client(&stored).is_some());
+    let none = server_config(|_| {});
+    assert!(none.stored_client(&stored).is_none());
 }
