@@ -297,6 +297,9 @@ export function createGatepass(wasm) {
       } catch {
         return emptyResponse(404);
       }
+      // No client can have this id (the core's rule: 1 to 255 visible ASCII), so there is no
+      // client configuration endpoint here; the store is not asked.
+      if (!wasm.isClientId(clientId)) return emptyResponse(404);
       const body = method === 'PUT' ? await readBody(request, this.#maxBodyBytes) : new Uint8Array(0);
       const record = await this.clientStore.get(clientId);
       if (record !== undefined && record !== null && typeof record !== 'string') {
