@@ -365,8 +365,9 @@ export function createGatepass(wasm) {
       } catch {
         return emptyResponse(404);
       }
-      // No client can have this id (the core's rule: 1 to 255 visible ASCII), so there is no
-      // client configuration endpoint here; the store is not asked.
+      // No client can have this id (the core's rule, limits::is_client_id: 1 to 255 VSCHAR,
+      // RFC 6749 Appendix A.1), so there is no client configuration endpoint (RFC 7592 §2)
+      // here; the store is not asked.
       if (!wasm.isClientId(clientId)) return emptyResponse(404);
       const body = method === 'PUT' ? await readBody(request, this.#maxBodyBytes) : new Uint8Array(0);
       const record = await this.#call(this.clientStore, 'clientStore', 'get', clientId);
