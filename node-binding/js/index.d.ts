@@ -24,7 +24,13 @@ export class GatepassError extends Error {
 /**
  * Where client records live. Records are opaque JSON strings made by the server (registration,
  * RFC 7592 updates); store and return them unchanged. `get` resolves to `undefined` (or `null`)
- * for an unknown client.
+ * for an unknown client. A record carries the issuer that registered it; a server refuses any
+ * other issuer's record, and cuts a record's scopes and audiences to its current policy at
+ * every load.
+ *
+ * `clientId` is always 1 to 255 visible ASCII characters (other ids from the wire are answered
+ * without a store call), but otherwise untrusted: it may hold `/`, `.`, `%` or spaces, so encode
+ * it before building a path or URL from it.
  */
 export interface ClientStore {
   get(clientId: string): Promise<string | undefined | null>;
@@ -71,8 +77,10 @@ export interface KVNamespaceLike {
 }
 
 /**
- * Client records in Workers KV. Eventually consistent (a change can take about 60 s to reach
- * other locations): fine for client records, not for replay keys.
+ * Client records in Workers KV under `prefix + clientId` (default prefix `gatepass:client:`).
+ * Eventually consistent (a change can take about 60 s to reach other locations): fine for
+ * client records, not for replay keys. Servers of different issuers sharing a namespace do not
+ * accept each other's records, but give each issuer its own `prefix` to keep their ids apart.
  */
 export class KVClientStore implements ClientStore {
   constructor(kv: KVNamespaceLike, options?: { prefix?: string });
@@ -141,15 +149,30 @@ export interface ServerConfig {
   jwks_path?: string;
   metadata_path?: string;
   registration_path?: string;
-  /** RFC 7591 registration; absent means off. */
+  /**
+   * RFC 7591 registration and RFC 7592 client management. Absent: both off, and no client from
+   * the client store is accepted. Registered clients are cut to the current `allowed_scope` and
+   * `default_audiences` every time they are loaded.
+   */
   registration?: {
+    /**
+     * `false` stops registration and RFC 7592 management (404) but keeps serving the clients
+     * already registered (default true).
+     */
     enabled?: boolean;
+    /** Scopes a registered client may hold (space-separated). */
     allowed_scope?: string;
+    /** Scopes of a client that asks for none (space-separated, within `allowed_scope`). */
     default_scope?: string;
     /** `sha256:` hash of the initial access token required to register. */
     initial_access_token_hash?: string;
+    /**
+     * `true` serves registration without an initial access token: anyone who can reach the
+     * endpoint can register clients. Required (and only allowed) when
+     * `initial_access_token_hash` is absent and registration is enabled.
+     */
+    open_registration?: boolean;
     client_secret_ttl?: string;
-    [name: string]: unknown;
   };
   /** Longest client assertion `exp - iat` (or `exp - now` without `iat`), e.g. `"600s"` (default and largest `"3600s"`). */
   assertion_max_lifetime?: string;
@@ -175,8 +198,27 @@ export interface AuthorizationServerOptions {
   now?: () => number;
   /** Largest request body read (default 65536); larger bodies answer 413. */
   maxBodyBytes?: number;
-  /** Called with the error behind every 500 answer (default: `console.error`). */
-  onError?: (error: unknown) => void;
+  /**
+   * Longest wait for any client store or replay store call, in milliseconds (a positive
+   * integer, at most 2147483647; default: no limit). A call still pending then fails the
+   * request with 500 `server_error`, like a store that throws; `onError` gets a `GatepassError`
+   * (`server_error`) naming the call, and `counters.storeTimeouts` goes up.
+   */
+  storeTimeoutMs?: number;
+  /**
+   * Called with the error behind every 500 answer (default: `console.error`). May return a
+   * promise. A throw or a rejection is counted in `counters.errorCallbackFailures` and
+   * otherwise ignored.
+   */
+  onError?: (error: unknown) => unknown;
+}
+
+/** Failure counters of an {@link AuthorizationServer} since it was made. */
+export interface ServerCounters {
+  /** Calls of `onError` that threw or whose promise rejected. */
+  readonly errorCallbackFailures: number;
+  /** Store calls that did not settle within `storeTimeoutMs`. */
+  readonly storeTimeouts: number;
 }
 
 /**
@@ -193,11 +235,13 @@ export class AuthorizationServer {
   jwks(): { keys: JsonObject[] };
   /** The RFC 8414 metadata document. */
   metadata(): JsonObject;
+  /** A frozen snapshot of the failure counters (a new object on every read). */
+  readonly counters: ServerCounters;
   /**
    * Serves the token endpoint (POST), JWKS and metadata (GET/HEAD), registration (POST, RFC
-   * 7591) and client configuration (GET/PUT/DELETE, RFC 7592); 404 for other paths, 405 for
-   * other methods, 413 for bodies over `maxBodyBytes`. Never rejects: failures answer 500
-   * `server_error`.
+   * 7591) and client configuration (GET/PUT/DELETE, RFC 7592; 404 when the decoded client id is
+   * not 1 to 255 visible ASCII); 404 for other paths, 405 for other methods, 413 for bodies over
+   * `maxBodyBytes`. Never rejects: failures answer 500 `server_error`.
    */
   handle(request: Request): Promise<Response>;
   /**
@@ -285,7 +329,8 @@ export interface AccessTokenClaims extends JsonObject {
 
 /**
  * Verifies an access token (the compact JWS, without `Bearer `) for `provider`, and the scopes
- * required. The provider is parsed once per object (later changes to it are not seen).
+ * required. The provider is read on every call (a changed object takes effect at once) and
+ * parsed once per content (the last 64 are kept, keyed by their JSON text).
  * Rejects with a GatepassError whose `code` is the RFC 6750 code, with `status` and
  * `wwwAuthenticate` to answer with; `invalid_configuration` for a bad provider.
  */

@@ -814,6 +814,14 @@ pub fn public_jwks(private_json: &str) -> Result<String, JsError> {
     Ok(json!({ "keys": keys }).to_string())
 }
 
+/// Whether `id` can be a client identifier at all (1 to 255 visible ASCII characters,
+/// `limits::is_client_id`): the host answers any other id from the wire (an RFC 7592 path
+/// segment) as an unknown client without asking its store.
+#[wasm_bindgen(js_name = isClientId)]
+pub fn is_client_id(id: &str) -> bool {
+    gatepass_core::limits::is_client_id(id)
+}
+
 /// The stored form of a client secret (`sha256:...`).
 #[wasm_bindgen(js_name = hashClientSecret)]
 pub fn hash_client_secret(secret: &str) -> String {

@@ -82,16 +82,16 @@ test('verifyAccessToken: a bad provider rejects with invalid_configuration', asy
   await assert.rejects(verifyAccessToken('x', null), (e) => e.code === 'invalid_configuration');
 });
 
-test('verifyAccessToken: the provider may be JSON text; one verifier per provider', async () => {
+test('verifyAccessToken: the provider may be JSON text; a provider object is read on every call', async () => {
   const fx = await makeFixture();
   const token = await issue(fx);
   const text = JSON.stringify(providerFor(fx.server));
   for (let i = 0; i < 3; i++) assert.equal((await verifyAccessToken(token, text, { now: FIXED_NOW })).sub, 'billing');
-  // Parsed once per object: a change to the object after first use is not seen.
+  // Keyed by content, not identity: a change to the object after first use is seen.
   const provider = providerFor(fx.server);
-  await verifyAccessToken(token, provider, { now: FIXED_NOW });
-  provider.issuer = 'https://changed.example';
   assert.equal((await verifyAccessToken(token, provider, { now: FIXED_NOW })).iss, ISSUER);
+  provider.issuer = 'https://changed.example';
+  await assert.rejects(verifyAccessToken(token, provider, { now: FIXED_NOW }), (e) => e.code === 'invalid_token');
 });
 
 test('generateSigningKey: EdDSA, ES256, RS256, PS256; publicJwks strips private members', () => {

@@ -1,17 +1,14 @@
 // workerd (npm `workerd`, the Cloudflare Workers runtime): a Worker importing the packed
 // package's `workerd` entry, with the wasm embedded as a Wasm module and a Durable Object
-// namespace for the replay store, served on loopback and driven over HTTP.
+// namespace for the replay store, served on loopback and driven over HTTP
+// (../test-support/workerd.js).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import { generateClientSecret, generateSigningKey, hashClientSecret } from 'gatepass';
-import { PACKAGE_DIR, freePort, packedProject } from '../test-support/packed.js';
+import { startWorkerd } from '../test-support/workerd.js';
 
-const WORKERD = join(PACKAGE_DIR, 'node_modules', '.bin', 'workerd');
 const API = 'https://api.example';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -52,110 +49,42 @@ export default {
 };
 `;
 
-/** The modules reachable from `entry` by relative imports, as workerd module definitions. */
-function moduleGraph(root, entry) {
-  const seen = new Map();
-  const visit = (name) => {
-    if (seen.has(name)) return;
-    const isWasm = name.endsWith('.wasm');
-    seen.set(name, isWasm ? 'wasm' : 'esModule');
-    if (isWasm) return;
-    const source = readFileSync(join(root, name), 'utf8');
-    for (const m of source.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) {
-      visit(posix.normalize(posix.join(posix.dirname(name), m[1])));
-    }
-  };
-  visit(entry);
-  return [...seen];
-}
-
-const capnpString = (s) => JSON.stringify(s); // JSON string escapes are valid Cap'n Proto text
-
-let project;
-let child;
+let workerd;
 let origin;
-let stderr = '';
 const fx = {};
 
 before(async () => {
-  project = packedProject();
-  const pkg = JSON.parse(readFileSync(join(project.dir, 'node_modules/gatepass/package.json'), 'utf8'));
-  const entry = posix.join('node_modules/gatepass', pkg.exports['.'].workerd.default);
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-
   fx.basicSecret = generateClientSecret();
   fx.initialAccessToken = generateClientSecret();
   fx.clientKeys = await jose.generateKeyPair('ES256');
-  const config = {
-    issuer: origin,
-    signing_keys: [generateSigningKey('ES256', 'edge-1')],
+  const clientJwk = { ...(await jose.exportJWK(fx.clientKeys.publicKey)), kid: 'w', alg: 'ES256' };
+  const signingKey = generateSigningKey('ES256', 'edge-1');
+  const config = (issuer) => ({
+    issuer,
+    signing_keys: [signingKey],
     default_audiences: [API],
     clients: [
       { client_id: 'billing', client_secret_hash: hashClientSecret(fx.basicSecret), scope: 'orders:read' },
-      {
-        client_id: 'worker',
-        token_endpoint_auth_method: 'private_key_jwt',
-        jwks: { keys: [{ ...(await jose.exportJWK(fx.clientKeys.publicKey)), kid: 'w', alg: 'ES256' }] },
-        scope: 'orders:read orders:write',
-      },
+      { client_id: 'worker', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] }, scope: 'orders:read orders:write' },
     ],
     registration: { allowed_scope: 'orders:read', initial_access_token_hash: hashClientSecret(fx.initialAccessToken) },
-  };
-
-  writeFileSync(join(project.dir, 'worker.js'), WORKER);
-  const modules = [
-    `(name = "worker.js", esModule = embed "worker.js")`,
-    // What a bundler does with the bare specifier: the package's \`workerd\` export.
-    `(name = "gatepass", esModule = ${capnpString(`export * from "${entry}";`)})`,
-    ...moduleGraph(project.dir, entry).map(([name, kind]) => `(name = ${capnpString(name)}, ${kind} = embed ${capnpString(name)})`),
-  ];
-  writeFileSync(
-    join(project.dir, 'config.capnp'),
-    `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [ (name = "main", worker = .gatepassWorker) ],
-  sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
-);
-
-const gatepassWorker :Workerd.Worker = (
-  modules = [
-    ${modules.join(',\n    ')}
-  ],
-  compatibilityDate = "2025-09-01",
-  bindings = [
-    (name = "CONFIG", json = ${capnpString(JSON.stringify(config))}),
-    (name = "REPLAY", durableObjectNamespace = (className = "ReplayGuard")),
-  ],
-  durableObjectNamespaces = [ (className = "ReplayGuard", uniqueKey = "gatepass-test-replay-guard") ],
-  durableObjectStorage = (inMemory = void),
-);
-`,
-  );
-  child = spawn(WORKERD, ['serve', 'config.capnp'], { cwd: project.dir, stdio: ['ignore', 'inherit', 'pipe'] });
-  child.stderr.on('data', (d) => (stderr += d));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`workerd exited (${child.exitCode}):\n${stderr}`);
-    try {
-      await fetch(`${origin}/.well-known/jwks.json`);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`workerd did not start:\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  });
+  workerd = await startWorkerd({
+    worker: WORKER,
+    bindings: (at) => [
+      `(name = "CONFIG", json = ${JSON.stringify(JSON.stringify(config(at)))})`,
+      `(name = "REPLAY", durableObjectNamespace = (className = "ReplayGuard"))`,
+    ],
+    workerFields: [
+      `durableObjectNamespaces = [ (className = "ReplayGuard", uniqueKey = "gatepass-test-replay-guard") ]`,
+      `durableObjectStorage = (inMemory = void)`,
+    ],
+  });
+  origin = workerd.origin;
 });
 
 after(async () => {
-  if (process.env.GATEPASS_SHOW_WORKERD_LOG) console.error(stderr);
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-  project?.cleanup();
+  await workerd?.stop();
 });
 
 const form = (params, headers = {}) =>
@@ -208,7 +137,7 @@ test('workerd: private_key_jwt through the Durable Object replay store — accep
   const assertion = await makeAssertion();
   const params = { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion };
   const first = await form(params);
-  assert.equal(first.status, 200, `${await first.clone().text()}\n${stderr}`);
+  assert.equal(first.status, 200, `${await first.clone().text()}\n${workerd.log()}`);
   const replay = await form(params);
   assert.equal(replay.status, 401);
   assert.equal((await replay.json()).error, 'invalid_client');
