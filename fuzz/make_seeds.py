@@ -41,7 +41,7 @@ BILLING = "https://billing.gatepass.test"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FORM = "application/x-www-form-urlencoded"
 BASIC_CLIENT, BASIC_SECRET = "billing", "fuzz-basic-secret-0123456789abcdefghijklmn"
-ODD_CLIENT, ODD_SECRET = "odd:client%+ é", "p@ss:w%rd+ ü/="
+ODD_CLIENT, ODD_SECRET = "odd:client%+ &=~", "p@ss:w%rd+ ü/="
 POST_CLIENT, POST_SECRET = "poster", "fuzz-post-secret-0123456789abcdefghijklmno"
 HMAC_SECRET = "cross-shell-hmac-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
 

@@ -41,8 +41,9 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// `client_secret_basic` client and its secret.
 pub const BASIC_CLIENT: &str = "billing";
 pub const BASIC_SECRET: &str = "fuzz-basic-secret-0123456789abcdefghijklmn";
-/// A `client_secret_basic` client whose id and secret need RFC 6749 §2.3.1 form-encoding.
-pub const ODD_CLIENT: &str = "odd:client%+ é";
+/// A `client_secret_basic` client whose id and secret need RFC 6749 §2.3.1 form-encoding (the
+/// id visible ASCII, RFC 6749 Appendix A.1).
+pub const ODD_CLIENT: &str = "odd:client%+ &=~";
 pub const ODD_SECRET: &str = "p@ss:w%rd+ ü/=";
 /// `client_secret_post` client and its secret.
 pub const POST_CLIENT: &str = "poster";
