@@ -40,6 +40,9 @@
 #   bash bench/worst-case.sh --quick             # smoke run, ~1 min after the builds
 #   bash bench/worst-case.sh --shells core,npm   # a subset
 #   bash bench/worst-case.sh --markdown          # the summary as the README's table
+#   bash bench/worst-case.sh --instructions      # also the core's instruction counts per
+#                                                # request (valgrind callgrind; deterministic,
+#                                                # so independent of the machine's load), ~30 s
 #
 # Results: target/worst-case/{cases,core,npm,envoy}.json. Numbers depend on the machine and on
 # whatever else runs on it; the ratios are what to compare.
@@ -50,6 +53,7 @@ cd "$root"
 quick=()
 shells="core,npm,envoy"
 markdown=()
+instructions=0
 while (($#)); do
   case "$1" in
     --quick) quick=(--quick) ;;
@@ -58,12 +62,13 @@ while (($#)); do
       shift
       ;;
     --markdown) markdown=(--markdown) ;;
+    --instructions) instructions=1 ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "worst-case.sh: unknown argument $1 (--quick, --shells LIST, --markdown)" >&2
+      echo "worst-case.sh: unknown argument $1 (--quick, --shells LIST, --markdown, --instructions)" >&2
       exit 2
       ;;
   esac
@@ -86,6 +91,21 @@ if want core; then
   "$bin" bench "${quick[@]}" --now "$now" --json "$out/core.json"
 fi
 
+if ((instructions)); then
+  command -v valgrind >/dev/null || { echo "worst-case.sh: --instructions needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+  n=10
+  mkdir -p "$out/callgrind"
+  echo "$n" >"$out/callgrind/n"
+  cp "$out/cases.json" "$out/callgrind/cases.json"
+  valgrind --tool=callgrind --callgrind-out-file="$out/callgrind/cg.out" \
+    --toggle-collect='worst_case::measured' --dump-after='worst_case::measured' \
+    "$bin" count "$n" >"$out/callgrind/order.txt" 2>"$out/callgrind/valgrind.log"
+  echo
+  echo "core (native, release): instructions per request (valgrind callgrind, $n calls each)"
+  printf '%-17s %-16s %-6s %13s %13s %8s\n' parser variant stage adversarial benign ratio
+  python3 bench/worst_case_report.py --callgrind "$out/callgrind" "$out/core-instr.json"
+fi
+
 if want npm; then
   bash node-binding/build.sh >/dev/null
   echo
@@ -102,4 +122,4 @@ if want envoy; then
   "$root/.venv/bin/python" bench/worst_case_envoy.py "$out/cases.json" "${quick[@]}" --json "$out/envoy.json"
 fi
 
-python3 bench/worst_case_report.py "$out"/core.json "$out"/npm.json "$out"/envoy.json "${markdown[@]}"
+python3 bench/worst_case_report.py "$out"/core.json "$out"/core-instr.json "$out"/npm.json "$out"/envoy.json "${markdown[@]}"

@@ -2,12 +2,17 @@
 """Summary of `bench/worst-case.sh`: the worst adversarial/benign ratio per parser and shell.
 
     python3 bench/worst_case_report.py RESULTS.json... [--markdown]
+    python3 bench/worst_case_report.py --callgrind DIR OUT.json   # worst_case count dumps -> rows
 
 Each RESULTS.json is a list of rows {shell, parser, variant, stage, adversarial_us, benign_us,
 ratio, bytes, cap} written by one shell (core/examples/worst_case.rs,
 node-binding/bench/worst-case.mjs, bench/worst_case_envoy.py). For every parser the table shows,
 per shell and stage, the worst ratio and the variant that gave it; `--markdown` prints the same
 as a Markdown table (the README's "Work per request").
+
+`--callgrind DIR OUT.json` turns the per-call dumps of `worst_case count N` under callgrind
+(DIR/cg.out.1, .2, ... in the order of DIR/order.txt, N in DIR/n) into rows of shell
+`core-instr`: instructions per request instead of microseconds (deterministic).
 """
 
 from __future__ import annotations
@@ -18,16 +23,64 @@ from pathlib import Path
 
 TARGET = 3.0
 PARSERS = ["token_request", "basic_header", "client_assertion", "access_token", "registration", "jwks"]
-COLUMNS = [("core", "whole"), ("core", "parse"), ("npm", "whole"), ("envoy", "whole")]
+COLUMNS = [
+    ("core", "whole"),
+    ("core", "parse"),
+    ("core-instr", "whole"),
+    ("core-instr", "parse"),
+    ("npm", "whole"),
+    ("envoy", "whole"),
+]
 TITLES = {
     ("core", "whole"): "core, whole request",
     ("core", "parse"): "core, parser alone",
+    ("core-instr", "whole"): "core instructions, whole",
+    ("core-instr", "parse"): "core instructions, parser",
     ("npm", "whole"): "npm server (Node)",
     ("envoy", "whole"): "Envoy (CPU)",
 }
 
 
+def from_callgrind(directory: Path, out: Path) -> int:
+    """Rows of shell `core-instr` from `worst_case count N` dumps."""
+    order = (directory / "order.txt").read_text().split("\n")
+    n = int((directory / "n").read_text())
+    counts: dict[tuple[str, str, str], float] = {}
+    for i, line in enumerate(l for l in order if l.strip()):
+        parser, variant, stage = line.split()
+        text = (directory / f"cg.out.{i + 1}").read_text()
+        total = next(int(l.split()[1]) for l in text.splitlines() if l.startswith("totals:"))
+        counts[(parser, variant, stage)] = total / n
+    caps = {}
+    for c in json.loads((directory / "cases.json").read_text())["cases"]:
+        caps[c["parser"]] = c["cap"]
+    rows = []
+    for (parser, variant, stage), instr in counts.items():
+        if variant == "benign":
+            continue
+        benign = counts[(parser, "benign", stage)]
+        rows.append(
+            {
+                "shell": "core-instr",
+                "parser": parser,
+                "variant": variant,
+                "stage": stage,
+                "adversarial_instructions": instr,
+                "benign_instructions": benign,
+                "ratio": instr / benign,
+                "cap": caps.get(parser, ""),
+            }
+        )
+        print(
+            f"{parser:<17} {variant:<16} {stage:<6} {instr:>13,.0f} {benign:>13,.0f} {instr / benign:>7.2f}×"
+        )
+    out.write_text(json.dumps(rows))
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--callgrind"] and len(argv) == 3:
+        return from_callgrind(Path(argv[1]), Path(argv[2]))
     markdown = "--markdown" in argv
     rows = []
     for name in (a for a in argv if not a.startswith("--")):
@@ -54,16 +107,18 @@ def main(argv: list[str]) -> int:
     parsers = [p for p in PARSERS if p in caps]
     over = [(p, s, st) for (p, s, st), r in worst.items() if r["ratio"] > TARGET]
     if markdown:
-        print("| parser | cap | " + " | ".join(TITLES[c] for c in COLUMNS) + " |")
-        print("| --- | --- | " + " | ".join("---" for _ in COLUMNS) + " |")
+        columns = [c for c in COLUMNS if any(k[1:] == c for k in worst)]
+        print("| parser | cap | " + " | ".join(TITLES[c] for c in columns) + " |")
+        print("| --- | --- | " + " | ".join("---" for _ in columns) + " |")
         for p in parsers:
-            print(f"| `{p}` | {caps[p]} | " + " | ".join(cell(p, *c) for c in COLUMNS) + " |")
+            print(f"| `{p}` | {caps[p]} | " + " | ".join(cell(p, *c) for c in columns) + " |")
     else:
         print(f"\nWorst adversarial / benign ratio per parser (target ≤ {TARGET:.0f}×; variant that gave it)")
-        widths = [17] + [30] * len(COLUMNS)
-        print("".join(h.ljust(w) for h, w in zip(["parser"] + [TITLES[c] for c in COLUMNS], widths)))
+        columns = [c for c in COLUMNS if any(k[1:] == c for k in worst)]
+        widths = [17] + [28] * len(columns)
+        print("".join(h.ljust(w) for h, w in zip(["parser"] + [TITLES[c] for c in columns], widths)))
         for p in parsers:
-            print("".join(v.ljust(w) for v, w in zip([p] + [cell(p, *c) for c in COLUMNS], widths)))
+            print("".join(v.ljust(w) for v, w in zip([p] + [cell(p, *c) for c in columns], widths)))
         print()
         for p in parsers:
             print(f"  {p}: {caps[p]}")

@@ -36,6 +36,7 @@
 //!                                      # Envoy shells (bench/worst-case.sh)
 //! worst_case describe                  # what each input holds
 //! worst_case profile PARSER VARIANT whole|parse N   # one input N times (perf, callgrind)
+//! worst_case count N                   # every input N times, one call each (callgrind dumps)
 //! ```
 
 use std::fmt::Write as _;
@@ -257,6 +258,32 @@ fn pct_all(text: &str) -> String {
         let _ = write!(out, "%{b:02X}");
         out
     })
+}
+
+/// The `i`-th shortest distinct member name (`a`..`Z`, then two characters, ...): the most
+/// members per byte, and member count is what an object's cost grows with.
+fn short_name(mut i: usize) -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut out = String::new();
+    loop {
+        out.push(char::from(CHARS[i % CHARS.len()]));
+        i /= CHARS.len();
+        if i == 0 {
+            return out;
+        }
+        i -= 1;
+    }
+}
+
+/// An object of `n` members with the shortest names, each holding `0`, nested in `depth - 1`
+/// more objects (`{"a":{"a":{...}}}`): `n + depth` values.
+fn short_members(n: usize, depth: usize) -> String {
+    let inner: Vec<String> = (0..n).map(|i| format!("\"{}\":0", short_name(i))).collect();
+    let mut s = format!("{{{}}}", inner.join(","));
+    for _ in 1..depth {
+        s = format!("{{\"a\":{s}}}");
+    }
+    s
 }
 
 /// A JSON string with every character written as a `\u` escape (ASCII text only).
@@ -700,15 +727,25 @@ fn assertion_cases(now: u64) -> Res<Vec<Case>> {
 
 /// Access tokens of `MAX_TOKEN_BYTES`.
 fn access_token_cases(now: u64, server: &SigningJwk, attacker: &SigningJwk) -> Res<Vec<Case>> {
-    let sign = |key: &SigningJwk, header: &str, payload: &str| -> String {
-        let input = format!(
-            "{}.{}",
+    // Sizes are searched on the unsigned token with a placeholder of the signature's length
+    // (an Ed25519 signature is always 64 bytes); the chosen one is then signed.
+    let unsigned = |header: &str, payload: &str| -> String {
+        format!(
+            "{}.{}.{}",
             b64::encode_url(header.as_bytes()),
-            b64::encode_url(payload.as_bytes())
-        );
-        match crypto::sign(key.alg, &key.key, input.as_bytes(), &mut rng(3)) {
-            Ok(sig) => jws::assemble(&input, &sig),
-            Err(_) => String::new(),
+            b64::encode_url(payload.as_bytes()),
+            "A".repeat(86)
+        )
+    };
+    let sign = |key: &SigningJwk, token: String| -> Res<String> {
+        let (input, _) = token.rsplit_once('.').ok_or("not a JWS")?;
+        let sig = crypto::sign(key.alg, &key.key, input.as_bytes(), &mut rng(3))
+            .map_err(|e| format!("sign: {e:?}"))?;
+        let signed = jws::assemble(input, &sig);
+        if signed.len() == token.len() {
+            Ok(signed)
+        } else {
+            Err("signature of an unexpected length".into())
         }
     };
     let case = |variant: &str, adversarial: bool, token: String, note: String| Case {
@@ -732,8 +769,9 @@ fn access_token_cases(now: u64, server: &SigningJwk, attacker: &SigningJwk) -> R
             "padding": "a".repeat(pad),
         })
         .to_string();
-        sign(server, &header, &payload)
+        unsigned(&header, &payload)
     })?;
+    let benign = sign(server, benign)?;
     let mut cases = vec![case(
         "benign",
         false,
@@ -770,7 +808,7 @@ fn access_token_cases(now: u64, server: &SigningJwk, attacker: &SigningJwk) -> R
     // 2048-value budget), inside a chain of arrays or objects nested to the depth limit; a
     // plain string member takes the rest of the size.
     type Item = fn(usize) -> String;
-    let variants: [(&str, &str, Item, bool); 3] = [
+    let variants: [(&str, &str, Item, bool); 4] = [
         (
             "numbers",
             "payload at the 2048-value budget: one-digit numbers in arrays nested to depth 15",
@@ -785,8 +823,14 @@ fn access_token_cases(now: u64, server: &SigningJwk, attacker: &SigningJwk) -> R
         ),
         (
             "members",
-            "payload of members with a common prefix in objects nested to depth 15",
-            |i| format!("\"mmmm{i:04}\":0"),
+            "payload of members with the shortest distinct names in objects nested to depth 15",
+            |i| format!("\"{}\":0", short_name(i)),
+            true,
+        ),
+        (
+            "prefix_members",
+            "payload of members whose names share a 16-byte prefix, in objects nested to depth 15",
+            |i| format!("\"{}{i:04}\":0", "m".repeat(16)),
             true,
         ),
     ];
@@ -810,12 +854,15 @@ fn access_token_cases(now: u64, server: &SigningJwk, attacker: &SigningJwk) -> R
                 &json!("x".repeat(pad)).to_string(),
                 1,
             );
-            sign(attacker, &header(knob), &p.text())
+            unsigned(&header(knob), &p.text())
         };
         // values: the claims object and its 8 members, the chain, the padding member
         let room = MAX_JSON_VALUES - 9 - NEST - 1;
         let items = largest(room, MAX_TOKEN_BYTES - 16, |n| build(n, 0, 0).len())?;
-        let token = exact(MAX_TOKEN_BYTES, 4, |knob, pad| build(items, knob, pad))?;
+        let token = sign(
+            attacker,
+            exact(MAX_TOKEN_BYTES, 4, |knob, pad| build(items, knob, pad))?,
+        )?;
         let values = 9 + NEST + items + 1;
         cases.push(case(
             variant,
@@ -906,16 +953,15 @@ fn registration_cases(long_scopes: &[String], client_key: &Value) -> Res<Vec<Cas
                 o = o.raw(name, &json_escaped(&text), 1);
             }
             // Unknown members (ignored, but parsed and counted) up to the member cap, each
-            // an array nested to the depth limit; together they take the rest of the value
-            // budget.
+            // an object nested to the depth limit holding members with the shortest names;
+            // together they take the rest of the value budget.
             let unknown = MAX_REGISTRATION_MEMBERS - o.members.len() - 1;
             let room = MAX_JSON_VALUES - o.values - 1;
             for u in 0..unknown {
                 let values = room / unknown + usize::from(u < room % unknown);
-                let inner = vec!["0"; values - (NEST - 1)].join(",");
                 o = o.raw(
                     &format!("{}{u:02}", "x".repeat(40)),
-                    &nested(NEST - 1, &inner),
+                    &short_members(values - (NEST - 1), NEST - 1),
                     values,
                 );
             }
@@ -930,7 +976,7 @@ fn registration_cases(long_scopes: &[String], client_key: &Value) -> Res<Vec<Cas
             true,
             body,
             format!(
-                "{MAX_REGISTRATION_MEMBERS} members, {MAX_JSON_VALUES} values, {MAX_CLIENT_KEYS} RSA-{bits} keys, {MAX_SCOPE_TOKENS} scopes (60-byte prefix), {MAX_METADATA_ARRAY_ITEMS} escaped contacts, escaped text fields, unknown members nested to depth 15"
+                "{MAX_REGISTRATION_MEMBERS} members, {MAX_JSON_VALUES} values, {MAX_CLIENT_KEYS} RSA-{bits} keys, {MAX_SCOPE_TOKENS} scopes (60-byte prefix), {MAX_METADATA_ARRAY_ITEMS} escaped contacts, escaped text fields, unknown members holding objects nested to depth 15"
             ),
         ));
     }
@@ -968,21 +1014,15 @@ fn jwks_cases() -> Res<Vec<Case>> {
     )];
     let mut families: Vec<(&str, Vec<Value>)> = Vec::new();
     let mut ed_keys = Vec::new();
-    let mut p521_keys = Vec::new();
     for i in 0..MAX_SET_KEYS {
         ed_keys.push(public_json(&signing_key(
             Algorithm::EdDSA,
             "x",
             1000 + i as u64,
         )?)?);
-        p521_keys.push(public_json(&signing_key(
-            Algorithm::ES512,
-            "x",
-            2000 + i as u64,
-        )?)?);
     }
     families.push(("ed25519", ed_keys));
-    families.push(("p521", p521_keys));
+    families.push(("p521", p521_points(MAX_SET_KEYS)?));
     families.push((
         "rsa8192",
         (0..MAX_SET_KEYS)
@@ -990,9 +1030,24 @@ fn jwks_cases() -> Res<Vec<Case>> {
             .collect(),
     ));
     for (family, keys) in families {
+        // The rest of the value budget as unknown members of the keys (ignored, but parsed
+        // and counted), with short names no JWK parameter has (`za`, `zb`, ...).
+        let base = 2 + keys.iter().map(|k| count_values(k) + 1).sum::<usize>();
+        let spare = MAX_JSON_VALUES.saturating_sub(base);
+        let keys: Vec<Value> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut k)| {
+                let extra = spare / MAX_SET_KEYS + usize::from(i < spare % MAX_SET_KEYS);
+                for m in 0..extra {
+                    k[format!("z{}", short_name(m))] = json!(0);
+                }
+                k
+            })
+            .collect();
         // Every key's kid shares a long prefix (the set checks kids for duplicates); the
-        // prefix length takes the size padding.
-        let body = fill_to(JWKS_BYTES, |pad, extra| {
+        // prefix length takes the size padding, the first kid the remainder.
+        let build = |pad: usize, extra: usize| -> String {
             let keys: Vec<Value> = keys
                 .iter()
                 .enumerate()
@@ -1008,15 +1063,44 @@ fn jwks_cases() -> Res<Vec<Case>> {
                 })
                 .collect();
             json!({ "keys": keys }).to_string()
-        })?;
+        };
+        let room = JWKS_BYTES
+            .checked_sub(build(0, 0).len())
+            .ok_or("the keys alone are over the size")?;
+        let body = build(room / keys.len(), room % keys.len());
+        if body.len() != JWKS_BYTES {
+            return Err(format!("jwks {family}: {} bytes", body.len()));
+        }
         cases.push(case(
             family,
             true,
             body,
-            format!("{MAX_SET_KEYS} {family} keys, kids with a long common prefix"),
+            format!("{MAX_SET_KEYS} {family} keys at the {MAX_JSON_VALUES}-value budget (unknown members), kids with a long common prefix"),
         ));
     }
     Ok(cases)
+}
+
+/// `count` P-521 public keys: the points 2G, 3G, ... (valid keys, made by point additions
+/// instead of `count` key generations).
+fn p521_points(count: usize) -> Res<Vec<Value>> {
+    use p521::elliptic_curve::group::Group;
+    use p521::elliptic_curve::sec1::ToEncodedPoint;
+    let g = p521::ProjectivePoint::generator();
+    let mut p = g;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        p += g;
+        let encoded = p.to_affine().to_encoded_point(false);
+        let (Some(x), Some(y)) = (encoded.x(), encoded.y()) else {
+            return Err("P-521 point at infinity".into());
+        };
+        out.push(json!({
+            "kty": "EC", "crv": "P-521", "x": b64::encode_url(x), "y": b64::encode_url(y),
+            "alg": "ES512", "use": "sig",
+        }));
+    }
+    Ok(out)
 }
 
 fn fixture(now: u64) -> Res<Fixture> {
@@ -1342,7 +1426,9 @@ fn write(fx: &Fixture, dir: &str) -> Res<()> {
                     v["content_type"] = json!("application/json");
                     v["body"] = json!(String::from_utf8_lossy(body));
                 }
-                Input::Jwks { .. } => {}
+                // Remote JWK sets are fetched by the Envoy filter's root context, not sent
+                // by a client: measured in the core only.
+                Input::Jwks { .. } => v["native_only"] = json!(true),
             }
             if let Some(jti) = &c.jti {
                 v["jti"] = json!(jti);
@@ -1350,7 +1436,6 @@ fn write(fx: &Fixture, dir: &str) -> Res<()> {
             }
             v
         })
-        .filter(|v| v["parser"] != "jwks")
         .collect();
     let doc = json!({
         "now": fx.now,
@@ -1380,6 +1465,38 @@ fn describe(fx: &Fixture) {
             c.note
         );
     }
+}
+
+/// One input `n` times at one stage. Not inlined: `count` runs under callgrind with
+/// `--toggle-collect` and `--dump-after` on this function, one dump per call.
+#[inline(never)]
+fn measured(fx: &Fixture, input: &Input, whole_stage: bool, n: usize, r: &mut ChaCha20Rng) {
+    for _ in 0..n {
+        black_box(if whole_stage {
+            whole(fx, black_box(input), r) as usize
+        } else {
+            usize::from(parse(black_box(input)))
+        });
+    }
+}
+
+/// `count N`: every input `N` times at each stage, one `measured` call each, in the order
+/// printed (`parser variant stage`), for callgrind's per-call dumps (bench/worst-case.sh
+/// --instructions). One untimed call first warms every input's allocations.
+fn count(fx: &Fixture, args: &[String]) -> Res<()> {
+    let n: usize = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .ok_or("usage: worst_case count N")?;
+    let mut r = rng(13);
+    for c in &fx.cases {
+        for (stage, whole_stage) in [("whole", true), ("parse", false)] {
+            black_box(whole(fx, &c.input, &mut r));
+            measured(fx, &c.input, whole_stage, n, &mut r);
+            println!("{} {} {stage}", c.parser.name(), c.variant);
+        }
+    }
+    Ok(())
 }
 
 /// `profile PARSER VARIANT STAGE N`: one input `N` times, for `perf record` or callgrind.
@@ -1436,11 +1553,11 @@ fn options(args: &[String]) -> Res<Options> {
 }
 
 fn run(args: &[String]) -> Res<()> {
-    let usage = "usage: worst_case bench [--quick] [--now UNIX] [--only PARSER,..] [--json FILE] | write DIR [--now UNIX] | describe | profile PARSER VARIANT whole|parse N";
+    let usage = "usage: worst_case bench [--quick] [--now UNIX] [--only PARSER,..] [--json FILE] | write DIR [--now UNIX] | describe | profile PARSER VARIANT whole|parse N | count N";
     let Some((command, rest)) = args.split_first() else {
         return Err(usage.into());
     };
-    let opts = if command == "profile" {
+    let opts = if command == "profile" || command == "count" {
         options(&[])?
     } else {
         options(rest)?
@@ -1454,6 +1571,7 @@ fn run(args: &[String]) -> Res<()> {
             Ok(())
         }
         "profile" => profile(&fx, rest),
+        "count" => count(&fx, rest),
         _ => Err(usage.into()),
     }
 }
