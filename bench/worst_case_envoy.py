@@ -37,7 +37,6 @@ import socket
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -215,7 +214,7 @@ def main() -> int:
                 raise RuntimeError(f"{c['parser']} {c['variant']}: answered {status}, expected {c['expect']}")
 
         print(
-            f"Envoy {harness.ENVOY_BIN.name} 1.40, gatepass filter (wasm32-wasip1, V8), one worker: Envoy CPU time per "
+            f"Envoy 1.40, gatepass filter (wasm32-wasip1, V8), one worker: Envoy CPU time per "
             f"request (all threads, /proc schedstat), medians of {rounds} interleaved rounds, batches of ~{batch_cpu * 1000:.0f} ms CPU"
         )
         print(f"{'parser':<17} {'variant':<16} {'stage':<6} {'adversarial':>13} {'benign':>13} {'ratio':>8}")
