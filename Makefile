@@ -1,4 +1,4 @@
-.PHONY: demo demo-core test setup bench
+.PHONY: demo demo-core test setup bench bench-worst-case
 
 # The main job: gatepass in a real Envoy (token endpoint + enforcement), walked through.
 demo:
@@ -18,3 +18,8 @@ setup:
 # Core benchmarks with ratios to the bare signature primitives (not a test).
 bench:
 	bash scripts/bench.sh
+
+# Worst-case work per request before authentication: adversarial vs benign inputs of the same
+# size, per parser, in the core, the npm server and Envoy (not a test; a few minutes).
+bench-worst-case:
+	bash bench/worst-case.sh
