@@ -49,9 +49,10 @@ use gatepass_core::config::ServerConfig;
 use gatepass_core::crypto::{self, Algorithm};
 use gatepass_core::jwk::{JwkSet, SetStrictness, SigningJwk};
 use gatepass_core::limits::{
-    MAX_AUTHORIZATION_BYTES, MAX_BODY_BYTES, MAX_CLIENT_KEYS, MAX_FORM_PARAMETERS, MAX_JSON_VALUES,
-    MAX_METADATA_ARRAY_ITEMS, MAX_METADATA_TEXT_BYTES, MAX_REGISTRATION_MEMBERS, MAX_RESOURCES,
-    MAX_SCOPE_TOKENS, MAX_SET_KEYS, MAX_SMALL_JSON_VALUES, MAX_TOKEN_BYTES,
+    MAX_ACCESS_TOKEN_JSON_VALUES, MAX_AUTHORIZATION_BYTES, MAX_BODY_BYTES, MAX_CLIENT_KEYS,
+    MAX_FORM_PARAMETERS, MAX_JSON_VALUES, MAX_METADATA_ARRAY_ITEMS, MAX_METADATA_TEXT_BYTES,
+    MAX_REGISTRATION_JSON_VALUES, MAX_REGISTRATION_MEMBERS, MAX_RESOURCES, MAX_SCOPE_TOKENS,
+    MAX_SET_KEYS, MAX_SMALL_JSON_VALUES, MAX_TOKEN_BYTES,
 };
 use gatepass_core::request::{self, TokenHttpRequest};
 use gatepass_core::verify::{self, VerifierPolicy};
@@ -124,11 +125,11 @@ impl Parser {
                 "{MAX_TOKEN_BYTES} B, {MAX_SMALL_JSON_VALUES} JSON values per part"
             ),
             Parser::AccessToken => format!(
-                "{MAX_TOKEN_BYTES} B, header {MAX_SMALL_JSON_VALUES} / payload {MAX_JSON_VALUES} JSON values, depth {}",
+                "{MAX_TOKEN_BYTES} B, header {MAX_SMALL_JSON_VALUES} / payload {MAX_ACCESS_TOKEN_JSON_VALUES} JSON values, depth {}",
                 json::MAX_DEPTH
             ),
             Parser::Registration => format!(
-                "body {MAX_BODY_BYTES} B, {MAX_JSON_VALUES} values, {MAX_REGISTRATION_MEMBERS} members, {MAX_METADATA_ARRAY_ITEMS} items, text {MAX_METADATA_TEXT_BYTES} B, {MAX_SCOPE_TOKENS} scopes, {MAX_CLIENT_KEYS} keys"
+                "body {MAX_BODY_BYTES} B, {MAX_REGISTRATION_JSON_VALUES} values, {MAX_REGISTRATION_MEMBERS} members, {MAX_METADATA_ARRAY_ITEMS} items, text {MAX_METADATA_TEXT_BYTES} B, {MAX_SCOPE_TOKENS} scopes, {MAX_CLIENT_KEYS} keys"
             ),
             Parser::Jwks => format!("{MAX_SET_KEYS} keys, {MAX_JSON_VALUES} values, {JWKS_BYTES} B (filter)"),
         }
@@ -857,7 +858,7 @@ fn access_token_cases(now: u64, server: &SigningJwk, attacker: &SigningJwk) -> R
             unsigned(&header(knob), &p.text())
         };
         // values: the claims object and its 8 members, the chain, the padding member
-        let room = MAX_JSON_VALUES - 9 - NEST - 1;
+        let room = MAX_ACCESS_TOKEN_JSON_VALUES - 9 - NEST - 1;
         let items = largest(room, MAX_TOKEN_BYTES - 16, |n| build(n, 0, 0).len())?;
         let token = sign(
             attacker,
@@ -955,13 +956,14 @@ fn registration_cases(long_scopes: &[String], client_key: &Value) -> Res<Vec<Cas
             // Unknown members (ignored, but parsed and counted) up to the member cap, each
             // an object nested to the depth limit holding members with the shortest names;
             // together they take the rest of the value budget.
-            let unknown = MAX_REGISTRATION_MEMBERS - o.members.len() - 1;
-            let room = MAX_JSON_VALUES - o.values - 1;
+            let room = MAX_REGISTRATION_JSON_VALUES - o.values - 1;
+            let unknown = (MAX_REGISTRATION_MEMBERS - o.members.len() - 1).min(room);
             for u in 0..unknown {
                 let values = room / unknown + usize::from(u < room % unknown);
+                let depth = values.min(NEST - 1);
                 o = o.raw(
                     &format!("{}{u:02}", "x".repeat(40)),
-                    &short_members(values - (NEST - 1), NEST - 1),
+                    &short_members(values - depth, depth),
                     values,
                 );
             }
@@ -976,7 +978,7 @@ fn registration_cases(long_scopes: &[String], client_key: &Value) -> Res<Vec<Cas
             true,
             body,
             format!(
-                "{MAX_REGISTRATION_MEMBERS} members, {MAX_JSON_VALUES} values, {MAX_CLIENT_KEYS} RSA-{bits} keys, {MAX_SCOPE_TOKENS} scopes (60-byte prefix), {MAX_METADATA_ARRAY_ITEMS} escaped contacts, escaped text fields, unknown members holding objects nested to depth 15"
+                "{MAX_REGISTRATION_MEMBERS} members, {MAX_REGISTRATION_JSON_VALUES} values, {MAX_CLIENT_KEYS} RSA-{bits} keys, {MAX_SCOPE_TOKENS} scopes (60-byte prefix), {MAX_METADATA_ARRAY_ITEMS} escaped contacts, escaped text fields, unknown members holding objects nested to depth 15"
             ),
         ));
     }

@@ -5,11 +5,11 @@
 //! duplicate are an attack (one checks `"alg"`, the other uses it). Every JSON object parsed
 //! from the wire here is parsed with duplicates rejected at every depth, and nesting is bounded.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 use crate::limits;
@@ -171,15 +171,19 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
         if self.depth >= MAX_DEPTH {
             return Err(self.fail(JsonError::TooDeep));
         }
-        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        // One lookup per member, straight into the map that is returned.
+        let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
-            if map.contains_key(&key) {
-                return Err(self.fail(JsonError::DuplicateMember(key)));
+            match map.entry(key) {
+                Entry::Occupied(taken) => {
+                    return Err(self.fail(JsonError::DuplicateMember(taken.key().clone())))
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(access.next_value_seed(self.nested())?);
+                }
             }
-            let value = access.next_value_seed(self.nested())?;
-            map.insert(key, value);
         }
-        Ok(Value::Object(map.into_iter().collect()))
+        Ok(Value::Object(map))
     }
 }
 

@@ -41,7 +41,16 @@ pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// header or a client assertion's claims. Real ones hold about ten.
 pub const MAX_SMALL_JSON_VALUES: usize = 64;
 
-/// Most JSON values in an access token's claims, a registration request or a JWK set.
+/// Most JSON values in an access token's claims. Real tokens hold a few dozen (an Entra ID
+/// token with 200 group ids about 230); the bound keeps the cost of a forged token's payload
+/// near that of a real one of the same size (`bench/worst-case.sh`).
+pub const MAX_ACCESS_TOKEN_JSON_VALUES: usize = 1024;
+
+/// Most JSON values in a registration request: the member, array and `jwks` caps below hold
+/// a real registration well inside it.
+pub const MAX_REGISTRATION_JSON_VALUES: usize = 256;
+
+/// Most JSON values in any other document read from outside (a JWK set, a stored record).
 pub const MAX_JSON_VALUES: usize = 2048;
 
 /// Most keys in a JWK set (a remote JWKS or a provider's local one).

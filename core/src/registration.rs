@@ -23,7 +23,7 @@ use crate::json;
 use crate::jwk::{JwkSet, SetStrictness};
 use crate::limits::{
     MAX_AUTHORIZATION_BYTES, MAX_BODY_BYTES, MAX_METADATA_ARRAY_ITEMS, MAX_METADATA_TEXT_BYTES,
-    MAX_REGISTRATION_MEMBERS, MAX_SCOPE_TOKENS,
+    MAX_REGISTRATION_JSON_VALUES, MAX_REGISTRATION_MEMBERS, MAX_SCOPE_TOKENS,
 };
 use crate::request::{parse_requested_scope, ScopeError};
 use crate::response::HttpResponse;
@@ -222,7 +222,7 @@ fn validate(
 }
 
 fn parse_document(body: &[u8]) -> Result<Map<String, Value>, RegistrationError> {
-    json::parse_object(body)
+    json::parse_object_within(body, MAX_REGISTRATION_JSON_VALUES)
         .map_err(|e| RegistrationError::metadata(alloc::format!("request body: {e}")))
 }
 

@@ -141,8 +141,11 @@ impl<'a> UntrustedToken<'a> {
     /// Parses a token: strict compact JWS and a strict JSON object payload.
     pub fn parse(token: &'a str, max_bytes: usize) -> Result<Self, BearerError> {
         let jws = jws::parse_compact(token, max_bytes).map_err(jws_error)?;
-        let claims = json::parse_object(&jws.payload)
-            .map_err(|_| BearerError::invalid_token("token payload is not a valid JSON object"))?;
+        let claims =
+            json::parse_object_within(&jws.payload, crate::limits::MAX_ACCESS_TOKEN_JSON_VALUES)
+                .map_err(|_| {
+                    BearerError::invalid_token("token payload is not a valid JSON object")
+                })?;
         Ok(UntrustedToken { jws, claims })
     }
 

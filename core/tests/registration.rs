@@ -501,7 +501,7 @@ fn invalid_metadata_is_refused() {
         ),
         (
             "a_body_over_the_json_value_budget_is_refused",
-            doc(json!({ "x": vec![0; MAX_JSON_VALUES] })),
+            doc(json!({ "x": vec![0; MAX_REGISTRATION_JSON_VALUES] })),
             "invalid_client_metadata",
         ),
         (

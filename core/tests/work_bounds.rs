@@ -276,9 +276,9 @@ fn access_token_claims_are_capped_by_values() {
             .sign(&k.server)
     };
     // The standard claims take 10 values (object, 8 members, the groups array itself).
-    let fits = with_items(MAX_JSON_VALUES - 10);
+    let fits = with_items(MAX_ACCESS_TOKEN_JSON_VALUES - 10);
     assert!(verify::verify_access_token(&fits, &policy, &set, NOW).is_ok());
-    let over = with_items(MAX_JSON_VALUES - 9);
+    let over = with_items(MAX_ACCESS_TOKEN_JSON_VALUES - 9);
     let e = verify::verify_access_token(&over, &policy, &set, NOW).unwrap_err();
     assert_eq!(e.code_str(), Some("invalid_token"));
 }
