@@ -17,9 +17,9 @@
 #                most work per byte: 64 form parameters with long common-prefix names, 256
 #                distinct scope tokens with a long common prefix, 16 resource URIs, escapes,
 #                ~65,000 empty & segments; an 8 KiB Basic header of escapes; assertions and
-#                access tokens at their JSON value budgets (64 per part; 2048 for an access
+#                access tokens at their JSON value budgets (64 per part; 1024 for an access
 #                token's payload) with common-prefix names, \u escapes, long numbers, nesting to
-#                the depth limit; a registration at every cap (64 members, 2048 values, 256
+#                the depth limit; a registration at every cap (64 members, 256 values, 256
 #                scopes, 16 contacts, 10 RSA-4096 or RSA-8192 keys); a JWK set of 100 keys.
 #                Token requests name a known client with a wrong secret or a forged assertion,
 #                access tokens carry the right kid and a signature by another key: what an
