@@ -33,7 +33,7 @@ pub struct JwkError {
 }
 
 impl JwkError {
-    fn new(member: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(member: &'static str, message: impl Into<String>) -> Self {
         JwkError {
             member,
             message: message.into(),

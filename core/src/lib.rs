@@ -42,6 +42,7 @@ pub mod gateway;
 pub mod grant;
 pub mod json;
 pub mod jwk;
+pub mod jwks_refresh;
 pub mod jws;
 pub mod limits;
 pub mod metadata;

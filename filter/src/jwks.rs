@@ -10,81 +10,25 @@
 //!
 //! Every VM, on its tick, adopts a newer shared set (parsed once per VM per change), and, if
 //! the set is missing, stale (`cache_duration`) or a refetch was asked for, tries to take the
-//! lock and fetch with `dispatch_http_call`. A failed fetch keeps the last good set.
+//! lock and fetch with `dispatch_http_call`. A failed fetch keeps the last good set. Every
+//! rule (when a fetch is due, the kid-miss cooldown, what answer is taken) is core's
+//! `jwks_refresh`; this file does the host calls.
 
 use std::time::Duration;
 
 use gatepass_core::config::RemoteJwks;
-use gatepass_core::jwk::{JwkSet, SetStrictness};
-use sha2::{Digest, Sha256};
+use gatepass_core::jwk::JwkSet;
+use gatepass_core::jwks_refresh::{self, FetchState, RefreshPolicy, SharedNames};
 
 use crate::host::{self, SetError};
 
-/// Seconds between fetch attempts while no key set was ever loaded.
-const FIRST_LOAD_RETRY: u64 = 1;
-/// Seconds between attempts to refresh a stale set while the issuer keeps failing.
-const STALE_RETRY: u64 = 5;
-/// Largest JWKS document accepted (a set of a few dozen RSA keys is ~20 KiB); a larger answer
-/// is a failed fetch, refused before it is read, and the last good set stays.
-pub const MAX_JWKS_BYTES: usize = 256 * 1024;
-
-/// The shared-data keys of one provider's key set and fetch state.
-#[derive(Debug, Clone)]
-struct SharedKeys {
-    set: String,
-    state: String,
-}
-
-impl SharedKeys {
-    fn new(provider: &str, source: &RemoteJwks) -> Self {
-        let digest = Sha256::digest(source.uri.as_bytes());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        let set = format!("gatepass.jwks.{provider}.{hex}");
-        SharedKeys {
-            state: format!("{set}.state"),
-            set,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct FetchState {
-    lock_until: u64,
-    last_attempt: u64,
-    last_kid_miss: u64,
-    refetch: bool,
-}
-
-impl FetchState {
-    fn parse(text: &[u8]) -> Option<Self> {
-        let text = std::str::from_utf8(text).ok()?;
-        let mut parts = text.split(' ').map(|p| p.parse::<u64>().ok());
-        Some(FetchState {
-            lock_until: parts.next()??,
-            last_attempt: parts.next()??,
-            last_kid_miss: parts.next()??,
-            refetch: parts.next()?? == 1,
-        })
-    }
-
-    fn encode(&self) -> String {
-        format!(
-            "{} {} {} {}",
-            self.lock_until,
-            self.last_attempt,
-            self.last_kid_miss,
-            u8::from(self.refetch)
-        )
-    }
-}
-
-fn read_state(keys: &SharedKeys) -> Option<(FetchState, u32)> {
+fn read_state(keys: &SharedNames) -> Option<(FetchState, u32)> {
     let (value, cas) = host::get_shared_data(&keys.state).ok()?;
     Some((FetchState::parse(&value?)?, cas?))
 }
 
 /// Changes the state with CAS; `change` returns `None` to leave it alone.
-fn update_state(keys: &SharedKeys, change: impl Fn(FetchState) -> Option<FetchState>) -> bool {
+fn update_state(keys: &SharedNames, change: impl Fn(FetchState) -> Option<FetchState>) -> bool {
     for _ in 0..16 {
         let Some((current, cas)) = read_state(keys) else {
             return false;
@@ -103,7 +47,7 @@ fn update_state(keys: &SharedKeys, change: impl Fn(FetchState) -> Option<FetchSt
 
 /// Creates the shared entries that do not exist yet (in `on_configure`).
 pub fn prepare(provider: &str, source: &RemoteJwks) -> Result<(), String> {
-    let keys = SharedKeys::new(provider, source);
+    let keys = SharedNames::new(provider, source);
     let (value, _) = host::get_shared_data(&keys.state).map_err(|s| format!("status {s}"))?;
     if value.is_none() {
         host::set_shared_data(&keys.state, FetchState::default().encode().as_bytes(), None)
@@ -118,7 +62,7 @@ pub struct RemoteProvider {
     pub index: usize,
     pub name: String,
     pub source: RemoteJwks,
-    shared: SharedKeys,
+    shared: SharedNames,
     /// The parsed key set this VM uses, and the CAS of the shared entry it came from.
     pub keys: Option<JwkSet>,
     seen_cas: Option<u32>,
@@ -131,7 +75,7 @@ impl RemoteProvider {
     pub fn new(index: usize, name: String, source: RemoteJwks) -> Self {
         RemoteProvider {
             index,
-            shared: SharedKeys::new(&name, &source),
+            shared: SharedNames::new(&name, &source),
             name,
             source,
             keys: None,
@@ -151,21 +95,10 @@ impl RemoteProvider {
             return false;
         }
         self.seen_cas = cas;
-        let Some(newline) = value.iter().position(|&b| b == b'\n') else {
-            return false;
-        };
-        let fetched_at = std::str::from_utf8(value.get(..newline).unwrap_or_default())
-            .ok()
-            .and_then(|t| t.parse::<u64>().ok())
-            .unwrap_or(0);
         // The set was checked by the VM that fetched it; a parse failure here would be a bug,
         // and keeps whatever this VM had.
-        match JwkSet::from_json(
-            value.get(newline + 1..).unwrap_or_default(),
-            SetStrictness::SkipUnusable,
-            false,
-        ) {
-            Ok(set) => {
+        match jwks_refresh::decode_shared_set(&value) {
+            Ok((fetched_at, set)) => {
                 self.keys = Some(set);
                 self.fetched_at = fetched_at;
                 true
@@ -186,26 +119,9 @@ impl RemoteProvider {
             return None;
         }
         let timeout = Duration::from_millis(self.source.timeout_ms.max(1));
-        let lock_for = self.source.timeout_ms.div_ceil(1000) + 1;
-        let loaded = self.keys.is_some();
-        let stale = loaded && now >= self.fetched_at.saturating_add(self.source.cache_duration);
-        let took = update_state(&self.shared, |s| {
-            let due = if !loaded {
-                now >= s.last_attempt.saturating_add(FIRST_LOAD_RETRY)
-            } else {
-                // The retry delay applies only after a failed attempt (one that
-                // brought no newer set than the one this VM has).
-                let last_failed = s.last_attempt > self.fetched_at;
-                (stale && (!last_failed || now >= s.last_attempt.saturating_add(STALE_RETRY)))
-                    || s.refetch
-            };
-            (due && s.lock_until <= now).then_some(FetchState {
-                lock_until: now + lock_for,
-                last_attempt: now,
-                refetch: false,
-                ..s
-            })
-        });
+        let policy = RefreshPolicy::of(&self.source);
+        let held = self.keys.is_some().then_some(self.fetched_at);
+        let took = update_state(&self.shared, |s| policy.take_fetch(s, held, now));
         if !took {
             return None;
         }
@@ -240,7 +156,7 @@ impl RemoteProvider {
     }
 
     fn release(&self, _now: u64) {
-        update_state(&self.shared, |s| Some(FetchState { lock_until: 0, ..s }));
+        update_state(&self.shared, |s| Some(RefreshPolicy::release(s)));
     }
 
     /// Handles the fetch response: a good set becomes the shared set; anything else keeps the
@@ -248,32 +164,19 @@ impl RemoteProvider {
     pub fn on_response(&mut self, body_size: usize, now: u64) -> Result<(), String> {
         self.in_flight = None;
         let result = (|| {
-            // The answer's bytes are the issuer's, untrusted: compared as bytes, shown escaped.
+            // The answer's bytes are the issuer's, untrusted: checked by core as bytes.
             let status = host::header_value(host::MAP_HTTP_CALL_RESPONSE_HEADERS, ":status")
                 .unwrap_or_default();
-            if status != b"200" {
-                return Err(format!(
-                    "status {}",
-                    if status.is_empty() {
-                        String::from("none (no answer)")
-                    } else {
-                        status.escape_ascii().to_string()
-                    }
-                ));
-            }
-            if body_size > MAX_JWKS_BYTES {
-                return Err(format!(
-                    "JWKS of {body_size} bytes is over the {MAX_JWKS_BYTES}-byte limit"
-                ));
-            }
+            RefreshPolicy::check_head(&status, body_size).map_err(|e| e.to_string())?;
             let body =
                 host::buffer(host::BUFFER_HTTP_CALL_RESPONSE_BODY, body_size).unwrap_or_default();
-            JwkSet::from_json(&body, SetStrictness::SkipUnusable, false)
-                .map_err(|e| format!("bad JWKS: {e}"))?;
-            let mut value = format!("{now}\n").into_bytes();
-            value.extend_from_slice(&body);
-            host::set_shared_data(&self.shared.set, &value, None)
-                .map_err(|e| format!("cannot share the set: {e:?}"))?;
+            RefreshPolicy::accept(&body).map_err(|e| e.to_string())?;
+            host::set_shared_data(
+                &self.shared.set,
+                &jwks_refresh::encode_shared_set(now, &body),
+                None,
+            )
+            .map_err(|e| format!("cannot share the set: {e:?}"))?;
             Ok(())
         })();
         self.release(now);
@@ -286,20 +189,13 @@ impl RemoteProvider {
     /// Whether a first fetch is still to come or in flight (somewhere in this Envoy), so a
     /// request needing this provider is worth holding back briefly.
     pub fn first_fetch_pending(&self, now: u64) -> bool {
-        self.keys.is_none()
-            && read_state(&self.shared)
-                .is_some_and(|(s, _)| s.last_attempt == 0 || s.lock_until > now)
+        read_state(&self.shared)
+            .is_some_and(|(s, _)| RefreshPolicy::first_fetch_pending(s, self.keys.is_some(), now))
     }
 
     /// An unknown `kid` was seen: ask for a refetch, at most once per cooldown across all VMs.
     pub fn request_refetch(&self, now: u64) -> bool {
-        let cooldown = self.source.kid_miss_cooldown;
-        update_state(&self.shared, |s| {
-            (now >= s.last_kid_miss.saturating_add(cooldown)).then_some(FetchState {
-                last_kid_miss: now,
-                refetch: true,
-                ..s
-            })
-        })
+        let policy = RefreshPolicy::of(&self.source);
+        update_state(&self.shared, |s| policy.kid_miss(s, now))
     }
 }
