@@ -76,23 +76,9 @@ fn keygen(args: &[String]) -> Result<(), String> {
 
 fn jwks() -> Result<(), String> {
     let text = stdin_text()?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| format!("stdin: {e}"))?;
-    let items = match &doc {
-        Value::Object(m) if m.contains_key("keys") => {
-            doc["keys"].as_array().cloned().unwrap_or_default()
-        }
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    };
-    let mut keys = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let Value::Object(map) = item else {
-            return Err(format!("keys[{i}]: not a JWK object"));
-        };
-        let key = SigningJwk::from_map(map).map_err(|e| format!("keys[{i}]: {e}"))?;
-        keys.extend(key.public_jwk().to_public_json());
-    }
-    print(&json!({ "keys": keys }));
+    let set = gatepass_core::jwk::public_set_of_private(text.as_bytes())
+        .map_err(|e| format!("stdin: {e}"))?;
+    print(&set);
     Ok(())
 }
 

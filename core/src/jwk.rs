@@ -506,6 +506,31 @@ impl JwkSet {
     }
 }
 
+/// The public JWK set of private signing JWKs given as JSON: one JWK, an array of them, or a
+/// set (`{"keys": [...]}`). What a server publishes and a provider's `local_jwks` holds, for
+/// every tool that needs it (the CLI's `jwks`, the npm package's `publicJwks`). Each key is
+/// checked as a signing key; an error names it (`keys[2]: ...`).
+pub fn public_set_of_private(text: &[u8]) -> Result<Value, String> {
+    let doc: Value = serde_json::from_slice(text).map_err(|e| alloc::format!("not JSON: {e}"))?;
+    let items = match doc {
+        Value::Object(mut m) if m.contains_key("keys") => match m.remove("keys") {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        },
+        Value::Array(a) => a,
+        other => alloc::vec![other],
+    };
+    let mut keys = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(map) = item else {
+            return Err(alloc::format!("keys[{i}]: not a JWK object"));
+        };
+        let key = SigningJwk::from_map(map).map_err(|e| alloc::format!("keys[{i}]: {e}"))?;
+        keys.extend(key.public_jwk().to_public_json());
+    }
+    Ok(json!({ "keys": keys }))
+}
+
 /// A private signing key with its `kid` and algorithm, as configured for minting.
 #[derive(Debug, Clone)]
 pub struct SigningJwk {

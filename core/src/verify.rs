@@ -54,19 +54,12 @@ impl VerifierPolicy {
         VerifierPolicy {
             issuer: issuer.into(),
             audiences,
-            algorithms: alloc::vec![
-                Algorithm::EdDSA,
-                Algorithm::Ed25519,
-                Algorithm::ES256,
-                Algorithm::ES384,
-                Algorithm::ES512,
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-            ],
+            // The one algorithm list, less the symmetric ones (RFC 8725 §3.1: HMAC only where
+            // a provider asks for it).
+            algorithms: crate::crypto::ALL_ALGORITHMS
+                .into_iter()
+                .filter(|a| !a.is_symmetric())
+                .collect(),
             require_typ: Some(ACCESS_TOKEN_TYP.into()),
             clock_skew_seconds: 60,
             max_lifetime: None,

@@ -793,25 +793,9 @@ pub fn generate_signing_key(alg: &str, kid: Option<String>) -> Result<String, Js
 /// The public JWKS of private JWKs (a JWK, an array, or `{"keys": [...]}`).
 #[wasm_bindgen(js_name = publicJwks)]
 pub fn public_jwks(private_json: &str) -> Result<String, JsError> {
-    let doc: Value =
-        serde_json::from_str(private_json).map_err(|e| js_error("invalid_request", e))?;
-    let items = match &doc {
-        Value::Object(m) if m.contains_key("keys") => {
-            doc["keys"].as_array().cloned().unwrap_or_default()
-        }
-        Value::Array(a) => a.clone(),
-        other => vec![other.clone()],
-    };
-    let mut keys = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let Value::Object(map) = item else {
-            return Err(js_error("invalid_request", format!("keys[{i}]: not a JWK")));
-        };
-        let key = SigningJwk::from_map(map)
-            .map_err(|e| js_error("invalid_request", format!("keys[{i}]: {e}")))?;
-        keys.extend(key.public_jwk().to_public_json());
-    }
-    Ok(json!({ "keys": keys }).to_string())
+    gatepass_core::jwk::public_set_of_private(private_json.as_bytes())
+        .map(|set| set.to_string())
+        .map_err(|e| js_error("invalid_request", e))
 }
 
 /// Whether `id` can be a client identifier at all (1 to 255 visible ASCII characters,
