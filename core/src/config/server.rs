@@ -1,0 +1,402 @@
+//! The authorization server (token endpoint, registration).
+
+use super::*;
+
+/// Dynamic registration settings (RFC 7591).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegistration {
+    /// Whether `POST {registration_path}` is served (default true when this section exists).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// `sha256:` hash of the initial access token required to register (RFC 7591 §3); without
+    /// it registration is open.
+    #[serde(default)]
+    pub initial_access_token_hash: Option<String>,
+    /// Scopes a registering client may ask for (space-separated).
+    #[serde(default)]
+    pub allowed_scope: Option<String>,
+    /// Scopes given when the client asks for none (space-separated; default: none).
+    #[serde(default)]
+    pub default_scope: Option<String>,
+    /// Lifetime of issued client secrets (default: they do not expire).
+    #[serde(default)]
+    pub client_secret_ttl: Option<RawDuration>,
+    /// Serve registration without an initial access token: anyone who can reach the endpoint
+    /// may register clients (within `allowed_scope`). Must be set, and only then, when
+    /// `initial_access_token_hash` is absent.
+    #[serde(default)]
+    pub open_registration: bool,
+}
+
+/// Typed registration settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationPolicy {
+    /// Required initial access token, if any.
+    pub initial_access_token: Option<SecretHash>,
+    /// Scopes a client may register for.
+    pub allowed_scopes: Vec<String>,
+    /// Scopes given when none are asked for.
+    pub default_scopes: Vec<String>,
+    /// Audiences every registered client gets.
+    pub audiences: Vec<String>,
+    /// Secret lifetime in seconds.
+    pub client_secret_ttl: Option<u64>,
+}
+
+/// What clients loaded from a client store may hold today: registration's current
+/// `allowed_scope` and audiences. A stored record is cut down to them at every load, so
+/// narrowing the policy narrows existing clients too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredClientPolicy {
+    /// Scopes a stored client may keep.
+    pub allowed_scopes: BTreeSet<String>,
+    /// Audiences a stored client may keep.
+    pub audiences: Vec<String>,
+}
+
+/// The authorization server (token endpoint) configuration, as written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerConfig {
+    /// The issuer identifier (RFC 8414 §2): an https URL without query or fragment.
+    pub issuer: String,
+    /// Private JWKs that sign access tokens.
+    pub signing_keys: Vec<Value>,
+    /// `kid` of the key that signs (default: the first); the others are published only.
+    #[serde(default)]
+    pub active_kid: Option<String>,
+    /// Statically configured clients.
+    #[serde(default)]
+    pub clients: Vec<RawClient>,
+    /// Audiences for clients that configure none.
+    #[serde(default)]
+    pub default_audiences: Vec<String>,
+    /// Access token lifetime (default 3600 s).
+    #[serde(default)]
+    pub token_ttl: Option<RawDuration>,
+    /// Path of the token endpoint (default `/oauth/token` under the issuer's path).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Path of the JWKS (default `/.well-known/jwks.json` under the issuer's path).
+    #[serde(default)]
+    pub jwks_path: Option<String>,
+    /// Path of the RFC 8414 metadata (default `/.well-known/oauth-authorization-server`
+    /// followed by the issuer's path, RFC 8414 §3.1).
+    #[serde(default)]
+    pub metadata_path: Option<String>,
+    /// Path of client registration (default `/oauth/register` under the issuer's path).
+    #[serde(default)]
+    pub registration_path: Option<String>,
+    /// Dynamic registration; absent means off.
+    #[serde(default)]
+    pub registration: Option<RawRegistration>,
+    /// Longest client assertion lifetime, `exp - iat` (default and maximum 3600 s).
+    #[serde(default)]
+    pub assertion_max_lifetime: Option<RawDuration>,
+    /// Clock skew for assertions (default 60 s).
+    #[serde(default)]
+    pub clock_skew_seconds: Option<u64>,
+    /// Accept the token endpoint URL or arrays as assertion `aud` (legacy RFC 7523 reading).
+    #[serde(default)]
+    pub allow_legacy_assertion_audience: bool,
+    /// Accept only assertions typed `client-authentication+jwt` (draft-ietf-oauth-rfc7523bis
+    /// §4); by default `typ` may also be absent or `JWT`.
+    #[serde(default)]
+    pub require_explicit_assertion_typ: bool,
+}
+
+/// The typed authorization server configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Issuer identifier.
+    pub issuer: String,
+    /// Token endpoint URL.
+    pub token_endpoint: String,
+    /// JWKS URL.
+    pub jwks_uri: String,
+    /// Registration endpoint URL, when registration is on.
+    pub registration_endpoint: Option<String>,
+    /// Request path of the token endpoint.
+    pub token_path: String,
+    /// Request path of the JWKS.
+    pub jwks_path: String,
+    /// Request path of the metadata.
+    pub metadata_path: String,
+    /// Request path of registration (and the prefix of RFC 7592 client URIs).
+    pub registration_path: String,
+    /// Signing keys.
+    pub signing_keys: SigningKeySet,
+    /// Static clients.
+    pub clients: Vec<ClientRecord>,
+    /// Audiences for clients without their own.
+    pub default_audiences: Vec<String>,
+    /// Issuer and token lifetime.
+    pub mint: MintSettings,
+    /// Client assertion rules.
+    pub assertion: AssertionPolicy,
+    /// Registration, when on.
+    pub registration: Option<RegistrationPolicy>,
+    /// Bounds of clients loaded from a client store: present when the configuration has a
+    /// `registration` section (on, or `enabled: false` to keep serving registered clients
+    /// without registering new ones); without one no stored client loads.
+    pub stored_clients: Option<StoredClientPolicy>,
+    /// Every scope any client may hold (for metadata).
+    pub scopes_supported: Vec<String>,
+}
+
+fn check_path(field: &str, path: &str) -> Result<String, ConfigError> {
+    if !path.starts_with('/')
+        || path.contains('?')
+        || path.contains('#')
+        || path.bytes().any(|b| b <= b' ')
+    {
+        return Err(ConfigError::new(
+            field,
+            "must be an absolute path without query or fragment",
+        ));
+    }
+    Ok(String::from(path))
+}
+
+impl TryFrom<RawServerConfig> for ServerConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawServerConfig) -> Result<Self, ConfigError> {
+        require_url("issuer", &raw.issuer)?;
+        let issuer = raw.issuer.trim_end_matches('/').to_string();
+        if issuer != raw.issuer {
+            return Err(ConfigError::new(
+                "issuer",
+                "must not end with a slash (RFC 8414 §2: compared as a string)",
+            ));
+        }
+        let (origin, issuer_path) = split_origin(&issuer);
+        let token_path = check_path(
+            "path",
+            raw.path
+                .as_deref()
+                .unwrap_or(&alloc::format!("{issuer_path}/oauth/token")),
+        )?;
+        let jwks_path = check_path(
+            "jwks_path",
+            raw.jwks_path
+                .as_deref()
+                .unwrap_or(&alloc::format!("{issuer_path}/.well-known/jwks.json")),
+        )?;
+        let metadata_path = check_path(
+            "metadata_path",
+            raw.metadata_path.as_deref().unwrap_or(&alloc::format!(
+                "/.well-known/oauth-authorization-server{issuer_path}"
+            )),
+        )?;
+        let registration_path = check_path(
+            "registration_path",
+            raw.registration_path
+                .as_deref()
+                .unwrap_or(&alloc::format!("{issuer_path}/oauth/register")),
+        )?;
+        let mut keys = Vec::with_capacity(raw.signing_keys.len());
+        for (i, value) in raw.signing_keys.iter().enumerate() {
+            let Value::Object(map) = value else {
+                return Err(ConfigError::new(
+                    alloc::format!("signing_keys[{i}]"),
+                    "must be a JWK object",
+                ));
+            };
+            let key = SigningJwk::from_map(map)
+                .map_err(|e| ConfigError::from(e).within(&alloc::format!("signing_keys[{i}]")))?;
+            keys.push(key);
+        }
+        let signing_keys = SigningKeySet::new(keys, raw.active_kid.as_deref())?;
+        for (i, aud) in raw.default_audiences.iter().enumerate() {
+            if !crate::request::is_valid_resource(aud) {
+                return Err(ConfigError::new(
+                    alloc::format!("default_audiences[{i}]"),
+                    "must be an absolute URI",
+                ));
+            }
+        }
+        let mut clients: Vec<ClientRecord> = Vec::with_capacity(raw.clients.len());
+        for (i, c) in raw.clients.into_iter().enumerate() {
+            let field = alloc::format!("clients[{i}]");
+            let record = c
+                .into_record(&raw.default_audiences)
+                .map_err(|e| e.within(&field))?;
+            if record.issuer.as_deref().is_some_and(|i| i != issuer) {
+                return Err(ConfigError::new(
+                    alloc::format!("{field}.issuer"),
+                    "must be this server's issuer (or absent)",
+                ));
+            }
+            if clients
+                .iter()
+                .any(|other| other.client_id == record.client_id)
+            {
+                return Err(ConfigError::new(
+                    field,
+                    alloc::format!("client_id \"{}\" appears twice", record.client_id),
+                ));
+            }
+            clients.push(record);
+        }
+        let token_ttl = match &raw.token_ttl {
+            Some(d) => d.seconds("token_ttl")?,
+            None => 3600,
+        };
+        if token_ttl == 0 || token_ttl > 86_400 {
+            return Err(ConfigError::new(
+                "token_ttl",
+                "must be between 1 s and 24 h",
+            ));
+        }
+        let token_endpoint = alloc::format!("{origin}{token_path}");
+        let mut assertion = AssertionPolicy::new(issuer.clone(), token_endpoint.clone());
+        if let Some(d) = &raw.assertion_max_lifetime {
+            assertion.max_lifetime = d.seconds("assertion_max_lifetime")?;
+            if assertion.max_lifetime == 0
+                || assertion.max_lifetime > client_auth::DEFAULT_ASSERTION_MAX_LIFETIME
+            {
+                return Err(ConfigError::new(
+                    "assertion_max_lifetime",
+                    "must be between 1 s and 1 h",
+                ));
+            }
+        }
+        if let Some(skew) = raw.clock_skew_seconds {
+            if skew > 600 {
+                return Err(ConfigError::new(
+                    "clock_skew_seconds",
+                    "must be at most 600",
+                ));
+            }
+            assertion.clock_skew_seconds = skew;
+        }
+        assertion.allow_legacy_audience = raw.allow_legacy_assertion_audience;
+        assertion.require_explicit_typ = raw.require_explicit_assertion_typ;
+        let stored_clients = match &raw.registration {
+            Some(r) => Some(StoredClientPolicy {
+                allowed_scopes: scopes_field("registration.allowed_scope", &r.allowed_scope)?
+                    .into_iter()
+                    .collect(),
+                audiences: raw.default_audiences.clone(),
+            }),
+            None => None,
+        };
+        let registration = match raw.registration {
+            Some(r) if r.enabled != Some(false) => {
+                // RFC 7591 §3: registration MAY be open; here only when the operator says so.
+                match (&r.initial_access_token_hash, r.open_registration) {
+                    (None, false) => {
+                        return Err(ConfigError::new(
+                            "registration.open_registration",
+                            "must be true to serve registration without initial_access_token_hash (anyone could register clients)",
+                        ))
+                    }
+                    (Some(_), true) => {
+                        return Err(ConfigError::new(
+                            "registration.open_registration",
+                            "cannot be true with initial_access_token_hash",
+                        ))
+                    }
+                    _ => {}
+                }
+                let initial_access_token = match &r.initial_access_token_hash {
+                    None => None,
+                    Some(s) => Some(SecretHash::parse(s).ok_or_else(|| {
+                        ConfigError::new(
+                            "registration.initial_access_token_hash",
+                            "must be sha256:<base64url of 32 bytes>",
+                        )
+                    })?),
+                };
+                let allowed_scopes = scopes_field("registration.allowed_scope", &r.allowed_scope)?;
+                let default_scopes = scopes_field("registration.default_scope", &r.default_scope)?;
+                if let Some(bad) = default_scopes.iter().find(|s| !allowed_scopes.contains(s)) {
+                    return Err(ConfigError::new(
+                        "registration.default_scope",
+                        alloc::format!("\"{bad}\" is not in allowed_scope"),
+                    ));
+                }
+                if raw.default_audiences.is_empty() {
+                    return Err(ConfigError::new("default_audiences", "is required when registration is on (registered clients get these audiences)"));
+                }
+                let client_secret_ttl = match &r.client_secret_ttl {
+                    Some(d) => Some(d.seconds("registration.client_secret_ttl")?),
+                    None => None,
+                };
+                Some(RegistrationPolicy {
+                    initial_access_token,
+                    allowed_scopes,
+                    default_scopes,
+                    audiences: raw.default_audiences.clone(),
+                    client_secret_ttl,
+                })
+            }
+            _ => None,
+        };
+        let mut scopes_supported: Vec<String> = Vec::new();
+        let registered = registration.iter().flat_map(|r| r.allowed_scopes.iter());
+        for s in clients
+            .iter()
+            .flat_map(|c| c.scopes.iter())
+            .chain(registered)
+        {
+            if !scopes_supported.contains(s) {
+                scopes_supported.push(s.clone());
+            }
+        }
+        Ok(ServerConfig {
+            jwks_uri: alloc::format!("{origin}{jwks_path}"),
+            registration_endpoint: registration
+                .as_ref()
+                .map(|_| alloc::format!("{origin}{registration_path}")),
+            token_endpoint,
+            issuer: issuer.clone(),
+            token_path,
+            jwks_path,
+            metadata_path,
+            registration_path,
+            signing_keys,
+            clients,
+            default_audiences: raw.default_audiences,
+            mint: MintSettings { issuer, token_ttl },
+            assertion,
+            registration,
+            stored_clients,
+            scopes_supported,
+        })
+    }
+}
+
+impl ServerConfig {
+    /// Parses and checks a JSON configuration.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        Self::try_from(parse_json::<RawServerConfig>(text)?)
+    }
+
+    /// A statically configured client.
+    pub fn client(&self, client_id: &str) -> Option<&ClientRecord> {
+        self.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    /// A client record read from a client store (the JSON [`ClientRecord::to_json`] wrote),
+    /// as this server may use it today: refused unless this issuer registered it (a store
+    /// shared by two servers does not lend one's clients to the other), and its scopes and
+    /// audiences cut to the current [`StoredClientPolicy`]. `None` for a record that is
+    /// malformed, another issuer's, left without an audience, or when the configuration has
+    /// no `registration` section: the host answers as for an unknown client.
+    pub fn stored_client(&self, text: &str) -> Option<ClientRecord> {
+        let policy = self.stored_clients.as_ref()?;
+        let mut record = RawClient::record_from_json(text, &self.default_audiences).ok()?;
+        if record.issuer.as_deref() != Some(self.issuer.as_str()) {
+            return None;
+        }
+        record.scopes.retain(|s| policy.allowed_scopes.contains(s));
+        record.audiences.retain(|a| policy.audiences.contains(a));
+        if record.audiences.is_empty() {
+            return None;
+        }
+        Some(record)
+    }
+}
