@@ -54,7 +54,7 @@ use gatepass_core::limits::{
     MAX_REGISTRATION_JSON_VALUES, MAX_REGISTRATION_MEMBERS, MAX_RESOURCES, MAX_SCOPE_TOKENS,
     MAX_SET_KEYS, MAX_SMALL_JSON_VALUES, MAX_TOKEN_BYTES,
 };
-use gatepass_core::request::{self, TokenHttpRequest};
+use gatepass_core::request::{self, form_encode, TokenHttpRequest};
 use gatepass_core::verify::{self, VerifierPolicy};
 use gatepass_core::{b64, endpoint, json, jws, registration};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
@@ -234,23 +234,6 @@ fn rsa_modulus(bits: usize, seed: u64) -> String {
         *last |= 1;
     }
     b64::encode_url(&n)
-}
-
-/// RFC 6749 Appendix B form encoding of one component (space as `+`).
-fn form_encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-    out
 }
 
 /// Every byte percent-encoded.
@@ -937,15 +920,7 @@ fn registration_cases(long_scopes: &[String], client_key: &Value) -> Res<Vec<Cas
                 &format!("[{}]", contacts.join(",")),
                 1 + contacts.len(),
             );
-            for name in [
-                "client_name",
-                "client_uri",
-                "logo_uri",
-                "tos_uri",
-                "policy_uri",
-                "software_id",
-                "software_version",
-            ] {
+            for name in registration::TEXT_METADATA {
                 let text = if name.ends_with("uri") {
                     format!("https://client.example/{}", "u".repeat(150))
                 } else {

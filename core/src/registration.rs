@@ -29,8 +29,9 @@ use crate::request::{parse_requested_scope, ScopeError};
 use crate::response::HttpResponse;
 use crate::secret::{self, SecretHash};
 
-/// Informational metadata kept as given (strings), RFC 7591 §2.
-const TEXT_METADATA: [&str; 7] = [
+/// Informational metadata kept as given (strings of at most
+/// [`crate::limits::MAX_METADATA_TEXT_BYTES`]), RFC 7591 §2.
+pub const TEXT_METADATA: [&str; 7] = [
     "client_name",
     "client_uri",
     "logo_uri",

@@ -182,6 +182,23 @@ pub fn form_decode(component: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Encodes one `application/x-www-form-urlencoded` component as a client sends it (RFC 6749
+/// Appendix B, §2.3.1 for Basic credentials): space as `+`, every byte but
+/// `A-Z a-z 0-9 - . _ *` as `%XX`. [`form_decode`] gives back exactly `text`.
+pub fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&alloc::format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Parses a form body into (name, value) pairs, in order. Empty `&&` segments are skipped;
 /// more than [`MAX_FORM_PARAMETERS`] parameters is `invalid_request`, refused at the first one
 /// over (one pass, nothing decoded past it).

@@ -63,6 +63,8 @@ pub struct RemoteProvider {
     pub name: String,
     pub source: RemoteJwks,
     shared: SharedNames,
+    /// The refresh rules of `source`, read once.
+    policy: RefreshPolicy,
     /// The parsed key set this VM uses, and the CAS of the shared entry it came from.
     pub keys: Option<JwkSet>,
     seen_cas: Option<u32>,
@@ -76,6 +78,7 @@ impl RemoteProvider {
         RemoteProvider {
             index,
             shared: SharedNames::new(&name, &source),
+            policy: RefreshPolicy::of(&source),
             name,
             source,
             keys: None,
@@ -119,7 +122,7 @@ impl RemoteProvider {
             return None;
         }
         let timeout = Duration::from_millis(self.source.timeout_ms.max(1));
-        let policy = RefreshPolicy::of(&self.source);
+        let policy = self.policy;
         let held = self.keys.is_some().then_some(self.fetched_at);
         let took = update_state(&self.shared, |s| policy.take_fetch(s, held, now));
         if !took {
@@ -195,7 +198,7 @@ impl RemoteProvider {
 
     /// An unknown `kid` was seen: ask for a refetch, at most once per cooldown across all VMs.
     pub fn request_refetch(&self, now: u64) -> bool {
-        let policy = RefreshPolicy::of(&self.source);
+        let policy = self.policy;
         update_state(&self.shared, |s| policy.kid_miss(s, now))
     }
 }

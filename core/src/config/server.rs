@@ -274,15 +274,15 @@ impl TryFrom<RawServerConfig> for ServerConfig {
         }
         assertion.allow_legacy_audience = raw.allow_legacy_assertion_audience;
         assertion.require_explicit_typ = raw.require_explicit_assertion_typ;
-        let stored_clients = match &raw.registration {
-            Some(r) => Some(StoredClientPolicy {
-                allowed_scopes: scopes_field("registration.allowed_scope", &r.allowed_scope)?
-                    .into_iter()
-                    .collect(),
-                audiences: raw.default_audiences.clone(),
-            }),
-            None => None,
+        // Read once: it bounds new registrations and, on or off, the clients already stored.
+        let allowed_scopes = match &raw.registration {
+            Some(r) => scopes_field("registration.allowed_scope", &r.allowed_scope)?,
+            None => Vec::new(),
         };
+        let stored_clients = raw.registration.as_ref().map(|_| StoredClientPolicy {
+            allowed_scopes: allowed_scopes.iter().cloned().collect(),
+            audiences: raw.default_audiences.clone(),
+        });
         let registration = match raw.registration {
             Some(r) if r.enabled != Some(false) => {
                 // RFC 7591 §3: registration MAY be open; here only when the operator says so.
@@ -310,7 +310,6 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                         )
                     })?),
                 };
-                let allowed_scopes = scopes_field("registration.allowed_scope", &r.allowed_scope)?;
                 let default_scopes = scopes_field("registration.default_scope", &r.default_scope)?;
                 if let Some(bad) = default_scopes.iter().find(|s| !allowed_scopes.contains(s)) {
                     return Err(ConfigError::new(

@@ -226,20 +226,7 @@ pub fn api_policy() -> VerifierPolicy {
 // ---------------------------------------------------------------------------------------------
 // Wire helpers
 
-/// `application/x-www-form-urlencoded` encoding of one component (space as `+`).
-pub fn form_encode(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(char::from(b))
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use gatepass_core::request::form_encode;
 
 /// A form body, built parameter by parameter (order kept, repeats allowed).
 #[derive(Debug, Clone, Default)]
