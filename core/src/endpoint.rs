@@ -1,24 +1,23 @@
 //! The token endpoint in one call, for hosts whose stores answer synchronously (a config's
-//! static clients, Envoy shared data, an in-memory map). Hosts with asynchronous stores (the
-//! npm package) call the steps themselves; both run the same steps in the same order:
-//! [`parse_token_request`] → client lookup → [`client_auth::authenticate`] → replay check →
-//! [`grant::authorize`] → [`mint::prepare`] → signature.
+//! static clients, Envoy shared data, an in-memory map): [`crate::exchange::run`] as a result or
+//! an HTTP response. Hosts with asynchronous stores (the npm package) drive the same
+//! [`crate::exchange::TokenExchange`] step by step.
 
 use rand_core::CryptoRngCore;
 
-use crate::client_auth::{self, Authentication, ClientRecord, ReplayOutcome};
+use crate::client_auth::{ClientRecord, ReplayOutcome};
 use crate::config::ServerConfig;
-use crate::error::TokenError;
-use crate::grant;
-use crate::mint::{self, IssuedToken};
-use crate::request::{parse_token_request, TokenHttpRequest};
+use crate::error::{TokenError, TokenErrorCode};
+use crate::exchange;
+use crate::mint::IssuedToken;
+use crate::request::TokenHttpRequest;
 use crate::response::HttpResponse;
 
 /// Issues a token for a token request, or returns the RFC 6749 §5.2 error.
 ///
-/// `find_client` looks up a client by id; `record_jti` inserts a replay key with its expiry
-/// (Unix seconds) if absent and says whether it was absent — it must be atomic across
-/// everything that shares the store.
+/// `find_client` looks up a client that is not in the configuration; `record_jti` inserts a
+/// replay key with its expiry (Unix seconds) if absent and says whether it was absent — it must
+/// be atomic across everything that shares the store.
 pub fn issue_token<'c>(
     config: &ServerConfig,
     http: &TokenHttpRequest<'_>,
@@ -27,23 +26,19 @@ pub fn issue_token<'c>(
     now: u64,
     rng: &mut impl CryptoRngCore,
 ) -> Result<IssuedToken, TokenError> {
-    let request = parse_token_request(http)?;
-    let record = find_client(request.client_id());
-    let client = match client_auth::authenticate(&request, record, &config.assertion, now)? {
-        Authentication::Authenticated(client) => client,
-        Authentication::PendingReplayCheck(pending) => {
-            let outcome = record_jti(&pending.replay_key(), pending.replay_expires_at());
-            pending.finish(outcome)?
-        }
-    };
-    let grant = grant::authorize(&client, &request)?;
-    let mut jti = [0u8; 16];
-    rng.fill_bytes(&mut jti);
-    mint::prepare(&grant, &config.signing_keys, &config.mint, now, jti)?.sign_builtin(rng)
+    let done = exchange::run(config, http, find_client, record_jti, now, rng);
+    match done.outcome() {
+        Some(Ok(issued)) => Ok(issued.clone()),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(TokenError::new(
+            TokenErrorCode::ServerError,
+            "token exchange did not finish",
+        )),
+    }
 }
 
-/// [`issue_token`] as an HTTP response: the RFC 6749 §5.1 success or the §5.2 error (with the
-/// issuer as the Basic realm).
+/// [`exchange::run`] as an HTTP response: the RFC 6749 §5.1 success or the §5.2 error (with
+/// the issuer as the Basic realm).
 pub fn token_response<'c>(
     config: &ServerConfig,
     http: &TokenHttpRequest<'_>,
@@ -52,10 +47,12 @@ pub fn token_response<'c>(
     now: u64,
     rng: &mut impl CryptoRngCore,
 ) -> HttpResponse {
-    match issue_token(config, http, find_client, record_jti, now, rng) {
-        Ok(issued) => issued.to_response(),
-        Err(e) => e.to_response(&config.issuer),
-    }
+    exchange::run(config, http, find_client, record_jti, now, rng)
+        .into_response()
+        .unwrap_or_else(|| {
+            TokenError::new(TokenErrorCode::ServerError, "token exchange did not finish")
+                .to_response(&config.issuer)
+        })
 }
 
 #[cfg(test)]

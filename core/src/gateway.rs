@@ -13,6 +13,7 @@ use crate::config::{FilterConfig, KeySource};
 use crate::error::{BearerError, BearerErrorCode};
 use crate::jwk::JwkSet;
 use crate::response::HttpResponse;
+use crate::routes::{self, Endpoint};
 use crate::rules::{requirement_for, Requirement};
 use crate::verify::{self, VerifiedAccessToken};
 
@@ -88,17 +89,6 @@ pub enum Route {
     Respond(HttpResponse),
     /// Enforcement: call [`Gateway::decide`].
     Enforce,
-}
-
-/// Which local endpoint a request is for, when the filter serves the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LocalRoute {
-    /// The token endpoint (needs the body).
-    Token,
-    /// The JWKS.
-    Jwks,
-    /// RFC 8414 metadata.
-    Metadata,
 }
 
 /// Why a request was let through or refused (for the filter's stats).
@@ -226,49 +216,25 @@ impl Gateway {
     /// (RFC 9700 §4.13 spirit: an upstream must never mistake a client's header for one this
     /// filter set).
     pub fn route(&self, head: &RequestHead<'_>) -> Route {
+        // The authorization server's own paths, when the filter serves its token endpoint
+        // (core's one table, `routes`); registration is not served here, so its paths are
+        // enforced like any other.
+        let Some(server) = self.config.token_endpoint.as_ref() else {
+            return Route::Enforce;
+        };
         let path = String::from_utf8_lossy(head.path);
-        match self.local_route(&path) {
-            Some(LocalRoute::Token) => Route::TokenEndpoint {
+        match routes::endpoint(server, &path) {
+            Some(Endpoint::Token) => Route::TokenEndpoint {
                 remove: Self::present_look_alikes(
                     head,
                     self.owned_headers.iter().map(String::as_str),
                 ),
             },
-            Some(route) => {
-                match self.serve_document(route, &String::from_utf8_lossy(head.method)) {
-                    Some(response) => Route::Respond(response),
-                    None => Route::Enforce,
-                }
-            }
+            Some(endpoint) => match routes::document(server, endpoint, head.method) {
+                Some(response) => Route::Respond(response),
+                None => Route::Enforce,
+            },
             None => Route::Enforce,
-        }
-    }
-
-    /// The local endpoint a request is for, if the filter serves a token endpoint.
-    pub fn local_route(&self, path: &str) -> Option<LocalRoute> {
-        let server = self.config.token_endpoint.as_ref()?;
-        let path = crate::rules::without_query(path);
-        if path == server.token_path {
-            Some(LocalRoute::Token)
-        } else if path == server.jwks_path {
-            Some(LocalRoute::Jwks)
-        } else if path == server.metadata_path {
-            Some(LocalRoute::Metadata)
-        } else {
-            None
-        }
-    }
-
-    /// The answer for the JWKS or metadata route (405 for methods other than GET and HEAD).
-    pub fn serve_document(&self, route: LocalRoute, method: &str) -> Option<HttpResponse> {
-        let server = self.config.token_endpoint.as_ref()?;
-        if !method.eq_ignore_ascii_case("GET") && !method.eq_ignore_ascii_case("HEAD") {
-            return Some(HttpResponse::empty(405).with_header("allow", "GET, HEAD".into()));
-        }
-        match route {
-            LocalRoute::Jwks => Some(crate::metadata::jwks_response(server)),
-            LocalRoute::Metadata => Some(crate::metadata::response(server)),
-            LocalRoute::Token => None,
         }
     }
 

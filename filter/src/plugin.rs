@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use gatepass_core::config::{FilterConfig, KeySource};
 use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
-use gatepass_core::request::{TokenHttpRequest, MAX_BODY_BYTES};
+use gatepass_core::request::TokenHttpRequest;
 use gatepass_core::response::{error_body, HttpResponse};
+use gatepass_core::routes;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
@@ -381,10 +382,17 @@ impl Request {
     fn too_large(&mut self) -> Action {
         self.token_request = None;
         self.state.stats.token_requests_refused.increment();
-        self.respond(&HttpResponse::json(
-            413,
-            &error_body("invalid_request", "request body too large"),
-        ))
+        self.respond(&routes::too_large())
+    }
+
+    /// The token endpoint's body limit (`token_endpoint.max_body_bytes`).
+    fn max_body_bytes(&self) -> usize {
+        let gateway = self.state.gateway.borrow();
+        gateway
+            .config()
+            .token_endpoint
+            .as_ref()
+            .map_or(0, |server| server.max_body_bytes)
     }
 }
 
@@ -444,7 +452,7 @@ impl HttpContext for Request {
         if self.token_request.is_none() {
             return Action::Continue;
         }
-        if body_size > MAX_BODY_BYTES {
+        if body_size > self.max_body_bytes() {
             return self.too_large();
         }
         if !end_of_stream {
@@ -463,8 +471,9 @@ impl HttpContext for Request {
         // The request ended with trailers (HTTP/2, or HTTP/1.1 chunked): the body buffered so
         // far is the whole body. Trailers carry nothing the token endpoint reads (RFC 6749
         // §4.4.2: the parameters are in the body), so they are not looked at.
-        let body = host::buffer(host::BUFFER_REQUEST_BODY, MAX_BODY_BYTES + 1).unwrap_or_default();
-        if body.len() > MAX_BODY_BYTES {
+        let limit = self.max_body_bytes();
+        let body = host::buffer(host::BUFFER_REQUEST_BODY, limit + 1).unwrap_or_default();
+        if body.len() > limit {
             return self.too_large();
         }
         self.answer_token_request(&body)

@@ -2,18 +2,8 @@
 // import (`import source`), which, like any static import, needs no permission (reading the
 // file with Deno.readFile or fetch would need --allow-read). Tested with Deno 2.9.
 import source wasmModule from '../dist/wasm/gatepass_node_bg.wasm';
-import * as wasm from '../dist/wasm/gatepass_node.js';
-import { createGatepass } from './server.js';
+import { initSync } from '../dist/wasm/gatepass_node.js';
 
-wasm.initSync({ module: wasmModule });
+initSync({ module: wasmModule });
 
-export const {
-  AuthorizationServer,
-  verifyAccessToken,
-  mintAccessToken,
-  generateSigningKey,
-  publicJwks,
-  hashClientSecret,
-  generateClientSecret,
-} = createGatepass(wasm);
-export * from './api.js';
+export * from './exports.js';

@@ -196,8 +196,6 @@ export interface AuthorizationServerOptions {
   replayStore?: ReplayStore;
   /** The clock, Unix seconds (default `Math.floor(Date.now() / 1000)`). */
   now?: () => number;
-  /** Largest request body read (default 65536); larger bodies answer 413. */
-  maxBodyBytes?: number;
   /**
    * Longest wait for any client store or replay store call, in milliseconds (a positive
    * integer, at most 2147483647; default: no limit). A call still pending then fails the
@@ -241,7 +239,7 @@ export class AuthorizationServer {
    * Serves the token endpoint (POST), JWKS and metadata (GET/HEAD), registration (POST, RFC
    * 7591) and client configuration (GET/PUT/DELETE, RFC 7592; 404 when the decoded client id is
    * not 1 to 255 visible ASCII); 404 for other paths, 405 for other methods, 413 for bodies over
-   * `maxBodyBytes`. Never rejects: failures answer 500 `server_error`.
+   * `config.max_body_bytes`. Never rejects: failures answer 500 `server_error`.
    */
   handle(request: Request): Promise<Response>;
   /**

@@ -4,12 +4,8 @@
 'use strict';
 const { readFileSync } = require('node:fs');
 const path = require('node:path');
-const wasm = require('../dist/cjs/gatepass_node.cjs');
-const { createGatepass } = require('../dist/cjs/server.cjs');
+const { initSync } = require('../dist/cjs/gatepass_node.cjs');
 
-wasm.initSync({ module: readFileSync(path.join(__dirname, '..', 'dist', 'wasm', 'gatepass_node_bg.wasm')) });
+initSync({ module: readFileSync(path.join(__dirname, '..', 'dist', 'wasm', 'gatepass_node_bg.wasm')) });
 
-module.exports = {
-  ...createGatepass(wasm),
-  ...require('../dist/cjs/api.cjs'),
-};
+module.exports = require('../dist/cjs/exports.cjs');

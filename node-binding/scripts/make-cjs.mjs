@@ -2,6 +2,7 @@
 // that cannot `require` an ES module:
 //   - dist/wasm/gatepass_node.js (wasm-bindgen --target web glue, ESM) -> dist/cjs/gatepass_node.cjs
 //   - js/*.js except the ESM entries (node, workerd, deno, browser)    -> dist/cjs/*.cjs
+//     (exports.js's wasm import becomes a require of dist/cjs/gatepass_node.cjs)
 //   - js/index.d.ts                                                    -> dist/cjs/index.d.cts
 // The transform is line-based and only knows the module syntax these files use; anything else
 // (another `import`/`export` form, `import.meta`) stops the build instead of producing a
@@ -31,6 +32,9 @@ function toCjs(file, source, extra = (line) => undefined) {
     const replaced = extra(line);
     if (replaced !== undefined) return replaced;
     let m;
+    if ((m = /^import \* as (\w+) from '\.\.\/dist\/wasm\/gatepass_node\.js';$/.exec(line))) {
+      return `const ${m[1]} = require('./gatepass_node.cjs');`;
+    }
     if ((m = /^import \{([^}]*)\} from '\.\/([\w-]+)\.js';$/.exec(line))) {
       return `const {${m[1]}} = require('./${m[2]}.cjs');`;
     }

@@ -365,9 +365,9 @@ export async function registrationCaps(gp) {
   const server = newServer(gp, {
     config: config(gp, {
       registration: { allowed_scope: scopes.join(' '), initial_access_token_hash: gp.hashClientSecret(initialAccessToken) },
+      max_body_bytes: 128 * 1024,
     }),
     clientStore: store,
-    maxBodyBytes: 128 * 1024,
   });
   const jwk = await publicEcJwk();
   const keys = (n) => ({ keys: Array.from({ length: n }, (_, i) => ({ ...jwk, kid: `k${i}` })) });

@@ -64,6 +64,7 @@ export async function makeFixture(options = {}) {
       default_scope: 'orders:read',
       initial_access_token_hash: hashClientSecret(secrets.initialAccessToken),
     },
+    ...(options.maxBodyBytes === undefined ? {} : { max_body_bytes: options.maxBodyBytes }),
     ...options.configOverrides,
   };
   // The replay store must run on the server's clock (a key counts until its expiry by that clock).
@@ -76,7 +77,6 @@ export async function makeFixture(options = {}) {
     clientStore,
     replayStore,
     now,
-    maxBodyBytes: options.maxBodyBytes,
     onError: (e) => errors.push(e),
   });
   return { server, config, secrets, signingKey, clientKeys, clientJwk, clientStore, replayStore, errors, now };

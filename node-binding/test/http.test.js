@@ -64,7 +64,7 @@ test('JWKS and metadata: GET and HEAD (RFC 8414 §3)', async () => {
   assert.equal(fx.server.issuer, ISSUER);
 });
 
-test('bodies over maxBodyBytes are 413 invalid_request, declared or streamed', async () => {
+test('bodies over max_body_bytes are 413 invalid_request, declared or streamed', async () => {
   const fx = await makeFixture({ maxBodyBytes: 1024 });
   const big = 'grant_type=client_credentials&x=' + 'a'.repeat(2000);
   const declared = await fx.server.handle(
@@ -227,8 +227,17 @@ test('a bad configuration throws GatepassError invalid_configuration naming the 
     (e) => e.code === 'invalid_configuration' && /clientStore/.test(e.message),
   );
   assert.throws(
-    () => new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [key] }, maxBodyBytes: -1 }),
-    (e) => e.code === 'invalid_configuration' && /maxBodyBytes/.test(e.message),
+    () => new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [key], max_body_bytes: -1 } }),
+    (e) => e.code === 'invalid_configuration' && /max_body_bytes/.test(e.message),
+  );
+  assert.throws(
+    () => new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [key], max_body_bytes: 2 * 1024 * 1024 } }),
+    (e) => e.code === 'invalid_configuration' && /max_body_bytes/.test(e.message),
+  );
+  // The body limit has one home, the configuration: the option of earlier versions is refused.
+  assert.throws(
+    () => new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [key] }, maxBodyBytes: 1024 }),
+    (e) => e.code === 'invalid_configuration' && /max_body_bytes/.test(e.message),
   );
   // JSON text works as well as an object.
   assert.equal(new AuthorizationServer({ config: JSON.stringify({ issuer: ISSUER, signing_keys: [key] }) }).issuer, ISSUER);

@@ -104,6 +104,10 @@ pub struct RawServerConfig {
     /// §4); by default `typ` may also be absent or `JWT`.
     #[serde(default)]
     pub require_explicit_assertion_typ: bool,
+    /// Largest request body read by the token, registration and client configuration
+    /// endpoints, in bytes (default 64 KiB, at most 1 MiB); a longer one is answered 413.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
 }
 
 /// The typed authorization server configuration.
@@ -143,7 +147,14 @@ pub struct ServerConfig {
     pub stored_clients: Option<StoredClientPolicy>,
     /// Every scope any client may hold (for metadata).
     pub scopes_supported: Vec<String>,
+    /// Largest request body the endpoints read (`max_body_bytes`).
+    pub max_body_bytes: usize,
 }
+
+/// Default of `max_body_bytes`: the token parser's own bound ([`crate::limits::MAX_BODY_BYTES`]).
+pub const DEFAULT_MAX_BODY_BYTES: usize = crate::limits::MAX_BODY_BYTES;
+/// Largest `max_body_bytes` a configuration may set.
+pub const MAX_CONFIGURED_BODY_BYTES: usize = 1024 * 1024;
 
 fn check_path(field: &str, path: &str) -> Result<String, ConfigError> {
     if !path.starts_with('/')
@@ -272,6 +283,15 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             }
             assertion.clock_skew_seconds = skew;
         }
+        let max_body_bytes = match raw.max_body_bytes {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(n) => usize::try_from(n)
+                .ok()
+                .filter(|n| *n <= MAX_CONFIGURED_BODY_BYTES)
+                .ok_or_else(|| {
+                    ConfigError::new("max_body_bytes", "must be at most 1048576 (1 MiB)")
+                })?,
+        };
         assertion.allow_legacy_audience = raw.allow_legacy_assertion_audience;
         assertion.require_explicit_typ = raw.require_explicit_assertion_typ;
         // Read once: it bounds new registrations and, on or off, the clients already stored.
@@ -364,6 +384,7 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             registration,
             stored_clients,
             scopes_supported,
+            max_body_bytes,
         })
     }
 }

@@ -1,0 +1,624 @@
+//! The token endpoint as one sans-I/O state machine: every shell runs the same steps in the same
+//! order, and only does the I/O the machine asks for between them.
+//!
+//! [`TokenExchange::begin`] parses the request (RFC 6749 §4.4) and goes as far as it can without
+//! the host; [`TokenExchange::next`] then says what the host does next:
+//!
+//! * [`Next::LoadClient`]: look the client up in the host's client store (a client of the
+//!   configuration is found without asking), then [`TokenExchange::client_loaded`] or
+//!   [`TokenExchange::stored_client_loaded`];
+//! * [`Next::CheckSignature`]: verify the client assertion's signature (WebCrypto, native crypto)
+//!   and report the verdict with [`TokenExchange::signature_checked`], or let core verify it
+//!   ([`TokenExchange::check_signature_builtin`]);
+//! * [`Next::RecordReplay`]: insert the assertion's replay key if absent, atomically across
+//!   everything that shares the store, then [`TokenExchange::replay_recorded`];
+//! * [`Next::Sign`]: sign the token's signing input with the named key, then
+//!   [`TokenExchange::signed`], or let core sign ([`TokenExchange::sign_builtin`]);
+//! * [`Next::Respond`]: the exchange is over; send the response (the RFC 6749 §5.1 token or the
+//!   §5.2 error).
+//!
+//! The steps are: [`crate::request::parse_token_request`] → client lookup →
+//! [`client_auth::begin_authentication`] → assertion signature → assertion claims → replay
+//! check → [`grant::authorize`] → [`mint::prepare`] → signature. The typestate guarantees of
+//! those modules hold inside the machine: a token is prepared only for an
+//! [`AuthenticatedClient`], and a client that authenticated with an assertion only becomes one
+//! once its `jti` was recorded ([`PendingAssertion::finish`]).
+//!
+//! A host that calls a step the machine is not waiting for gets a 500 `server_error` answer,
+//! never a token.
+
+use alloc::string::String;
+
+use rand_core::CryptoRngCore;
+
+use crate::client_auth::{
+    self, AssertionCheck, AuthenticatedClient, AuthenticationStep, ClientRecord, PendingAssertion,
+    ReplayOutcome,
+};
+use crate::config::ServerConfig;
+use crate::crypto::{self, Algorithm};
+use crate::error::{TokenError, TokenErrorCode};
+use crate::grant;
+use crate::jws::SignatureCheck;
+use crate::mint::{self, DetachedSignature, IssuedToken};
+use crate::request::{parse_token_request, TokenHttpRequest, TokenRequest};
+use crate::response::HttpResponse;
+
+/// What the host does next (see the module docs).
+#[derive(Debug)]
+pub enum Next<'a> {
+    /// Look up the stored client with this id.
+    LoadClient(&'a str),
+    /// Verify this signature.
+    CheckSignature(SignatureCheck<'a>),
+    /// Insert `key` into the replay store if absent, keeping it until `expires_at` (Unix
+    /// seconds).
+    RecordReplay {
+        /// The replay key ([`PendingAssertion::replay_key`]).
+        key: &'a str,
+        /// Until when the entry must be kept.
+        expires_at: u64,
+    },
+    /// Sign `input` with signing key `kid` (algorithm `alg`; for ECDSA the signature is
+    /// `r || s`, RFC 7518 §3.4).
+    Sign {
+        /// The algorithm.
+        alg: Algorithm,
+        /// The signing key's `kid` (one of the configuration's `signing_keys`).
+        kid: &'a str,
+        /// The bytes to sign.
+        input: &'a [u8],
+    },
+    /// Send this response: the exchange is over.
+    Respond(&'a HttpResponse),
+}
+
+// One per token request, moved in place; boxing the larger variants would only add allocations.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum State {
+    LoadClient(TokenRequest),
+    CheckSignature {
+        request: TokenRequest,
+        check: AssertionCheck,
+    },
+    RecordReplay {
+        request: TokenRequest,
+        pending: PendingAssertion,
+        key: String,
+    },
+    Sign {
+        alg: Algorithm,
+        kid: String,
+        pending: DetachedSignature,
+    },
+    Done {
+        response: HttpResponse,
+        outcome: Result<IssuedToken, TokenError>,
+    },
+    /// Between two states, inside a step (never seen by the host).
+    Moving,
+}
+
+/// One token request in progress (see the module docs).
+#[derive(Debug)]
+pub struct TokenExchange {
+    state: State,
+    now: u64,
+    jti: [u8; 16],
+}
+
+fn out_of_order() -> TokenError {
+    TokenError::new(
+        TokenErrorCode::ServerError,
+        "token exchange step out of order",
+    )
+}
+
+impl TokenExchange {
+    /// Starts a token request at `now` (Unix seconds). `jti` are 16 bytes from the host's
+    /// CSPRNG, the token's unique id (RFC 9068 §2.2, RFC 7519 §4.1.7) should one be issued.
+    pub fn begin(
+        config: &ServerConfig,
+        http: &TokenHttpRequest<'_>,
+        now: u64,
+        jti: [u8; 16],
+    ) -> TokenExchange {
+        let mut exchange = TokenExchange {
+            state: State::Moving,
+            now,
+            jti,
+        };
+        match parse_token_request(http) {
+            Ok(request) => match config.client(request.client_id()) {
+                // A client of the configuration needs no lookup.
+                Some(record) => exchange.authenticate(config, request, Some(record)),
+                None => exchange.state = State::LoadClient(request),
+            },
+            Err(e) => exchange.fail(config, e),
+        }
+        exchange
+    }
+
+    /// What the host does next.
+    pub fn next(&self) -> Next<'_> {
+        match &self.state {
+            State::LoadClient(request) => Next::LoadClient(request.client_id()),
+            State::CheckSignature { check, .. } => Next::CheckSignature(check.signature_check()),
+            State::RecordReplay { key, pending, .. } => Next::RecordReplay {
+                key,
+                expires_at: pending.replay_expires_at(),
+            },
+            State::Sign {
+                alg, kid, pending, ..
+            } => Next::Sign {
+                alg: *alg,
+                kid,
+                input: pending.signing_input(),
+            },
+            State::Done { response, .. } => Next::Respond(response),
+            // `Moving` only exists inside a step.
+            State::Moving => Next::Respond(&SERVER_ERROR_PLACEHOLDER),
+        }
+    }
+
+    /// How the exchange ended (`None` while it is not over): the issued token or the
+    /// RFC 6749 §5.2 error.
+    pub fn outcome(&self) -> Option<Result<&IssuedToken, &TokenError>> {
+        match &self.state {
+            State::Done { outcome, .. } => Some(outcome.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The final response, once the exchange is over.
+    pub fn response(&self) -> Option<&HttpResponse> {
+        match &self.state {
+            State::Done { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    /// The final response, taken out of the exchange (`None` while it is not over).
+    pub fn into_response(self) -> Option<HttpResponse> {
+        match self.state {
+            State::Done { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    /// The answer to [`Next::LoadClient`]: the stored record, `None` when there is no such
+    /// client.
+    pub fn client_loaded(&mut self, config: &ServerConfig, record: Option<&ClientRecord>) {
+        match core::mem::replace(&mut self.state, State::Moving) {
+            State::LoadClient(request) => self.authenticate(config, request, record),
+            other => self.misuse(config, other),
+        }
+    }
+
+    /// The answer to [`Next::LoadClient`] as the store holds it: the stored record's JSON
+    /// text. A record this server cannot use today (another issuer's, or one that no longer
+    /// loads, [`ServerConfig::stored_client`]) authenticates nobody: `invalid_client`.
+    pub fn stored_client_loaded(&mut self, config: &ServerConfig, text: Option<&str>) {
+        match text {
+            None => self.client_loaded(config, None),
+            Some(text) => match config.stored_client(text) {
+                Some(record) => self.client_loaded(config, Some(&record)),
+                None => {
+                    if matches!(self.state, State::LoadClient(_)) {
+                        self.fail(
+                            config,
+                            TokenError::invalid_client("client authentication failed"),
+                        );
+                    } else {
+                        let other = core::mem::replace(&mut self.state, State::Moving);
+                        self.misuse(config, other);
+                    }
+                }
+            },
+        }
+    }
+
+    /// The answer to [`Next::CheckSignature`]: whether the signature is valid.
+    pub fn signature_checked(&mut self, config: &ServerConfig, valid: bool) {
+        match core::mem::replace(&mut self.state, State::Moving) {
+            State::CheckSignature { request, check } => {
+                match check.finish(valid, &config.assertion, self.now) {
+                    Ok(pending) => {
+                        let key = pending.replay_key();
+                        self.state = State::RecordReplay {
+                            request,
+                            pending,
+                            key,
+                        };
+                    }
+                    Err(e) => self.fail(config, e),
+                }
+            }
+            other => self.misuse(config, other),
+        }
+    }
+
+    /// Answers [`Next::CheckSignature`] with core's own primitives (hosts without the
+    /// algorithm).
+    pub fn check_signature_builtin(&mut self, config: &ServerConfig) {
+        let valid = match &self.state {
+            State::CheckSignature { check, .. } => check.signature_check().verify_builtin(),
+            _ => false,
+        };
+        self.signature_checked(config, valid);
+    }
+
+    /// The answer to [`Next::RecordReplay`]: the replay store's insert-if-absent outcome.
+    pub fn replay_recorded(&mut self, config: &ServerConfig, outcome: ReplayOutcome) {
+        match core::mem::replace(&mut self.state, State::Moving) {
+            State::RecordReplay {
+                request, pending, ..
+            } => match pending.finish(outcome) {
+                Ok(client) => self.grant(config, &request, &client),
+                Err(e) => self.fail(config, e),
+            },
+            other => self.misuse(config, other),
+        }
+    }
+
+    /// The answer to [`Next::Sign`]: the signature (ECDSA as `r || s`). A signature of the
+    /// wrong length for the key is refused (`server_error`).
+    pub fn signed(&mut self, config: &ServerConfig, signature: &[u8]) {
+        match core::mem::replace(&mut self.state, State::Moving) {
+            State::Sign { pending, .. } => match pending.finish(signature) {
+                Ok(issued) => {
+                    self.state = State::Done {
+                        response: issued.to_response(),
+                        outcome: Ok(issued),
+                    }
+                }
+                Err(e) => self.fail(config, e),
+            },
+            other => self.misuse(config, other),
+        }
+    }
+
+    /// Answers [`Next::Sign`] with core's own primitives.
+    pub fn sign_builtin(&mut self, config: &ServerConfig, rng: &mut impl CryptoRngCore) {
+        let State::Sign { alg, kid, pending } = &self.state else {
+            let other = core::mem::replace(&mut self.state, State::Moving);
+            return self.misuse(config, other);
+        };
+        let key = config.signing_keys.keys().iter().find(|k| &k.kid == kid);
+        let signature =
+            key.and_then(|k| crypto::sign(*alg, &k.key, pending.signing_input(), rng).ok());
+        match signature {
+            Some(signature) => self.signed(config, &signature),
+            None => self.fail(
+                config,
+                TokenError::new(TokenErrorCode::ServerError, "signing failed"),
+            ),
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        config: &ServerConfig,
+        request: TokenRequest,
+        record: Option<&ClientRecord>,
+    ) {
+        match client_auth::begin_authentication(&request, record, &config.assertion, self.now) {
+            Ok(AuthenticationStep::Authenticated(client)) => self.grant(config, &request, &client),
+            Ok(AuthenticationStep::Assertion(check)) => {
+                self.state = State::CheckSignature { request, check }
+            }
+            Err(e) => self.fail(config, e),
+        }
+    }
+
+    fn grant(
+        &mut self,
+        config: &ServerConfig,
+        request: &TokenRequest,
+        client: &AuthenticatedClient,
+    ) {
+        let prepared = grant::authorize(client, request).and_then(|g| {
+            mint::prepare(&g, &config.signing_keys, &config.mint, self.now, self.jti)
+        });
+        match prepared {
+            Ok(p) => {
+                self.state = State::Sign {
+                    alg: p.alg(),
+                    kid: p.key().kid.clone(),
+                    pending: p.detach(),
+                }
+            }
+            Err(e) => self.fail(config, e),
+        }
+    }
+
+    fn fail(&mut self, config: &ServerConfig, e: TokenError) {
+        self.state = State::Done {
+            response: e.to_response(&config.issuer),
+            outcome: Err(e),
+        };
+    }
+
+    /// A step called out of order: the exchange ends with a server error (an exchange that
+    /// was already over keeps its answer).
+    fn misuse(&mut self, config: &ServerConfig, previous: State) {
+        match previous {
+            done @ State::Done { .. } => self.state = done,
+            _ => self.fail(config, out_of_order()),
+        }
+    }
+}
+
+/// Never returned in practice: [`State::Moving`] is replaced before a step returns.
+static SERVER_ERROR_PLACEHOLDER: HttpResponse = HttpResponse {
+    status: 500,
+    headers: alloc::vec::Vec::new(),
+    body: alloc::vec::Vec::new(),
+};
+
+/// Runs a token request to its end with synchronous I/O, for hosts whose stores answer at once
+/// (a configuration's clients, Envoy shared data, an in-memory map): the CLI, the demos and the
+/// proxy-wasm filter. Signatures are checked and made by core.
+///
+/// `find_client` looks up a client that is not in the configuration; `record_jti` inserts a
+/// replay key with its expiry (Unix seconds) if absent and says whether it was absent; it must
+/// be atomic across everything that shares the store.
+pub fn run<'c>(
+    config: &ServerConfig,
+    http: &TokenHttpRequest<'_>,
+    find_client: impl FnOnce(&str) -> Option<&'c ClientRecord>,
+    record_jti: impl FnOnce(&str, u64) -> ReplayOutcome,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> TokenExchange {
+    let mut jti = [0u8; 16];
+    rng.fill_bytes(&mut jti);
+    let mut exchange = TokenExchange::begin(config, http, now, jti);
+    let mut find_client = Some(find_client);
+    let mut record_jti = Some(record_jti);
+    loop {
+        match exchange.next() {
+            Next::Respond(_) => return exchange,
+            Next::LoadClient(id) => {
+                let id = String::from(id);
+                let record = find_client.take().and_then(|find| find(&id));
+                exchange.client_loaded(config, record);
+            }
+            Next::CheckSignature(_) => exchange.check_signature_builtin(config),
+            Next::RecordReplay { key, expires_at } => {
+                let key = String::from(key);
+                // Asked once per exchange; a second ask would be a bug, answered as "seen".
+                let outcome = match record_jti.take() {
+                    Some(record) => record(&key, expires_at),
+                    None => ReplayOutcome::AlreadySeen,
+                };
+                exchange.replay_recorded(config, outcome);
+            }
+            Next::Sign { .. } => exchange.sign_builtin(config, rng),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::b64;
+    use crate::jwk::SigningJwk;
+    use crate::jws;
+    use crate::secret::SecretHash;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+    use rand_chacha::rand_core::SeedableRng;
+    use serde_json::json;
+
+    const NOW: u64 = 1_900_000_000;
+
+    struct Fixture {
+        config: ServerConfig,
+        client_key: SigningJwk,
+        stored: String,
+        rng: rand_chacha::ChaCha20Rng,
+    }
+
+    fn fixture() -> Fixture {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let server_key = SigningJwk::generate(Algorithm::ES256, &mut rng).unwrap();
+        let client_key = SigningJwk::generate(Algorithm::EdDSA, &mut rng).unwrap();
+        let config = ServerConfig::from_json(
+            &json!({
+                "issuer": "https://as.example",
+                "signing_keys": [server_key.to_private_json()],
+                "default_audiences": ["https://api.example"],
+                "registration": {"open_registration": true, "allowed_scope": "a"},
+                "clients": [
+                    {"client_id": "s", "client_secret_hash": SecretHash::of("pw").to_stored()},
+                    {"client_id": "k", "token_endpoint_auth_method": "private_key_jwt",
+                     "jwks": {"keys": [client_key.public_jwk().to_public_json()]}}
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let stored = json!({
+            "client_id": "stored", "issuer": "https://as.example",
+            "client_secret_hash": SecretHash::of("pw2").to_stored(), "scope": "a"
+        })
+        .to_string();
+        Fixture {
+            config,
+            client_key,
+            stored,
+            rng,
+        }
+    }
+
+    fn form<'a>(body: &'a [u8], auth: Option<&'a str>) -> TokenHttpRequest<'a> {
+        TokenHttpRequest {
+            method: "POST",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: auth,
+            body,
+        }
+    }
+
+    fn assertion_body(fx: &mut Fixture, jti: &str) -> Vec<u8> {
+        let input = jws::signing_input(
+            &json!({"alg": "EdDSA", "kid": fx.client_key.kid}),
+            &json!({"iss": "k", "sub": "k", "aud": "https://as.example", "exp": NOW + 60, "jti": jti}),
+        );
+        let sig = crypto::sign(
+            Algorithm::EdDSA,
+            &fx.client_key.key,
+            input.as_bytes(),
+            &mut fx.rng,
+        )
+        .unwrap();
+        alloc::format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={input}.{}",
+            b64::encode_url(&sig)
+        )
+        .into_bytes()
+    }
+
+    fn status(exchange: &TokenExchange) -> Option<u16> {
+        exchange.response().map(|r| r.status)
+    }
+
+    #[test]
+    fn a_configured_secret_client_goes_straight_to_the_signature() {
+        let mut fx = fixture();
+        let mut ex = TokenExchange::begin(
+            &fx.config,
+            &form(b"grant_type=client_credentials", Some("Basic czpwdw==")),
+            NOW,
+            [1; 16],
+        );
+        let Next::Sign { alg, kid, input } = ex.next() else {
+            panic!("expected Sign, got {:?}", ex.next())
+        };
+        assert_eq!(alg, Algorithm::ES256);
+        assert_eq!(kid, fx.config.signing_keys.keys()[0].kid);
+        assert!(!input.is_empty());
+        ex.sign_builtin(&fx.config, &mut fx.rng);
+        assert_eq!(status(&ex), Some(200));
+        let issued = ex.outcome().unwrap().unwrap();
+        assert_eq!(issued.client_id, "s");
+        assert_eq!(issued.jti, b64::encode_url(&[1; 16]));
+    }
+
+    #[test]
+    fn an_assertion_client_is_verified_then_recorded_then_signed_in_that_order() {
+        let mut fx = fixture();
+        let body = assertion_body(&mut fx, "j1");
+        let mut ex = TokenExchange::begin(&fx.config, &form(&body, None), NOW, [2; 16]);
+        // The host's verdict: a valid signature is what the built-in check says too.
+        let Next::CheckSignature(check) = ex.next() else {
+            panic!("expected CheckSignature")
+        };
+        assert!(check.verify_builtin());
+        ex.signature_checked(&fx.config, true);
+        let Next::RecordReplay { key, expires_at } = ex.next() else {
+            panic!("expected RecordReplay")
+        };
+        assert_eq!(key.len(), 43);
+        assert_eq!(
+            expires_at,
+            NOW + 60 + fx.config.assertion.clock_skew_seconds
+        );
+        // Signing before the replay answer is a host bug: no token, a server error.
+        let mut early = TokenExchange::begin(&fx.config, &form(&body, None), NOW, [2; 16]);
+        early.signature_checked(&fx.config, true);
+        early.signed(&fx.config, &[0; 64]);
+        assert_eq!(status(&early), Some(500));
+        assert!(early.outcome().unwrap().is_err());
+        ex.replay_recorded(&fx.config, ReplayOutcome::Recorded);
+        assert!(matches!(ex.next(), Next::Sign { .. }));
+        ex.sign_builtin(&fx.config, &mut fx.rng);
+        assert_eq!(status(&ex), Some(200));
+    }
+
+    #[test]
+    fn a_used_assertion_or_a_false_signature_verdict_gets_invalid_client() {
+        let mut fx = fixture();
+        let body = assertion_body(&mut fx, "j2");
+        let mut seen = TokenExchange::begin(&fx.config, &form(&body, None), NOW, [3; 16]);
+        seen.check_signature_builtin(&fx.config);
+        seen.replay_recorded(&fx.config, ReplayOutcome::AlreadySeen);
+        assert_eq!(status(&seen), Some(401));
+        let mut forged = TokenExchange::begin(&fx.config, &form(&body, None), NOW, [3; 16]);
+        forged.signature_checked(&fx.config, false);
+        assert_eq!(status(&forged), Some(401));
+        assert_eq!(
+            forged.outcome().unwrap().unwrap_err().description,
+            "client assertion signature is invalid"
+        );
+    }
+
+    #[test]
+    fn an_unknown_client_is_looked_up_and_a_stored_record_that_does_not_load_fails() {
+        let mut fx = fixture();
+        let basic = alloc::format!("Basic {}", b64::encode_standard(b"stored:pw2"));
+        let mut ex = TokenExchange::begin(
+            &fx.config,
+            &form(b"grant_type=client_credentials", Some(&basic)),
+            NOW,
+            [4; 16],
+        );
+        assert!(matches!(ex.next(), Next::LoadClient("stored")));
+        ex.stored_client_loaded(&fx.config, Some(&fx.stored));
+        ex.sign_builtin(&fx.config, &mut fx.rng);
+        assert_eq!(status(&ex), Some(200));
+
+        let mut broken = TokenExchange::begin(
+            &fx.config,
+            &form(b"grant_type=client_credentials", Some(&basic)),
+            NOW,
+            [4; 16],
+        );
+        broken.stored_client_loaded(&fx.config, Some("{\"client_id\": 1}"));
+        assert_eq!(status(&broken), Some(401));
+        let mut unknown = TokenExchange::begin(
+            &fx.config,
+            &form(b"grant_type=client_credentials", Some(&basic)),
+            NOW,
+            [4; 16],
+        );
+        unknown.stored_client_loaded(&fx.config, None);
+        assert_eq!(status(&unknown), Some(401));
+    }
+
+    #[test]
+    fn a_malformed_request_ends_at_once_and_later_steps_keep_its_answer() {
+        let fx = fixture();
+        let mut ex = TokenExchange::begin(
+            &fx.config,
+            &TokenHttpRequest {
+                method: "GET",
+                content_type: None,
+                authorization: None,
+                body: b"",
+            },
+            NOW,
+            [5; 16],
+        );
+        assert_eq!(status(&ex), Some(405));
+        ex.replay_recorded(&fx.config, ReplayOutcome::Recorded);
+        ex.signed(&fx.config, &[0; 64]);
+        assert_eq!(status(&ex), Some(405));
+        assert!(ex.outcome().unwrap().is_err());
+    }
+
+    #[test]
+    fn a_host_signature_of_the_wrong_length_is_a_server_error() {
+        let fx = fixture();
+        let mut ex = TokenExchange::begin(
+            &fx.config,
+            &form(b"grant_type=client_credentials", Some("Basic czpwdw==")),
+            NOW,
+            [6; 16],
+        );
+        ex.signed(&fx.config, &[0; 10]);
+        assert_eq!(status(&ex), Some(500));
+    }
+}

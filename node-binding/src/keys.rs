@@ -1,0 +1,48 @@
+//! Key and secret tooling: every function is one core call.
+
+use gatepass_core::crypto::Algorithm;
+use gatepass_core::jwk::SigningJwk;
+use gatepass_core::secret::SecretHash;
+use rand_core::OsRng;
+use wasm_bindgen::prelude::*;
+
+use crate::js_error;
+
+/// A new private signing JWK (JSON) for `alg` (EdDSA, ES256, RS256, PS256, ...); the `kid` is
+/// the RFC 7638 thumbprint unless one is given.
+#[wasm_bindgen(js_name = generateSigningKey)]
+pub fn generate_signing_key(alg: &str, kid: Option<String>) -> Result<String, JsError> {
+    let alg = Algorithm::from_name(alg)
+        .filter(|a| !a.is_symmetric())
+        .ok_or_else(|| {
+            js_error(
+                "invalid_request",
+                format!("unsupported signing algorithm {alg}"),
+            )
+        })?;
+    let mut key = SigningJwk::generate(alg, &mut OsRng).map_err(|e| js_error("server_error", e))?;
+    if let Some(k) = kid {
+        key.kid = k;
+    }
+    Ok(key.to_private_json().to_string())
+}
+
+/// The public JWKS of private JWKs (a JWK, an array, or `{"keys": [...]}`).
+#[wasm_bindgen(js_name = publicJwks)]
+pub fn public_jwks(private_json: &str) -> Result<String, JsError> {
+    gatepass_core::jwk::public_set_of_private(private_json.as_bytes())
+        .map(|set| set.to_string())
+        .map_err(|e| js_error("invalid_request", e))
+}
+
+/// The stored form of a client secret (`sha256:...`).
+#[wasm_bindgen(js_name = hashClientSecret)]
+pub fn hash_client_secret(secret: &str) -> String {
+    SecretHash::of(secret).to_stored()
+}
+
+/// A new 256-bit client secret.
+#[wasm_bindgen(js_name = generateClientSecret)]
+pub fn generate_client_secret() -> String {
+    gatepass_core::secret::generate_secret(&mut OsRng)
+}
