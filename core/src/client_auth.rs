@@ -186,6 +186,10 @@ pub enum ReplayOutcome {
     Recorded,
     /// The key was already present: the assertion was used before.
     AlreadySeen,
+    /// The store did not answer (an error, a timeout). Nothing is known, so the assertion is
+    /// not accepted (fail closed); the answer is a server error, which tells the client to try
+    /// again later rather than that its credentials are wrong.
+    Unavailable,
 }
 
 impl PendingAssertion {
@@ -218,6 +222,10 @@ impl PendingAssertion {
             ReplayOutcome::Recorded => Ok(self.client),
             ReplayOutcome::AlreadySeen => Err(TokenError::invalid_client(
                 "client assertion was already used",
+            )),
+            ReplayOutcome::Unavailable => Err(TokenError::new(
+                TokenErrorCode::ServerError,
+                "the replay store is unavailable",
             )),
         }
     }

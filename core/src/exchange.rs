@@ -100,6 +100,17 @@ enum State {
     Moving,
 }
 
+/// How a finished token request counts in a shell's stats (the same counters in every shell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    /// A token was issued.
+    Issued,
+    /// Client authentication failed (`invalid_client`, 401).
+    ClientAuthFailed,
+    /// Any other refusal.
+    Refused,
+}
+
 /// One token request in progress (see the module docs).
 #[derive(Debug)]
 pub struct TokenExchange {
@@ -168,6 +179,15 @@ impl TokenExchange {
         match &self.state {
             State::Done { outcome, .. } => Some(outcome.as_ref()),
             _ => None,
+        }
+    }
+
+    /// How the exchange counts ([`Tally::Refused`] while it is not over).
+    pub fn tally(&self) -> Tally {
+        match self.outcome() {
+            Some(Ok(_)) => Tally::Issued,
+            Some(Err(e)) if e.code == TokenErrorCode::InvalidClient => Tally::ClientAuthFailed,
+            _ => Tally::Refused,
         }
     }
 
@@ -502,6 +522,7 @@ mod tests {
         assert!(!input.is_empty());
         ex.sign_builtin(&fx.config, &mut fx.rng);
         assert_eq!(status(&ex), Some(200));
+        assert_eq!(ex.tally(), Tally::Issued);
         let issued = ex.outcome().unwrap().unwrap();
         assert_eq!(issued.client_id, "s");
         assert_eq!(issued.jti, b64::encode_url(&[1; 16]));
@@ -549,6 +570,7 @@ mod tests {
         let mut forged = TokenExchange::begin(&fx.config, &form(&body, None), NOW, [3; 16]);
         forged.signature_checked(&fx.config, false);
         assert_eq!(status(&forged), Some(401));
+        assert_eq!(forged.tally(), Tally::ClientAuthFailed);
         assert_eq!(
             forged.outcome().unwrap().unwrap_err().description,
             "client assertion signature is invalid"
@@ -603,6 +625,7 @@ mod tests {
             [5; 16],
         );
         assert_eq!(status(&ex), Some(405));
+        assert_eq!(ex.tally(), Tally::Refused);
         ex.replay_recorded(&fx.config, ReplayOutcome::Recorded);
         ex.signed(&fx.config, &[0; 64]);
         assert_eq!(status(&ex), Some(405));

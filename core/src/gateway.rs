@@ -79,7 +79,8 @@ fn fold(name: &str) -> String {
 /// What the filter does with a request whose headers arrived.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
-    /// A token request: remove these headers, buffer the body, and answer it locally when the
+    /// A token request: remove these headers (the filter's own, their look-alikes and the
+    /// client's `Authorization`), buffer the body, and answer it locally when the
     /// request ends (with its body, or with trailers). It never continues upstream.
     TokenEndpoint {
         /// Inbound copies of the filter's own headers (see [`Decision::Forward`]).
@@ -224,10 +225,15 @@ impl Gateway {
         };
         let path = String::from_utf8_lossy(head.path);
         match routes::endpoint(server, &path) {
+            // The client's credentials never go further than this filter either: its
+            // `Authorization` header is removed with the filter's own headers.
             Some(Endpoint::Token) => Route::TokenEndpoint {
                 remove: Self::present_look_alikes(
                     head,
-                    self.owned_headers.iter().map(String::as_str),
+                    self.owned_headers
+                        .iter()
+                        .map(String::as_str)
+                        .chain(core::iter::once("authorization")),
                 ),
             },
             Some(endpoint) => match routes::document(server, endpoint, head.method) {
@@ -847,7 +853,11 @@ mod tests {
             },
         });
         let gateway = Gateway::new(FilterConfig::from_json(&config.to_string()).unwrap());
-        let headers: [(&[u8], &[u8]); 2] = [(b"x_client_id", b"admin"), (b"user-agent", b"\xff")];
+        let headers: [(&[u8], &[u8]); 3] = [
+            (b"x_client_id", b"admin"),
+            (b"user-agent", b"\xff"),
+            (b"Authorization", b"Basic czpwdw=="),
+        ];
         let head = |method: &'static [u8], path: &'static [u8]| RequestHead {
             method,
             path,
@@ -856,7 +866,7 @@ mod tests {
         assert_eq!(
             gateway.route(&head(b"POST", b"/oauth/token?x=1")),
             Route::TokenEndpoint {
-                remove: alloc::vec!["x_client_id".to_string()]
+                remove: alloc::vec!["x_client_id".to_string(), "Authorization".to_string()]
             }
         );
         let Route::Respond(jwks) = gateway.route(&head(b"GET", b"/.well-known/jwks.json")) else {

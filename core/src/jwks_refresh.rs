@@ -185,6 +185,13 @@ impl RefreshPolicy {
         self.timeout_ms.div_ceil(1000) + 1
     }
 
+    /// How long a request may wait for a provider's first key set, in seconds: as long as one
+    /// fetch may take (the lock's length, [`Self::lock_seconds`]); after that it is answered
+    /// without keys.
+    pub fn first_fetch_wait_seconds(&self) -> u64 {
+        self.lock_seconds()
+    }
+
     /// Whether this worker should fetch now, given the shared state, the set it holds (`None`:
     /// none yet) with its fetch time, and `now`. `Some(next)`: store `next` (with
     /// compare-and-swap: only the worker whose swap succeeds fetches) and start the fetch.

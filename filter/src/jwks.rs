@@ -64,7 +64,7 @@ pub struct RemoteProvider {
     pub source: RemoteJwks,
     shared: SharedNames,
     /// The refresh rules of `source`, read once.
-    policy: RefreshPolicy,
+    pub policy: RefreshPolicy,
     /// The parsed key set this VM uses, and the CAS of the shared entry it came from.
     pub keys: Option<JwkSet>,
     seen_cas: Option<u32>,

@@ -15,10 +15,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use gatepass_core::client_auth::ReplayOutcome;
 use gatepass_core::config::{FilterConfig, KeySource};
+use gatepass_core::exchange::{self, Tally};
 use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
 use gatepass_core::request::TokenHttpRequest;
-use gatepass_core::response::{error_body, HttpResponse};
+use gatepass_core::response::HttpResponse;
 use gatepass_core::routes;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
@@ -301,10 +303,7 @@ impl RootContext for Root {
 /// A request the host broke its own serialization format for: fail closed.
 fn host_broke_its_format() -> Action {
     host::log_error("the host's request header map does not parse; refusing the request");
-    host::send_response(&HttpResponse::json(
-        500,
-        &error_body("server_error", "request headers unavailable"),
-    ));
+    host::send_response(&routes::internal_error());
     Action::Pause
 }
 
@@ -332,10 +331,7 @@ impl Request {
         let gateway = self.state.gateway.borrow();
         let Some(server) = gateway.config().token_endpoint.as_ref() else {
             // Routed here only when a token endpoint is configured.
-            return self.respond(&HttpResponse::json(
-                500,
-                &error_body("server_error", "no token endpoint"),
-            ));
+            return self.respond(&routes::internal_error());
         };
         let http = match TokenHttpRequest::from_bytes(
             &pending.method,
@@ -350,32 +346,29 @@ impl Request {
             }
         };
         let now = host::now();
-        let mut failed_replay = None;
-        let response = gatepass_core::endpoint::token_response(
+        // Core's token exchange with synchronous I/O: the configuration's clients and the
+        // replay store in Envoy shared data.
+        let done = exchange::run(
             server,
             &http,
             |id| server.client(id),
-            |key, expires_at| match replay::record(key, expires_at, now) {
-                Ok(outcome) => outcome,
-                Err(e) => {
-                    // Fail closed: a store that cannot answer counts as "already seen".
-                    failed_replay = Some(e);
-                    gatepass_core::client_auth::ReplayOutcome::AlreadySeen
-                }
+            |key, expires_at| {
+                replay::record(key, expires_at, now).unwrap_or_else(|e| {
+                    host::log_error(&format!("replay store failed: {e}"));
+                    ReplayOutcome::Unavailable
+                })
             },
             now,
             &mut rand_core::OsRng,
         );
-        if let Some(e) = failed_replay {
-            host::log_error(&format!("replay store failed: {e}"));
-        }
         let stats = &self.state.stats;
-        match response.status {
-            200 => stats.tokens_issued.increment(),
-            401 => stats.client_auth_failed.increment(),
-            _ => stats.token_requests_refused.increment(),
+        match done.tally() {
+            Tally::Issued => stats.tokens_issued.increment(),
+            Tally::ClientAuthFailed => stats.client_auth_failed.increment(),
+            Tally::Refused => stats.token_requests_refused.increment(),
         }
         drop(gateway);
+        let response = done.into_response().unwrap_or_else(routes::internal_error);
         self.respond(&response)
     }
 
@@ -421,7 +414,6 @@ impl HttpContext for Request {
                 for name in &remove {
                     host::remove_request_header(name);
                 }
-                host::remove_request_header("authorization");
                 return Action::Continue;
             }
             Route::Respond(response) => return self.respond(&response),
@@ -436,7 +428,7 @@ impl HttpContext for Request {
                     .remote
                     .borrow()
                     .iter()
-                    .map(|r| r.source.timeout_ms.div_ceil(1000) + 1)
+                    .map(|r| r.policy.first_fetch_wait_seconds())
                     .max()
                     .unwrap_or(1);
                 self.state.waiting.borrow_mut().push(Waiter {
