@@ -16,7 +16,7 @@ use gatepass_core::request::{TokenHttpRequest, JWT_BEARER_ASSERTION_TYPE};
 use gatepass_core::response::HttpResponse;
 use gatepass_core::secret::SecretHash;
 use gatepass_core::verify;
-use gatepass_core::{b64, endpoint, jws, registration};
+use gatepass_core::{b64, exchange, jws, registration};
 use rand_core::OsRng;
 use serde_json::{json, Value};
 
@@ -52,7 +52,7 @@ struct Server {
 }
 
 impl Server {
-    /// The token endpoint, as the Envoy filter runs it: static clients from the config plus
+    /// The token exchange, as the Envoy filter runs it: static clients from the config plus
     /// registered ones, and an insert-if-absent replay set.
     fn token(&mut self, authorization: Option<&str>, body: &str, now: u64) -> HttpResponse {
         let Server {
@@ -66,7 +66,7 @@ impl Server {
             authorization,
             body: body.as_bytes(),
         };
-        endpoint::token_response(
+        exchange::run(
             config,
             &http,
             |id| {
@@ -84,6 +84,7 @@ impl Server {
             now,
             &mut OsRng,
         )
+        .response
     }
 }
 

@@ -15,7 +15,7 @@ use gatepass_core::config::{RawClient, ServerConfig};
 use gatepass_core::crypto::Algorithm;
 use gatepass_core::jwk::SigningJwk;
 use gatepass_core::request::TokenHttpRequest;
-use gatepass_core::{b64, endpoint};
+use gatepass_core::{b64, exchange};
 use rand_core::OsRng;
 use serde_json::{json, Value};
 
@@ -59,7 +59,7 @@ fn mint(input: &Value) -> Value {
         body: b"grant_type=client_credentials&scope=orders%3Aread",
     };
     // A client_secret_basic client: the replay store is never consulted.
-    let issued = endpoint::issue_token(
+    let issued = exchange::run(
         &config,
         &http,
         |id| config.client(id),
@@ -67,6 +67,7 @@ fn mint(input: &Value) -> Value {
         now(),
         &mut OsRng,
     )
+    .outcome
     .unwrap();
     json!({
         "token": issued.access_token,

@@ -21,7 +21,7 @@
 //!   adversarial registration is accepted (201): the bench server allows its 256 scopes.
 //!
 //! Two stages are timed for each pair: **whole** (what the host spends before it answers:
-//! `endpoint::token_response` as the Envoy filter calls it, `verify_access_token` plus the scope
+//! `exchange::run` as the Envoy filter calls it, `verify_access_token` plus the scope
 //! check, `registration::register`, `JwkSet::from_json`) and **parse** (the parser alone:
 //! `request::parse_token_request`, `verify::UntrustedToken::parse`, `json::parse_object`). A
 //! valid benign input pays for its signature (or for minting); the adversarial one may stop
@@ -56,7 +56,7 @@ use gatepass_core::limits::{
 };
 use gatepass_core::request::{self, form_encode, TokenHttpRequest};
 use gatepass_core::verify::{self, VerifierPolicy};
-use gatepass_core::{b64, endpoint, json, jws, registration};
+use gatepass_core::{b64, exchange, json, jws, registration};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::{json, Value};
@@ -1160,7 +1160,7 @@ fn whole(fx: &Fixture, input: &Input, rng: &mut ChaCha20Rng) -> u16 {
                 Ok(http) => http,
                 Err(e) => return e.to_response(ISSUER).status,
             };
-            endpoint::token_response(
+            exchange::run(
                 &fx.config,
                 &http,
                 |id| fx.config.client(id),
@@ -1169,6 +1169,7 @@ fn whole(fx: &Fixture, input: &Input, rng: &mut ChaCha20Rng) -> u16 {
                 fx.now,
                 rng,
             )
+            .response
             .status
         }
         Input::Bearer { header, .. } => {

@@ -92,10 +92,7 @@ enum State {
         kid: String,
         pending: DetachedSignature,
     },
-    Done {
-        response: HttpResponse,
-        outcome: Result<IssuedToken, TokenError>,
-    },
+    Done(Finished),
     /// Between two states, inside a step (never seen by the host).
     Moving,
 }
@@ -109,6 +106,26 @@ pub enum Tally {
     ClientAuthFailed,
     /// Any other refusal.
     Refused,
+}
+
+/// A finished token request: the response to send and what it says.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The RFC 6749 §5.1 token response or the §5.2 error (the issuer as the Basic realm).
+    pub response: HttpResponse,
+    /// The issued token or the error.
+    pub outcome: Result<IssuedToken, TokenError>,
+}
+
+impl Finished {
+    /// How the request counts.
+    pub fn tally(&self) -> Tally {
+        match &self.outcome {
+            Ok(_) => Tally::Issued,
+            Err(e) if e.code == TokenErrorCode::InvalidClient => Tally::ClientAuthFailed,
+            Err(_) => Tally::Refused,
+        }
+    }
 }
 
 /// One token request in progress (see the module docs).
@@ -167,7 +184,7 @@ impl TokenExchange {
                 kid,
                 input: pending.signing_input(),
             },
-            State::Done { response, .. } => Next::Respond(response),
+            State::Done(done) => Next::Respond(&done.response),
             // `Moving` only exists inside a step.
             State::Moving => Next::Respond(&SERVER_ERROR_PLACEHOLDER),
         }
@@ -177,16 +194,15 @@ impl TokenExchange {
     /// RFC 6749 §5.2 error.
     pub fn outcome(&self) -> Option<Result<&IssuedToken, &TokenError>> {
         match &self.state {
-            State::Done { outcome, .. } => Some(outcome.as_ref()),
+            State::Done(done) => Some(done.outcome.as_ref()),
             _ => None,
         }
     }
 
     /// How the exchange counts ([`Tally::Refused`] while it is not over).
     pub fn tally(&self) -> Tally {
-        match self.outcome() {
-            Some(Ok(_)) => Tally::Issued,
-            Some(Err(e)) if e.code == TokenErrorCode::InvalidClient => Tally::ClientAuthFailed,
+        match &self.state {
+            State::Done(done) => done.tally(),
             _ => Tally::Refused,
         }
     }
@@ -194,15 +210,15 @@ impl TokenExchange {
     /// The final response, once the exchange is over.
     pub fn response(&self) -> Option<&HttpResponse> {
         match &self.state {
-            State::Done { response, .. } => Some(response),
+            State::Done(done) => Some(&done.response),
             _ => None,
         }
     }
 
-    /// The final response, taken out of the exchange (`None` while it is not over).
-    pub fn into_response(self) -> Option<HttpResponse> {
+    /// The finished request, taken out of the exchange (`None` while it is not over).
+    pub fn finished(self) -> Option<Finished> {
         match self.state {
-            State::Done { response, .. } => Some(response),
+            State::Done(done) => Some(done),
             _ => None,
         }
     }
@@ -288,10 +304,10 @@ impl TokenExchange {
         match core::mem::replace(&mut self.state, State::Moving) {
             State::Sign { pending, .. } => match pending.finish(signature) {
                 Ok(issued) => {
-                    self.state = State::Done {
+                    self.state = State::Done(Finished {
                         response: issued.to_response(),
                         outcome: Ok(issued),
-                    }
+                    })
                 }
                 Err(e) => self.fail(config, e),
             },
@@ -354,17 +370,17 @@ impl TokenExchange {
     }
 
     fn fail(&mut self, config: &ServerConfig, e: TokenError) {
-        self.state = State::Done {
+        self.state = State::Done(Finished {
             response: e.to_response(&config.issuer),
             outcome: Err(e),
-        };
+        });
     }
 
     /// A step called out of order: the exchange ends with a server error (an exchange that
     /// was already over keeps its answer).
     fn misuse(&mut self, config: &ServerConfig, previous: State) {
         match previous {
-            done @ State::Done { .. } => self.state = done,
+            done @ State::Done(_) => self.state = done,
             _ => self.fail(config, out_of_order()),
         }
     }
@@ -377,7 +393,7 @@ static SERVER_ERROR_PLACEHOLDER: HttpResponse = HttpResponse {
     body: alloc::vec::Vec::new(),
 };
 
-/// Runs a token request to its end with synchronous I/O, for hosts whose stores answer at once
+/// Runs a token request to its end with synchronous I/O (the token endpoint in one call), for hosts whose stores answer at once
 /// (a configuration's clients, Envoy shared data, an in-memory map): the CLI, the demos and the
 /// proxy-wasm filter. Signatures are checked and made by core.
 ///
@@ -391,7 +407,7 @@ pub fn run<'c>(
     record_jti: impl FnOnce(&str, u64) -> ReplayOutcome,
     now: u64,
     rng: &mut impl CryptoRngCore,
-) -> TokenExchange {
+) -> Finished {
     let mut jti = [0u8; 16];
     rng.fill_bytes(&mut jti);
     let mut exchange = TokenExchange::begin(config, http, now, jti);
@@ -399,7 +415,15 @@ pub fn run<'c>(
     let mut record_jti = Some(record_jti);
     loop {
         match exchange.next() {
-            Next::Respond(_) => return exchange,
+            Next::Respond(_) => {
+                return exchange.finished().unwrap_or_else(|| {
+                    let e = out_of_order();
+                    Finished {
+                        response: e.to_response(&config.issuer),
+                        outcome: Err(e),
+                    }
+                })
+            }
             Next::LoadClient(id) => {
                 let id = String::from(id);
                 let record = find_client.take().and_then(|find| find(&id));
@@ -643,5 +667,123 @@ mod tests {
         );
         ex.signed(&fx.config, &[0; 10]);
         assert_eq!(status(&ex), Some(500));
+    }
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+    use crate::client_auth::ReplayOutcome;
+    use crate::config::ServerConfig;
+    use crate::crypto::{self, Algorithm};
+    use crate::jwk::SigningJwk;
+    use crate::request::TokenHttpRequest;
+    use crate::{b64, jws};
+    use alloc::collections::BTreeSet;
+    use alloc::string::{String, ToString};
+    use rand_chacha::rand_core::SeedableRng;
+    use serde_json::json;
+
+    const NOW: u64 = 1_900_000_000;
+
+    #[test]
+    fn jwt_clients_go_through_the_replay_store_and_secret_clients_do_not() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
+        let server_key = SigningJwk::generate(Algorithm::EdDSA, &mut rng).unwrap();
+        let client_key = SigningJwk::generate(Algorithm::EdDSA, &mut rng).unwrap();
+        let config = ServerConfig::from_json(
+            &json!({
+                "issuer": "https://as.example",
+                "signing_keys": [server_key.to_private_json()],
+                "default_audiences": ["https://api.example"],
+                "clients": [
+                    {"client_id": "s", "client_secret_hash": crate::secret::SecretHash::of("pw").to_stored()},
+                    {"client_id": "k", "token_endpoint_auth_method": "private_key_jwt",
+                     "jwks": {"keys": [client_key.public_jwk().to_public_json()]}}
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let form = |body: &'static [u8], auth: Option<&'static str>| TokenHttpRequest {
+            method: "POST",
+            content_type: Some("application/x-www-form-urlencoded"),
+            authorization: auth,
+            body,
+        };
+        let mut store: BTreeSet<String> = BTreeSet::new();
+        let mut calls = 0;
+        let mut replay = |key: &str, _exp: u64| {
+            calls += 1;
+            if store.insert(key.into()) {
+                ReplayOutcome::Recorded
+            } else {
+                ReplayOutcome::AlreadySeen
+            }
+        };
+        // client_secret_basic ("s:pw"): no replay call.
+        let ok = run(
+            &config,
+            &form(b"grant_type=client_credentials", Some("Basic czpwdw==")),
+            |id| config.client(id),
+            &mut replay,
+            NOW,
+            &mut rng,
+        );
+        assert_eq!(ok.response.status, 200);
+        let bad = run(
+            &config,
+            &form(b"grant_type=client_credentials", Some("Basic czp4")),
+            |id| config.client(id),
+            &mut replay,
+            NOW,
+            &mut rng,
+        );
+        assert_eq!(bad.response.status, 401);
+        assert_eq!(
+            bad.response.header("www-authenticate"),
+            Some("Basic realm=\"https://as.example\", charset=\"UTF-8\"")
+        );
+        // private_key_jwt: one replay call per attempt; the second use is refused.
+        let input = jws::signing_input(
+            &json!({"alg": "EdDSA", "kid": client_key.kid}),
+            &json!({"iss": "k", "sub": "k", "aud": "https://as.example", "exp": NOW + 60, "jti": "1"}),
+        );
+        let sig = crypto::sign(
+            Algorithm::EdDSA,
+            &client_key.key,
+            input.as_bytes(),
+            &mut rng,
+        )
+        .unwrap();
+        let body = alloc::format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={}.{}",
+            input,
+            b64::encode_url(&sig)
+        );
+        let body: &'static [u8] = alloc::boxed::Box::leak(body.into_bytes().into_boxed_slice());
+        assert_eq!(
+            run(
+                &config,
+                &form(body, None),
+                |id| config.client(id),
+                &mut replay,
+                NOW,
+                &mut rng
+            )
+            .response
+            .status,
+            200
+        );
+        let again = run(
+            &config,
+            &form(body, None),
+            |id| config.client(id),
+            &mut replay,
+            NOW,
+            &mut rng,
+        );
+        assert_eq!(again.response.status, 401);
+        assert_eq!(calls, 2);
     }
 }

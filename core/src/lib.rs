@@ -11,7 +11,9 @@
 //!
 //! * **Token endpoint** ([`request`] → [`client_auth`] → [`grant`] → [`mint`]): parse an
 //!   RFC 6749 §4.4 token request, authenticate the client with one of the four RFC 6749 / RFC 7523
-//!   methods, check the grant, scope and audience, and mint an RFC 9068 access token.
+//!   methods, check the grant, scope and audience, and mint an RFC 9068 access token. The steps
+//!   run in one order for every shell, as the state machine [`exchange::TokenExchange`], which
+//!   says what I/O comes next; [`routes`] says which endpoint a request is for.
 //! * **Enforcement** ([`verify`]): strictly parse a compact JWS, bind its `alg` to the key found
 //!   by `kid`, check the signature and the RFC 9068 claims, and check the scopes a route needs.
 //!
@@ -36,7 +38,6 @@ pub mod claims;
 pub mod client_auth;
 pub mod config;
 pub mod crypto;
-pub mod endpoint;
 pub mod error;
 pub mod exchange;
 pub mod gateway;

@@ -69,7 +69,7 @@ fn attack_vectors_are_refused_with_the_expected_answers() {
 fn cross_shell_assertion_requests_get_the_expected_answers() {
     use gatepass_core::client_auth::ReplayOutcome;
     use gatepass_core::config::ServerConfig;
-    use gatepass_core::endpoint;
+    use gatepass_core::exchange;
     use gatepass_core::request::TokenHttpRequest;
     use rand_chacha::rand_core::SeedableRng;
     use std::collections::HashSet;
@@ -94,7 +94,7 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
             authorization: case["authorization"].as_str(),
             body: case["body"].as_str().unwrap().as_bytes(),
         };
-        let response = endpoint::token_response(
+        let response = exchange::run(
             &config,
             &http,
             |id| config.client(id),
@@ -107,7 +107,8 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
             },
             now,
             &mut rng,
-        );
+        )
+        .response;
         let body: Value = serde_json::from_slice(&response.body).unwrap();
         let got = (u64::from(response.status), body["error"].as_str());
         let want = (case["status"].as_u64().unwrap(), case["error"].as_str());

@@ -368,8 +368,7 @@ impl Request {
             Tally::Refused => stats.token_requests_refused.increment(),
         }
         drop(gateway);
-        let response = done.into_response().unwrap_or_else(routes::internal_error);
-        self.respond(&response)
+        self.respond(&done.response)
     }
 
     fn too_large(&mut self) -> Action {

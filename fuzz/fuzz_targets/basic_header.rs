@@ -1,5 +1,5 @@
 //! The HTTP Basic path of the token endpoint (RFC 6749 §2.3.1: id and secret form-urlencoded,
-//! joined by `:`, base64), through `request::parse_token_request` and `endpoint::token_response`.
+//! joined by `:`, base64), through `request::parse_token_request` and `exchange::run`.
 //! The first byte chooses how the rest is used (see `basic_request`): even, as the credentials
 //! before base64; odd, as the whole `Authorization` value.
 #![no_main]

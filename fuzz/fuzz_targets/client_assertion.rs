@@ -1,5 +1,5 @@
 //! An arbitrary string as `client_assertion` in a well-formed jwt-bearer token request, through
-//! `endpoint::token_response` with the fixed server configuration (private_key_jwt clients
+//! `exchange::run` with the fixed server configuration (private_key_jwt clients
 //! with P-256, RSA and Ed25519 keys; a client_secret_jwt client).
 #![no_main]
 

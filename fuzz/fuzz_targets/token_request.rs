@@ -1,6 +1,6 @@
 //! Arbitrary bytes as a whole token request (`method \n content-type \n authorization \n body`,
 //! see `OwnedRequest::split`) through `request::parse_token_request` and
-//! `endpoint::token_response` with the fixed server configuration.
+//! `exchange::run` with the fixed server configuration.
 #![no_main]
 
 use gatepass_fuzz::{check_token_endpoint, OwnedRequest};

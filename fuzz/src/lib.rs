@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use gatepass_core::client_auth::{AuthMethod, ReplayOutcome};
 use gatepass_core::config::{FilterConfig, ServerConfig};
-use gatepass_core::endpoint::token_response;
+use gatepass_core::exchange;
 use gatepass_core::jwk::{JwkSet, SetStrictness};
 use gatepass_core::request::{
     is_valid_resource, parse_token_request, ClientCredentials, TokenHttpRequest, TokenRequest,
@@ -410,14 +410,14 @@ pub fn check_token_endpoint(request: &OwnedRequest) -> u16 {
     let config = server();
     let mut store = ReplayStore::default();
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let response = token_response(
+    let response = exchange::run(
         config,
         &http,
         |id| config.client(id),
         |key, exp| store.record(key, exp),
         NOW,
         &mut rng,
-    );
+    ).response;
     check_header_values(&response);
     match &parsed {
         // A request that does not parse is answered with exactly the parse error.
@@ -426,14 +426,14 @@ pub fn check_token_endpoint(request: &OwnedRequest) -> u16 {
             check_issued(&response, req);
             // The same request again: a client assertion is single-use (its jti is in the
             // store now); a secret is not.
-            let again = token_response(
+            let again = exchange::run(
                 config,
                 &http,
                 |id| config.client(id),
                 |key, exp| store.record(key, exp),
                 NOW,
                 &mut rng,
-            );
+            ).response;
             match req.credentials {
                 ClientCredentials::Assertion { .. } => {
                     assert_eq!(again.status, 401, "a client assertion was accepted twice")
