@@ -24,6 +24,7 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use gatepass_core::client_assertion::ClientAssertion;
 use gatepass_core::config::{KeySource, Provider};
 use gatepass_core::crypto::Algorithm;
 use gatepass_core::jwk::SigningJwk;
@@ -146,16 +147,11 @@ fn assertion(args: &[String]) -> Result<(), String> {
         .unwrap_or(60);
     let text = std::fs::read(&path).map_err(|e| format!("--key {path}: {e}"))?;
     let key = SigningJwk::from_json(&text).map_err(|e| format!("--key {path}: {e}"))?;
-    let now = now()?;
-    let header = json!({"alg": key.alg.name(), "kid": key.kid, "typ": "client-authentication+jwt"});
-    let claims = json!({
-        "iss": client, "sub": client, "aud": aud, "iat": now, "exp": now + ttl,
-        "jti": secret::random_string(&mut OsRng, 16),
-    });
-    let input = jws::signing_input(&header, &claims);
-    let signature = gatepass_core::crypto::sign(key.alg, &key.key, input.as_bytes(), &mut OsRng)
+    let jti = secret::random_string(&mut OsRng, 16);
+    let assertion = ClientAssertion::new(client, aud, now()?, ttl, jti)
+        .sign(&key, &mut OsRng)
         .map_err(|e| e.to_string())?;
-    println!("{}", jws::assemble(&input, &signature));
+    println!("{assertion}");
     Ok(())
 }
 

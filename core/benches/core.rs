@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use gatepass_core::client_assertion::ClientAssertion;
 use gatepass_core::client_auth::{self, AssertionPolicy};
 use gatepass_core::config::{RawClient, ServerConfig};
 use gatepass_core::crypto::{self, Algorithm};
@@ -171,10 +172,10 @@ fn benches(c: &mut Criterion) {
         }
         .into_record(&[])
         .unwrap();
-        let header =
-            json!({"alg": alg.name(), "kid": client_key.kid, "typ": "client-authentication+jwt"});
-        let claims = json!({"iss": "bench-jwt", "sub": "bench-jwt", "aud": ISSUER, "iat": NOW, "exp": NOW + 60, "jti": "j-1"});
-        let input = jws::signing_input(&header, &claims);
+        // Signed here rather than with `ClientAssertion::sign`: the primitive row needs the
+        // signing input and the signature.
+        let input = ClientAssertion::new("bench-jwt", ISSUER, NOW, 60, "j-1")
+            .signing_input(alg, Some(&client_key.kid));
         let sig = crypto::sign(alg, &client_key.key, input.as_bytes(), &mut rng).unwrap();
         let assertion = jws::assemble(&input, &sig);
         let client_public = client_key.public_jwk().key;

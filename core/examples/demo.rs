@@ -8,15 +8,16 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use gatepass_core::client_assertion::ClientAssertion;
 use gatepass_core::client_auth::ReplayOutcome;
 use gatepass_core::config::{Provider, ServerConfig};
-use gatepass_core::crypto::{self, Algorithm};
+use gatepass_core::crypto::Algorithm;
 use gatepass_core::jwk::SigningJwk;
 use gatepass_core::request::{TokenHttpRequest, JWT_BEARER_ASSERTION_TYPE};
 use gatepass_core::response::HttpResponse;
 use gatepass_core::secret::SecretHash;
 use gatepass_core::verify;
-use gatepass_core::{b64, exchange, jws, registration};
+use gatepass_core::{b64, exchange, registration};
 use rand_core::OsRng;
 use serde_json::{json, Value};
 
@@ -188,17 +189,10 @@ fn main() -> ExitCode {
     );
 
     // 4. private_key_jwt (RFC 7523) with a single-use assertion.
-    let header = json!({"alg": "ES256", "kid": worker_key.kid, "typ": "client-authentication+jwt"});
-    let claims = json!({"iss": "worker", "sub": "worker", "aud": ISSUER, "iat": now, "exp": now + 60, "jti": b64::encode_url(&now.to_be_bytes())});
-    let input = jws::signing_input(&header, &claims);
-    let signature = crypto::sign(
-        Algorithm::ES256,
-        &worker_key.key,
-        input.as_bytes(),
-        &mut OsRng,
-    )
-    .unwrap();
-    let assertion = jws::assemble(&input, &signature);
+    let jti = b64::encode_url(&now.to_be_bytes());
+    let assertion = ClientAssertion::new("worker", ISSUER, now, 60, jti)
+        .sign(&worker_key, &mut OsRng)
+        .unwrap();
     let body = format!("grant_type=client_credentials&scope=orders%3Awrite&client_assertion_type={}&client_assertion={assertion}", JWT_BEARER_ASSERTION_TYPE.replace(':', "%3A"));
     let r = server.token(None, &body, now);
     show("POST /oauth/token  private_key_jwt as 'worker'", &r);

@@ -44,7 +44,8 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gatepass_core::client_auth::ReplayOutcome;
+use gatepass_core::client_assertion::ClientAssertion;
+use gatepass_core::client_auth::{ReplayOutcome, ASSERTION_TYP, GENERIC_JWT_TYP};
 use gatepass_core::config::ServerConfig;
 use gatepass_core::crypto::{self, Algorithm};
 use gatepass_core::jwk::{JwkSet, SetStrictness, SigningJwk};
@@ -624,14 +625,13 @@ fn assertion_cases(now: u64) -> Res<Vec<Case>> {
         };
     let jti = "benign-jti-00000000000000000000".to_string();
     let benign = exact(MAX_TOKEN_BYTES, 2, |knob, pad| {
-        let typ = ["JWT", "client-authentication+jwt"][knob];
-        let header = json!({"alg": "HS256", "typ": typ}).to_string();
-        let payload = json!({
-            "iss": "jwt-client", "sub": "jwt-client", "aud": ISSUER,
-            "iat": now, "exp": now + 1800, "jti": jti, "padding": "a".repeat(pad),
-        })
-        .to_string();
-        hs256(&header, &payload, JWT_SECRET).unwrap_or_default()
+        // The typ (the knob) settles base64 rounding: both are accepted.
+        let typ = [GENERIC_JWT_TYP, ASSERTION_TYP][knob];
+        ClientAssertion::new("jwt-client", ISSUER, now, 1800, jti.as_str())
+            .with_typ(Some(typ))
+            .with_claim("padding", json!("a".repeat(pad)))
+            .sign_with_secret(Algorithm::HS256, JWT_SECRET.as_bytes())
+            .unwrap_or_default()
     })?;
     let mut cases = vec![case(
         "benign",

@@ -522,10 +522,10 @@ impl AssertionCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client_assertion::ClientAssertion;
     use crate::crypto;
     use crate::jwk::SigningJwk;
     use rand_chacha::rand_core::SeedableRng;
-    use serde_json::json;
 
     const NOW: u64 = 1_900_000_000;
 
@@ -548,16 +548,11 @@ mod tests {
         }
     }
 
-    fn assertion(key: &SigningJwk, claims: serde_json::Value) -> String {
-        let input = jws::signing_input(&json!({"alg": key.alg.name(), "kid": key.kid}), &claims);
-        let sig = crypto::sign(
-            key.alg,
-            &key.key,
-            input.as_bytes(),
-            &mut rand_chacha::ChaCha20Rng::seed_from_u64(5),
-        )
-        .unwrap();
-        jws::assemble(&input, &sig)
+    /// A conforming assertion of `c1` for `aud`, valid for 60 s.
+    fn assertion(key: &SigningJwk, aud: &str, jti: &str) -> String {
+        ClientAssertion::new("c1", aud, NOW, 60, jti)
+            .sign(key, &mut rand_chacha::ChaCha20Rng::seed_from_u64(5))
+            .unwrap()
     }
 
     #[test]
@@ -569,10 +564,7 @@ mod tests {
         .unwrap();
         let record = client(&key);
         let policy = AssertionPolicy::new("https://as.example", "https://as.example/oauth/token");
-        let good = assertion(
-            &key,
-            json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "a"}),
-        );
+        let good = assertion(&key, "https://as.example", "a");
         // The host is handed exactly alg, key, signing input and signature...
         let check = begin_assertion(&good, &record, &policy).unwrap();
         let sc = check.signature_check();
@@ -593,10 +585,7 @@ mod tests {
         assert_eq!(refused.code, TokenErrorCode::InvalidClient);
         assert!(check.finish(true, &policy, NOW).is_ok());
         // The claim checks run after a true verdict, as on the built-in path.
-        let bad_aud = assertion(
-            &key,
-            json!({"iss": "c1", "sub": "c1", "aud": "https://other.example", "exp": NOW + 60, "jti": "a"}),
-        );
+        let bad_aud = assertion(&key, "https://other.example", "a");
         let host = begin_assertion(&bad_aud, &record, &policy)
             .unwrap()
             .finish(true, &policy, NOW)
@@ -617,8 +606,9 @@ mod tests {
         .unwrap();
         let record = client(&key);
         let policy = AssertionPolicy::new("https://as.example", "https://as.example/oauth/token");
-        let claims = json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "e"});
-        let input = jws::signing_input(&json!({"alg": "Ed25519", "kid": key.kid}), &claims);
+        // The RFC 9864 name in the header, the EdDSA key's signature.
+        let input = ClientAssertion::new("c1", "https://as.example", NOW, 60, "e")
+            .signing_input(Algorithm::Ed25519, Some(&key.kid));
         let sig = crypto::sign(
             Algorithm::Ed25519,
             &key.key,
@@ -644,10 +634,7 @@ mod tests {
         .unwrap();
         let record = client(&key);
         let policy = AssertionPolicy::new("https://as.example", "https://as.example/oauth/token");
-        let a = assertion(
-            &key,
-            json!({"iss": "c1", "sub": "c1", "aud": "https://as.example", "exp": NOW + 60, "jti": "once"}),
-        );
+        let a = assertion(&key, "https://as.example", "once");
         let mut store = alloc::collections::BTreeSet::new();
         let mut attempt = || {
             let pending = begin_assertion(&a, &record, &policy)

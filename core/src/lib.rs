@@ -17,6 +17,9 @@
 //! * **Enforcement** ([`verify`]): strictly parse a compact JWS, bind its `alg` to the key found
 //!   by `kid`, check the signature and the RFC 9068 claims, and check the scopes a route needs.
 //!
+//! The client's side of RFC 7523, the assertion a client sends, is built by
+//! [`client_assertion`] (for tools, demos, benches and tests).
+//!
 //! Trust is carried by types: an [`verify::UntrustedToken`] becomes a
 //! [`verify::VerifiedAccessToken`] only through the verifier, and a token can only be minted for
 //! an [`client_auth::AuthenticatedClient`], which a JWT-authenticated client only becomes after
@@ -35,6 +38,7 @@ extern crate alloc;
 pub mod b64;
 pub mod cache;
 pub mod claims;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
 pub mod crypto;

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use gatepass_core::b64;
+use gatepass_core::client_assertion::ClientAssertion;
 use gatepass_core::client_auth::{self, Authentication, ClientRecord, ReplayOutcome};
 use gatepass_core::config::ServerConfig;
 use gatepass_core::crypto::{self, Algorithm};
@@ -325,24 +326,13 @@ impl Jwt {
         Jwt { header, claims }
     }
 
-    /// A client assertion as a conforming client sends it (draft-ietf-oauth-rfc7523bis):
-    /// `iss` = `sub` = the client, `aud` = the issuer, two-minute lifetime, fresh `jti`.
+    /// A client assertion as a conforming client sends it (draft-ietf-oauth-rfc7523bis), as
+    /// core's builder makes it: `iss` = `sub` = the client, `aud` = the issuer,
+    /// `typ: client-authentication+jwt`, two-minute lifetime, fresh `jti`. Editable, so that
+    /// a test can make it malformed one member at a time.
     pub fn assertion(client_id: &str, alg: Algorithm, kid: Option<&str>) -> Self {
-        let mut header = json!({ "alg": alg.name(), "typ": "client-authentication+jwt" });
-        if let Some(kid) = kid {
-            header["kid"] = json!(kid);
-        }
-        Jwt::new(
-            header,
-            json!({
-                "iss": client_id,
-                "sub": client_id,
-                "aud": ISSUER,
-                "iat": NOW,
-                "exp": NOW + 120,
-                "jti": unique_jti(),
-            }),
-        )
+        let assertion = ClientAssertion::new(client_id, ISSUER, NOW, 120, unique_jti());
+        Jwt::new(assertion.header(alg, kid), assertion.claims())
     }
 
     /// An assertion for a key, with its `alg` and `kid`.
