@@ -337,7 +337,7 @@ def config_seeds() -> tuple[dict[str, bytes], dict[str, bytes]]:
         allow_legacy_assertion_audience=True, active_kid="as-1",
         registration={"allowed_scope": "orders:read orders:write", "default_scope": "orders:read",
                       "client_secret_ttl": "86400s", "open_registration": True}), indent=1).encode()
-    # A stored client record (RawClient), as a client store keeps it.
+    # A stored client record (RawStoredClient), as a client store keeps it.
     server_seeds["client-record"] = json.dumps({
         "client_id": "c1", "token_endpoint_auth_method": "client_secret_post",
         "client_secret_hash": "sha256:" + b64url(hashlib.sha256(b"s").digest()),

@@ -1,10 +1,10 @@
 //! Arbitrary bytes as JSON text through `config::ServerConfig::from_json` and
-//! `config::RawClient::record_from_json`: a bad configuration is an error naming a field,
+//! `config::RawStoredClient::record_from_json`: a bad configuration is an error naming a field,
 //! never a panic; an accepted one survives the round trips a host does (client records
 //! stored and read back, the published JWKS read by a resource server).
 #![no_main]
 
-use gatepass_core::config::{RawClient, ServerConfig};
+use gatepass_core::config::{RawStoredClient, ServerConfig};
 use gatepass_core::jwk::{JwkSet, SetStrictness};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
                 );
                 // A client record stored by a client store and read back is the same record.
                 let stored = c.to_json();
-                let again = RawClient::record_from_json(&stored, &config.default_audiences)
+                let again = RawStoredClient::record_from_json(&stored, &config.default_audiences)
                     .unwrap_or_else(|e| panic!("stored client {stored} refused: {e}"));
                 assert_eq!(
                     again.to_json(),
@@ -43,10 +43,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let audiences = ["https://api.example".to_string()];
-    match RawClient::record_from_json(text, &audiences) {
+    match RawStoredClient::record_from_json(text, &audiences) {
         Ok(record) => {
             let stored = record.to_json();
-            let again = RawClient::record_from_json(&stored, &audiences)
+            let again = RawStoredClient::record_from_json(&stored, &audiences)
                 .unwrap_or_else(|e| panic!("stored client {stored} refused: {e}"));
             assert_eq!(
                 again.to_json(),

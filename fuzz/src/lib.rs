@@ -570,7 +570,7 @@ mod tests {
         for (name, data) in seeds("config_server") {
             let text = String::from_utf8(data).unwrap();
             let ok = if name == "client-record" {
-                gatepass_core::config::RawClient::record_from_json(&text, &[]).map(|_| ())
+                gatepass_core::config::RawStoredClient::record_from_json(&text, &[]).map(|_| ())
             } else {
                 ServerConfig::from_json(&text).map(|_| ())
             };

@@ -1,8 +1,9 @@
-//! Clients: as configured, and the stored record a client store keeps.
+//! A client as configured (`clients[]` of the server configuration). The record a client store
+//! keeps for a registered client is its own format, in `stored`.
 
 use super::*;
 
-/// A client as written in configuration or stored by a client store.
+/// A client as written in configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
@@ -45,8 +46,8 @@ pub struct RawClient {
     /// Informational metadata (`client_name`, `contacts`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
-    /// The issuer of the server that registered this client (stored records; a configured
-    /// client may name its server's issuer, nothing else).
+    /// A configured client may name its server's issuer, nothing else (the member a stored
+    /// record carries; accepted here so that such a record can be configured as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
 }
@@ -227,54 +228,5 @@ impl RawClient {
             metadata: self.metadata.unwrap_or_default(),
             issuer: self.issuer,
         })
-    }
-
-    /// Parses and converts a stored client record (JSON).
-    pub fn record_from_json(
-        text: &str,
-        default_audiences: &[String],
-    ) -> Result<ClientRecord, ConfigError> {
-        let raw: RawClient = parse_json(text)?;
-        raw.into_record(default_audiences)
-    }
-}
-
-impl ClientRecord {
-    /// The stored form (what a client store keeps), from which [`RawClient::into_record`]
-    /// rebuilds the record.
-    pub fn to_raw(&self) -> RawClient {
-        let (client_secret_hash, client_secret, jwks) = match &self.credential {
-            ClientCredential::SecretHash(h) => (Some(h.to_stored()), None, None),
-            ClientCredential::Secret(s) => (None, Some(String::from(s.as_str())), None),
-            ClientCredential::Jwks(set) => (None, None, Some(set.to_public_json())),
-        };
-        RawClient {
-            client_id: self.client_id.clone(),
-            token_endpoint_auth_method: Some(self.auth_method.name().into()),
-            client_secret_hash,
-            client_secret,
-            jwks,
-            token_endpoint_auth_signing_alg: self.signing_alg.map(|a| a.name().into()),
-            grant_types: Some(self.grant_types.clone()),
-            scope: Some(self.scopes.join(" ")),
-            audiences: Some(self.audiences.clone()),
-            client_secret_expires_at: self.secret_expires_at,
-            client_id_issued_at: self.client_id_issued_at,
-            registration_access_token_hash: self
-                .registration_access_token_hash
-                .as_ref()
-                .map(SecretHash::to_stored),
-            metadata: if self.metadata.is_empty() {
-                None
-            } else {
-                Some(self.metadata.clone())
-            },
-            issuer: self.issuer.clone(),
-        }
-    }
-
-    /// The stored form as JSON text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.to_raw()).unwrap_or_default()
     }
 }

@@ -7,10 +7,11 @@
 //! `remote_jwks`, `from_headers`, `forward`, `forward_payload_header`, `claim_to_headers`,
 //! `clock_skew_seconds`, `max_lifetime`).
 //!
-//! One file per concern: `client` (a configured client and the stored client record a client
-//! store keeps), `server` (the authorization server and registration), `provider` (a resource
-//! server's view of one issuer and where its token is read), `filter` (the Envoy plugin
-//! configuration); the shared field readers are here.
+//! One file per concern: `client` (a configured client), `stored` (the record a client store
+//! keeps for a registered client: the store's format, not configuration, and how a server loads
+//! one), `server` (the authorization server and registration), `provider` (a resource server's
+//! view of one issuer and where its token is read), `filter` (the Envoy plugin configuration);
+//! the shared field readers are here.
 
 use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
@@ -139,11 +140,13 @@ mod client;
 mod filter;
 mod provider;
 mod server;
+mod stored;
 
 pub use client::*;
 pub use filter::*;
 pub use provider::*;
 pub use server::*;
+pub use stored::*;
 
 /// Parses untrusted JSON into a value with the strict parser (for hosts that read documents
 /// such as a client's registration request).

@@ -44,17 +44,6 @@ pub struct RegistrationPolicy {
     pub client_secret_ttl: Option<u64>,
 }
 
-/// What clients loaded from a client store may hold today: registration's current
-/// `allowed_scope` and audiences. A stored record is cut down to them at every load, so
-/// narrowing the policy narrows existing clients too.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredClientPolicy {
-    /// Scopes a stored client may keep.
-    pub allowed_scopes: BTreeSet<String>,
-    /// Audiences a stored client may keep.
-    pub audiences: Vec<String>,
-}
-
 /// The authorization server (token endpoint) configuration, as written.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -398,25 +387,5 @@ impl ServerConfig {
     /// A statically configured client.
     pub fn client(&self, client_id: &str) -> Option<&ClientRecord> {
         self.clients.iter().find(|c| c.client_id == client_id)
-    }
-
-    /// A client record read from a client store (the JSON [`ClientRecord::to_json`] wrote),
-    /// as this server may use it today: refused unless this issuer registered it (a store
-    /// shared by two servers does not lend one's clients to the other), and its scopes and
-    /// audiences cut to the current [`StoredClientPolicy`]. `None` for a record that is
-    /// malformed, another issuer's, left without an audience, or when the configuration has
-    /// no `registration` section: the host answers as for an unknown client.
-    pub fn stored_client(&self, text: &str) -> Option<ClientRecord> {
-        let policy = self.stored_clients.as_ref()?;
-        let mut record = RawClient::record_from_json(text, &self.default_audiences).ok()?;
-        if record.issuer.as_deref() != Some(self.issuer.as_str()) {
-            return None;
-        }
-        record.scopes.retain(|s| policy.allowed_scopes.contains(s));
-        record.audiences.retain(|a| policy.audiences.contains(a));
-        if record.audiences.is_empty() {
-            return None;
-        }
-        Some(record)
     }
 }
