@@ -8,7 +8,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
@@ -63,11 +63,6 @@ pub fn parse_object_within(
         Value::Object(map) => Ok(map),
         _ => Err(JsonError::NotAnObject),
     }
-}
-
-/// Parses any JSON value with the same rules as [`parse_object`].
-pub fn parse_value(bytes: &[u8]) -> Result<Value, JsonError> {
-    parse_value_within(bytes, limits::MAX_JSON_VALUES)
 }
 
 fn parse_value_within(bytes: &[u8], max_values: usize) -> Result<Value, JsonError> {
@@ -184,25 +179,6 @@ impl<'de> Visitor<'de> for StrictSeed<'_> {
             }
         }
         Ok(Value::Object(map))
-    }
-}
-
-/// A value that deserializes through the strict parser; use it inside serde structs that
-/// hold untrusted nested JSON.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StrictValue(pub Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut state = State {
-            problem: None,
-            remaining: limits::MAX_JSON_VALUES,
-        };
-        let seed = StrictSeed {
-            depth: 0,
-            state: &mut state,
-        };
-        de::DeserializeSeed::deserialize(seed, d).map(StrictValue)
     }
 }
 

@@ -24,7 +24,6 @@ use crate::client_auth::{self, AssertionPolicy, AuthMethod, ClientCredential, Cl
 use crate::crypto::Algorithm;
 use crate::error::ConfigError;
 use crate::grant::CLIENT_CREDENTIALS;
-use crate::json::StrictValue;
 use crate::jwk::{JwkSet, SetStrictness, SigningJwk};
 use crate::mint::{MintSettings, SigningKeySet};
 use crate::request::parse_scope;
@@ -147,14 +146,6 @@ pub use filter::*;
 pub use provider::*;
 pub use server::*;
 pub use stored::*;
-
-/// Parses untrusted JSON into a value with the strict parser (for hosts that read documents
-/// such as a client's registration request).
-pub fn strict_value(text: &[u8]) -> Option<Value> {
-    serde_json::from_slice::<StrictValue>(text)
-        .ok()
-        .map(|v| v.0)
-}
 
 #[cfg(test)]
 mod tests {
