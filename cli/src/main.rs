@@ -26,7 +26,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gatepass_core::client_assertion::ClientAssertion;
 use gatepass_core::config::{KeySource, Provider};
-use gatepass_core::crypto::Algorithm;
 use gatepass_core::jwk::SigningJwk;
 use gatepass_core::secret::{self, SecretHash};
 use gatepass_core::{jws, verify};
@@ -63,14 +62,10 @@ fn print(value: &Value) {
 }
 
 fn keygen(args: &[String]) -> Result<(), String> {
-    let alg_name = flag(args, "--alg").unwrap_or_else(|| "EdDSA".into());
-    let alg = Algorithm::from_name(&alg_name)
-        .filter(|a| !a.is_symmetric())
-        .ok_or_else(|| format!("--alg: unsupported signing algorithm {alg_name}"))?;
-    let mut key = SigningJwk::generate(alg, &mut OsRng).map_err(|e| e.to_string())?;
-    if let Some(kid) = flag(args, "--kid") {
-        key.kid = kid;
-    }
+    let alg = flag(args, "--alg").unwrap_or_else(|| "EdDSA".into());
+    // The error names the argument (`alg: ...`), here its flag.
+    let key = SigningJwk::generate_named(&alg, flag(args, "--kid").as_deref(), &mut OsRng)
+        .map_err(|e| format!("--{e}"))?;
     print(&key.to_private_json());
     Ok(())
 }

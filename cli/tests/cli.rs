@@ -145,6 +145,9 @@ fn bad_input_gets_a_clear_error_and_a_failure_status() {
     let out = gatepass(&["keygen", "--alg", "HS256"], None);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--alg"));
+    let out = gatepass(&["keygen", "--alg", "ES256", "--kid", ""], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kid: must not be empty"));
     let out = gatepass(&["jwks"], Some("{\"kty\":\"EC\"}"));
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("keys[0]"));

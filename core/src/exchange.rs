@@ -448,8 +448,8 @@ pub fn run<'c>(
 mod tests {
     use super::*;
     use crate::b64;
+    use crate::client_assertion::ClientAssertion;
     use crate::jwk::SigningJwk;
-    use crate::jws;
     use crate::secret::SecretHash;
     use alloc::string::ToString;
     use alloc::vec::Vec;
@@ -507,20 +507,11 @@ mod tests {
     }
 
     fn assertion_body(fx: &mut Fixture, jti: &str) -> Vec<u8> {
-        let input = jws::signing_input(
-            &json!({"alg": "EdDSA", "kid": fx.client_key.kid}),
-            &json!({"iss": "k", "sub": "k", "aud": "https://as.example", "exp": NOW + 60, "jti": jti}),
-        );
-        let sig = crypto::sign(
-            Algorithm::EdDSA,
-            &fx.client_key.key,
-            input.as_bytes(),
-            &mut fx.rng,
-        )
-        .unwrap();
+        let assertion = ClientAssertion::new("k", "https://as.example", NOW, 60, jti)
+            .sign(&fx.client_key, &mut fx.rng)
+            .unwrap();
         alloc::format!(
-            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={input}.{}",
-            b64::encode_url(&sig)
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
         )
         .into_bytes()
     }
@@ -673,12 +664,12 @@ mod tests {
 #[cfg(test)]
 mod run_tests {
     use super::*;
+    use crate::client_assertion::ClientAssertion;
     use crate::client_auth::ReplayOutcome;
     use crate::config::ServerConfig;
-    use crate::crypto::{self, Algorithm};
+    use crate::crypto::Algorithm;
     use crate::jwk::SigningJwk;
     use crate::request::TokenHttpRequest;
-    use crate::{b64, jws};
     use alloc::collections::BTreeSet;
     use alloc::string::{String, ToString};
     use rand_chacha::rand_core::SeedableRng;
@@ -745,21 +736,11 @@ mod run_tests {
             Some("Basic realm=\"https://as.example\", charset=\"UTF-8\"")
         );
         // private_key_jwt: one replay call per attempt; the second use is refused.
-        let input = jws::signing_input(
-            &json!({"alg": "EdDSA", "kid": client_key.kid}),
-            &json!({"iss": "k", "sub": "k", "aud": "https://as.example", "exp": NOW + 60, "jti": "1"}),
-        );
-        let sig = crypto::sign(
-            Algorithm::EdDSA,
-            &client_key.key,
-            input.as_bytes(),
-            &mut rng,
-        )
-        .unwrap();
+        let assertion = ClientAssertion::new("k", "https://as.example", NOW, 60, "1")
+            .sign(&client_key, &mut rng)
+            .unwrap();
         let body = alloc::format!(
-            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={}.{}",
-            input,
-            b64::encode_url(&sig)
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}"
         );
         let body: &'static [u8] = alloc::boxed::Box::leak(body.into_bytes().into_boxed_slice());
         assert_eq!(

@@ -187,11 +187,6 @@ impl Gateway {
         &self.config
     }
 
-    /// Number of cached verified tokens.
-    pub fn cached_tokens(&self) -> usize {
-        self.cache.len()
-    }
-
     /// The names of the headers present in `head` that fold to one of `names` (already
     /// folded), as they appear: what the filter removes before a request continues.
     fn present_look_alikes<'n>(

@@ -702,6 +702,30 @@ impl SigningJwk {
         Ok(SigningJwk { kid, alg, key })
     }
 
+    /// Key generation as the tools offer it (CLI `keygen`, npm `generateSigningKey`): `alg` by
+    /// its JWA name (RFC 7518 §3.1), asymmetric only (a signing key is published in a JWKS;
+    /// HMAC keys are client secrets), and `kid` as given or else the RFC 7638 thumbprint. The
+    /// error names the argument: `alg: ...` or `kid: ...`.
+    pub fn generate_named(
+        alg: &str,
+        kid: Option<&str>,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<SigningJwk, String> {
+        let name = alg;
+        let alg = Algorithm::from_name(name)
+            .filter(|a| !a.is_symmetric())
+            .ok_or_else(|| alloc::format!("alg: unsupported signing algorithm {name}"))?;
+        // The same rule as a configured key's `kid` (a set's keys are told apart by it).
+        if kid.is_some_and(str::is_empty) {
+            return Err(String::from("kid: must not be empty"));
+        }
+        let mut key = Self::generate(alg, rng).map_err(|e| alloc::format!("alg: {e}"))?;
+        if let Some(kid) = kid {
+            key.kid = String::from(kid);
+        }
+        Ok(key)
+    }
+
     /// The public half as a [`Jwk`] (with `kid` and `alg`).
     pub fn public_jwk(&self) -> Jwk {
         Jwk {
@@ -758,6 +782,29 @@ mod tests {
 
     fn rng() -> rand_chacha::ChaCha20Rng {
         rand_chacha::ChaCha20Rng::seed_from_u64(3)
+    }
+
+    #[test]
+    fn keys_generated_by_name_have_a_thumbprint_or_the_given_kid_and_refuse_hmac_and_empty_kids() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
+        let key = SigningJwk::generate_named("ES256", None, &mut rng).unwrap();
+        assert_eq!(key.alg, Algorithm::ES256);
+        assert_eq!(Some(key.kid.clone()), key.public_jwk().thumbprint());
+        let named = SigningJwk::generate_named("EdDSA", Some("k1"), &mut rng).unwrap();
+        assert_eq!(named.kid, "k1");
+        // What the tool writes loads as a configured signing key.
+        let text = named.to_private_json().to_string();
+        assert_eq!(SigningJwk::from_json(text.as_bytes()).unwrap().kid, "k1");
+        for (alg, kid, want) in [
+            ("HS256", None, "alg: unsupported signing algorithm HS256"),
+            ("none", None, "alg: unsupported signing algorithm none"),
+            ("ES256", Some(""), "kid: must not be empty"),
+        ] {
+            assert_eq!(
+                SigningJwk::generate_named(alg, kid, &mut rng).unwrap_err(),
+                want
+            );
+        }
     }
 
     #[test]

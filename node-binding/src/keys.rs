@@ -1,6 +1,5 @@
 //! Key and secret tooling: every function is one core call.
 
-use gatepass_core::crypto::Algorithm;
 use gatepass_core::jwk::SigningJwk;
 use gatepass_core::secret::SecretHash;
 use rand_core::OsRng;
@@ -12,19 +11,9 @@ use crate::js_error;
 /// the RFC 7638 thumbprint unless one is given.
 #[wasm_bindgen(js_name = generateSigningKey)]
 pub fn generate_signing_key(alg: &str, kid: Option<String>) -> Result<String, JsError> {
-    let alg = Algorithm::from_name(alg)
-        .filter(|a| !a.is_symmetric())
-        .ok_or_else(|| {
-            js_error(
-                "invalid_request",
-                format!("unsupported signing algorithm {alg}"),
-            )
-        })?;
-    let mut key = SigningJwk::generate(alg, &mut OsRng).map_err(|e| js_error("server_error", e))?;
-    if let Some(k) = kid {
-        key.kid = k;
-    }
-    Ok(key.to_private_json().to_string())
+    SigningJwk::generate_named(alg, kid.as_deref(), &mut OsRng)
+        .map(|key| key.to_private_json().to_string())
+        .map_err(|e| js_error("invalid_request", e))
 }
 
 /// The public JWKS of private JWKs (a JWK, an array, or `{"keys": [...]}`).

@@ -112,6 +112,8 @@ test('generateSigningKey: EdDSA, ES256, RS256, PS256; publicJwks strips private 
   assert.equal(publicJwks(JSON.stringify(named)).keys[0].kid, '2026-11');
   assert.throws(() => generateSigningKey('HS256'), (e) => e instanceof GatepassError && e.code === 'invalid_request');
   assert.throws(() => generateSigningKey('none'), (e) => e.code === 'invalid_request');
+  // An empty kid could never load as a signing key: refused when the key is made.
+  assert.throws(() => generateSigningKey('ES256', ''), (e) => e.code === 'invalid_request' && /kid/.test(e.message));
   assert.throws(() => publicJwks({ keys: [{ kty: 'EC' }] }), (e) => e.code === 'invalid_request' && /keys\[0\]/.test(e.message));
 });
 
