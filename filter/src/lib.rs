@@ -2,7 +2,7 @@
 //!
 //! Glue only: Envoy's headers, body, trailers, clock, randomness and shared data go in, as
 //! bytes; every decision comes from `gatepass-core` ([`gatepass_core::gateway`] for routing and
-//! enforcement, [`gatepass_core::endpoint`] for the token endpoint); responses and header
+//! enforcement, [`gatepass_core::exchange`] for the token endpoint); responses and header
 //! changes come out.
 //!
 //! * [`adapter`] — the host's bytes into core's inputs (pure; fuzzed by `fuzz/` `host_edge`).
