@@ -10,8 +10,11 @@ use alloc::vec::Vec;
 
 use crate::cache::{self, TokenCache};
 use crate::config::{FilterConfig, KeySource};
+use crate::error::TokenError;
 use crate::error::{BearerError, BearerErrorCode};
 use crate::jwk::JwkSet;
+use crate::jws::SignatureCheck;
+use crate::request::TokenHttpRequest;
 use crate::response::HttpResponse;
 use crate::routes::{self, Endpoint};
 use crate::rules::{requirement_for, Requirement};
@@ -30,6 +33,23 @@ pub struct RequestHead<'a> {
 }
 
 impl<'a> RequestHead<'a> {
+    /// The head of a request whose headers a host hands over as name/value byte pairs with the
+    /// HTTP/2 pseudo-headers among them (`:method`, `:path`: how Envoy presents every request,
+    /// HTTP/1.1 included). A missing pseudo-header reads as empty.
+    pub fn from_pairs(pairs: &'a [(&'a [u8], &'a [u8])]) -> Self {
+        let pseudo = |name: &[u8]| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(&b""[..], |(_, v)| *v)
+        };
+        RequestHead {
+            method: pseudo(b":method"),
+            path: pseudo(b":path"),
+            headers: pairs,
+        }
+    }
+
     /// The values of the header `name` (lower case), in order.
     pub fn values(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let headers = self.headers;
@@ -74,6 +94,51 @@ fn fold(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The headers of a token request, kept (as bytes) while its body is buffered: what the token
+/// endpoint reads of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenRequestHead {
+    /// `:method`.
+    pub method: Vec<u8>,
+    /// `Content-Type`.
+    pub content_type: Option<Vec<u8>>,
+    /// `Authorization`; repeated values are joined with `,` as an HTTP/1 proxy joins them,
+    /// which the token request parser then refuses as malformed credentials.
+    pub authorization: Option<Vec<u8>>,
+}
+
+impl TokenRequestHead {
+    /// Copies what the token endpoint reads out of the request head.
+    pub fn of(head: &RequestHead<'_>) -> Self {
+        let joined = |name: &'static str| {
+            let mut values = head.values(name);
+            let first = values.next()?;
+            let mut out = first.to_vec();
+            for v in values {
+                out.push(b',');
+                out.extend_from_slice(v);
+            }
+            Some(out)
+        };
+        TokenRequestHead {
+            method: head.method.to_vec(),
+            content_type: joined("content-type"),
+            authorization: joined("authorization"),
+        }
+    }
+
+    /// The token request with its `body`, checked as bytes
+    /// ([`TokenHttpRequest::from_bytes`]).
+    pub fn with_body<'b>(&'b self, body: &'b [u8]) -> Result<TokenHttpRequest<'b>, TokenError> {
+        TokenHttpRequest::from_bytes(
+            &self.method,
+            self.content_type.as_deref(),
+            self.authorization.as_deref(),
+            body,
+        )
+    }
 }
 
 /// What the filter does with a request whose headers arrived.
@@ -139,11 +204,42 @@ pub enum Decision {
     },
 }
 
-/// Per-worker gateway state: the configuration and the verified-token cache.
+/// Where verified tokens are kept between requests: [`TokenCache`] for one worker, or a
+/// concurrent cache a native host shares between its workers (a handle implementing this).
+pub trait VerifiedTokens {
+    /// The token cached under `key`, still valid at `now`.
+    fn get(&mut self, key: &cache::CacheKey, now: u64) -> Option<Arc<VerifiedAccessToken>>;
+    /// Caches `token` under `key` until `valid_until` (Unix seconds).
+    fn insert(
+        &mut self,
+        key: cache::CacheKey,
+        token: Arc<VerifiedAccessToken>,
+        valid_until: u64,
+        now: u64,
+    );
+}
+
+impl VerifiedTokens for TokenCache {
+    fn get(&mut self, key: &cache::CacheKey, now: u64) -> Option<Arc<VerifiedAccessToken>> {
+        TokenCache::get(self, key, now)
+    }
+    fn insert(
+        &mut self,
+        key: cache::CacheKey,
+        token: Arc<VerifiedAccessToken>,
+        valid_until: u64,
+        now: u64,
+    ) {
+        TokenCache::insert(self, key, token, valid_until, now)
+    }
+}
+
+/// The gateway's decisions for one checked configuration, without state of its own: it can be
+/// shared by every worker of a host (the native Envoy module); the verified-token cache and
+/// the signature check are the caller's ([`Enforcer::decide`]).
 #[derive(Debug)]
-pub struct Gateway {
+pub struct Enforcer {
     config: FilterConfig,
-    cache: TokenCache,
     /// Every header name the filter sets (folded, see [`folds_to`]): removed from every
     /// inbound request under any spelling that folds to it.
     owned_headers: Vec<String>,
@@ -152,8 +248,52 @@ pub struct Gateway {
     token_headers: Vec<Vec<String>>,
 }
 
+/// Per-worker gateway state: the [`Enforcer`] and its own verified-token cache, signatures
+/// checked by core's primitives (the proxy-wasm filter).
+#[derive(Debug)]
+pub struct Gateway {
+    enforcer: Enforcer,
+    cache: TokenCache,
+}
+
 impl Gateway {
-    /// A gateway for a checked configuration.
+    /// A gateway for a checked configuration, with a cache of `jwt_cache_size` tokens.
+    pub fn new(config: FilterConfig) -> Self {
+        Gateway {
+            cache: TokenCache::new(config.jwt_cache_size),
+            enforcer: Enforcer::new(config),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &FilterConfig {
+        self.enforcer.config()
+    }
+
+    /// See [`Enforcer::route`].
+    pub fn route(&self, head: &RequestHead<'_>) -> Route {
+        self.enforcer.route(head)
+    }
+
+    /// [`Enforcer::decide`] with this gateway's cache and core's signature primitives.
+    pub fn decide<'k>(
+        &mut self,
+        head: &RequestHead<'_>,
+        remote_keys: &dyn Fn(usize) -> Option<&'k JwkSet>,
+        now: u64,
+    ) -> Decision {
+        self.enforcer.decide(
+            head,
+            remote_keys,
+            now,
+            &mut self.cache,
+            &|check: &SignatureCheck<'_>| check.verify_builtin(),
+        )
+    }
+}
+
+impl Enforcer {
+    /// The decisions for a checked configuration.
     pub fn new(config: FilterConfig) -> Self {
         let mut owned_headers: Vec<String> = Vec::new();
         for (_, p) in &config.providers {
@@ -174,8 +314,7 @@ impl Gateway {
             .iter()
             .map(|(_, p)| p.from_headers.iter().map(|h| fold(&h.name)).collect())
             .collect();
-        Gateway {
-            cache: TokenCache::new(config.jwt_cache_size),
+        Enforcer {
             config,
             owned_headers,
             token_headers,
@@ -254,12 +393,17 @@ impl Gateway {
 
     /// Decides one request. `remote_keys` gives the current key set of a provider with
     /// `remote_jwks` (`None` while none was ever loaded); providers with `local_jwks` use their
-    /// own.
+    /// own. A token is looked up in `cache` first; otherwise its signature is checked by
+    /// `check_signature` (core's primitives, or the host's native crypto: the check names the
+    /// algorithm, key, signing input and signature, all settled by core) and, once verified,
+    /// cached until it expires.
     pub fn decide<'k>(
-        &mut self,
+        &self,
         head: &RequestHead<'_>,
         remote_keys: &dyn Fn(usize) -> Option<&'k JwkSet>,
         now: u64,
+        cache: &mut dyn VerifiedTokens,
+        check_signature: &dyn Fn(&SignatureCheck<'_>) -> bool,
     ) -> Decision {
         let method = String::from_utf8_lossy(head.method);
         // Lossy: a byte that is not UTF-8 becomes U+FFFD, which no configured rule path
@@ -368,7 +512,7 @@ impl Gateway {
 
         let cache_key = cache::key(provider_index, &token);
         let (verified, outcome): (Arc<VerifiedAccessToken>, Outcome) =
-            match self.cache.get(&cache_key, now) {
+            match cache.get(&cache_key, now) {
                 Some(v) => (v, Outcome::AllowedFromCache),
                 None => {
                     let set = match &provider.keys {
@@ -382,14 +526,17 @@ impl Gateway {
                             None,
                         );
                     };
-                    match verify::verify_access_token(&token, &provider.policy, set, now) {
+                    let verified = verify::begin(&token, &provider.policy, set).and_then(|p| {
+                        let valid = check_signature(&p.signature_check());
+                        p.finish(valid, now)
+                    });
+                    match verified {
                         Ok(v) => {
                             let valid_until = v
                                 .expires_at
                                 .saturating_add(provider.policy.clock_skew_seconds);
                             let v = Arc::new(v);
-                            self.cache
-                                .insert(cache_key, Arc::clone(&v), valid_until, now);
+                            cache.insert(cache_key, Arc::clone(&v), valid_until, now);
                             (v, Outcome::Allowed)
                         }
                         Err(e) => {
@@ -528,6 +675,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_head_from_host_pairs_and_a_token_request_head_kept_as_bytes() {
+        let pairs: [(&[u8], &[u8]); 5] = [
+            (b":method", b"POST"),
+            (b":path", b"/oauth/token"),
+            (b"authorization", b"Basic a"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"authorization", b"Basic \xff"),
+        ];
+        let head = RequestHead::from_pairs(&pairs);
+        assert_eq!(
+            (head.method, head.path),
+            (&b"POST"[..], &b"/oauth/token"[..])
+        );
+        let kept = TokenRequestHead::of(&head);
+        // Two Authorization headers are joined as a proxy joins them, and their bytes are
+        // checked only when the body has come.
+        assert_eq!(
+            kept.authorization.as_deref(),
+            Some(&b"Basic a,Basic \xff"[..])
+        );
+        let e = kept
+            .with_body(b"grant_type=client_credentials")
+            .unwrap_err();
+        assert_eq!(e.description, "Authorization header is not visible ASCII");
+        let none: [(&[u8], &[u8]); 0] = [];
+        let empty = RequestHead::from_pairs(&none);
+        assert_eq!((empty.method, empty.path), (&b""[..], &b""[..]));
+    }
     #[test]
     fn a_valid_token_passes_with_claim_headers_and_spoofed_copies_removed() {
         let mut f = fixture(json!({}));

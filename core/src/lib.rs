@@ -59,6 +59,7 @@ pub mod response;
 pub mod routes;
 pub mod rules;
 pub mod secret;
+pub mod stats;
 pub mod verify;
 
 pub use error::{BearerError, ConfigError, RegistrationError, TokenError};

@@ -5,8 +5,6 @@
 //! (`fuzz/fuzz_targets/host_edge.rs`) links this very file and checks that no sequence of
 //! bytes makes it panic, and that what comes out of core for those bytes keeps its promises.
 
-use gatepass_core::gateway::RequestHead;
-
 /// Reads a little-endian `u32` at `at`, if the bytes are there.
 fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
     let end = at.checked_add(4)?;
@@ -69,54 +67,6 @@ pub fn serialize_header_map(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
 
 fn len_u32(n: usize) -> [u8; 4] {
     u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes()
-}
-
-/// The request head core decides on, from the parsed request headers.
-pub fn request_head<'a>(pairs: &'a [(&'a [u8], &'a [u8])]) -> RequestHead<'a> {
-    let pseudo = |name: &[u8]| {
-        pairs
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(&b""[..], |(_, v)| *v)
-    };
-    RequestHead {
-        method: pseudo(b":method"),
-        path: pseudo(b":path"),
-        headers: pairs,
-    }
-}
-
-/// The headers of a token request, kept (as bytes) while its body is buffered.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenRequestHeaders {
-    /// `:method`.
-    pub method: Vec<u8>,
-    /// `Content-Type`.
-    pub content_type: Option<Vec<u8>>,
-    /// `Authorization`; repeated values are joined with `,` as Envoy joins them for HTTP/1,
-    /// which core then refuses as malformed credentials.
-    pub authorization: Option<Vec<u8>>,
-}
-
-impl TokenRequestHeaders {
-    /// Copies what the token endpoint reads out of the request head.
-    pub fn from_head(head: &RequestHead<'_>) -> Self {
-        let joined = |name: &'static str| {
-            let mut values = head.values(name);
-            let first = values.next()?;
-            let mut out = first.to_vec();
-            for v in values {
-                out.push(b',');
-                out.extend_from_slice(v);
-            }
-            Some(out)
-        };
-        TokenRequestHeaders {
-            method: head.method.to_vec(),
-            content_type: joined("content-type"),
-            authorization: joined("authorization"),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -17,15 +17,15 @@ use std::time::Duration;
 
 use gatepass_core::client_auth::ReplayOutcome;
 use gatepass_core::config::{FilterConfig, KeySource};
-use gatepass_core::exchange::{self, Tally};
-use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
-use gatepass_core::request::TokenHttpRequest;
+use gatepass_core::exchange;
+use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route, TokenRequestHead};
 use gatepass_core::response::HttpResponse;
 use gatepass_core::routes;
+use gatepass_core::stats::Stat;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel};
 
-use crate::adapter::{self, TokenRequestHeaders};
+use crate::adapter;
 use crate::host;
 use crate::jwks::{self, RemoteProvider};
 use crate::replay;
@@ -118,11 +118,13 @@ impl State {
                 outcome,
                 unknown_kid_of_provider,
             } => {
-                self.stats.record(outcome);
+                for stat in outcome.stats() {
+                    self.stats.increment(*stat);
+                }
                 if let Some(i) = unknown_kid_of_provider {
                     if let Some(r) = self.remote.borrow().iter().find(|r| r.index == i) {
                         if r.request_refetch(now) {
-                            self.stats.jwks_kid_miss_refetch.increment();
+                            self.stats.increment(Stat::JwksKidMissRefetch);
                         }
                     }
                 }
@@ -134,7 +136,9 @@ impl State {
                 set,
                 outcome,
             } => {
-                self.stats.record(outcome);
+                for stat in outcome.stats() {
+                    self.stats.increment(*stat);
+                }
                 // Core names only headers that are present: one host call each.
                 for name in &remove {
                     host::remove_request_header(name);
@@ -161,7 +165,7 @@ impl State {
                 host_broke_its_format();
                 continue;
             };
-            match self.handle_request(&adapter::request_head(&pairs), may_wait) {
+            match self.handle_request(&RequestHead::from_pairs(&pairs), may_wait) {
                 None => still.push(w),
                 Some(Action::Continue) => host::resume_http_request(),
                 Some(_) => {}
@@ -193,11 +197,11 @@ impl Context for Root {
             if r.in_flight == Some(token_id) {
                 match r.on_response(body_size, now) {
                     Ok(()) => {
-                        state.stats.jwks_fetch_ok.increment();
+                        state.stats.increment(Stat::JwksFetchOk);
                         got_keys = true;
                     }
                     Err(e) => {
-                        state.stats.jwks_fetch_failed.increment();
+                        state.stats.increment(Stat::JwksFetchFailed);
                         host::log_warn(&format!(
                             "JWKS fetch for provider {} failed ({e}); keeping the last good key set",
                             r.name
@@ -311,7 +315,7 @@ struct Request {
     context_id: u32,
     state: Rc<State>,
     /// A token request's headers, kept until the request ends.
-    token_request: Option<TokenRequestHeaders>,
+    token_request: Option<TokenRequestHead>,
 }
 
 impl Context for Request {}
@@ -333,15 +337,10 @@ impl Request {
             // Routed here only when a token endpoint is configured.
             return self.respond(&routes::internal_error());
         };
-        let http = match TokenHttpRequest::from_bytes(
-            &pending.method,
-            pending.content_type.as_deref(),
-            pending.authorization.as_deref(),
-            body,
-        ) {
+        let http = match pending.with_body(body) {
             Ok(http) => http,
             Err(e) => {
-                self.state.stats.token_requests_refused.increment();
+                self.state.stats.increment(Stat::TokenRefused);
                 return self.respond(&e.to_response(&server.issuer));
             }
         };
@@ -361,19 +360,14 @@ impl Request {
             now,
             &mut rand_core::OsRng,
         );
-        let stats = &self.state.stats;
-        match done.tally() {
-            Tally::Issued => stats.tokens_issued.increment(),
-            Tally::ClientAuthFailed => stats.client_auth_failed.increment(),
-            Tally::Refused => stats.token_requests_refused.increment(),
-        }
+        self.state.stats.increment(done.tally().stat());
         drop(gateway);
         self.respond(&done.response)
     }
 
     fn too_large(&mut self) -> Action {
         self.token_request = None;
-        self.state.stats.token_requests_refused.increment();
+        self.state.stats.increment(Stat::TokenRefused);
         self.respond(&routes::too_large())
     }
 
@@ -394,12 +388,12 @@ impl HttpContext for Request {
         let Some(pairs) = adapter::parse_header_map(&map) else {
             return host_broke_its_format();
         };
-        let head = adapter::request_head(&pairs);
+        let head = RequestHead::from_pairs(&pairs);
         // One host call for all request headers: each host call crosses the V8 boundary.
         let route = self.state.gateway.borrow().route(&head);
         match route {
             Route::TokenEndpoint { remove } => {
-                self.token_request = Some(TokenRequestHeaders::from_head(&head));
+                self.token_request = Some(TokenRequestHead::of(&head));
                 if end_of_stream {
                     return self.answer_token_request(&[]);
                 }

@@ -16,8 +16,8 @@
 
 use std::cell::RefCell;
 
-use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
-use gatepass_core::request::{is_visible_ascii, TokenHttpRequest};
+use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route, TokenRequestHead};
+use gatepass_core::request::is_visible_ascii;
 use gatepass_fuzz::{
     check_header_values, check_token_endpoint, filter_config, OwnedRequest, ISSUER, NOW,
 };
@@ -70,13 +70,8 @@ fn check_head(head: &RequestHead<'_>, body: &[u8]) {
     match route {
         Route::TokenEndpoint { remove } => {
             check_removed(head, &remove);
-            let headers = adapter::TokenRequestHeaders::from_head(head);
-            match TokenHttpRequest::from_bytes(
-                &headers.method,
-                headers.content_type.as_deref(),
-                headers.authorization.as_deref(),
-                body,
-            ) {
+            let headers = TokenRequestHead::of(head);
+            match headers.with_body(body) {
                 // Through the whole token endpoint with the token_request target's checks
                 // (the filter's token_endpoint is the same configuration as `server()`).
                 Ok(http) => {
@@ -172,6 +167,6 @@ fuzz_target!(|data: &[u8]| {
         .rev()
         .find(|(n, _)| *n == b"x-fuzz-body")
         .map_or(&b""[..], |(_, v)| *v);
-    let head = adapter::request_head(&pairs);
+    let head = RequestHead::from_pairs(&pairs);
     check_head(&head, body);
 });
