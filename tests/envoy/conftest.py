@@ -20,6 +20,7 @@ Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -68,6 +69,34 @@ def filter_wasm() -> Path:
     if not harness.WASM_PATH.is_file():
         pytest.fail(f"cargo build succeeded but {harness.WASM_PATH} is missing", pytrace=False)
     return harness.WASM_PATH
+
+
+@pytest.fixture(scope="session")
+def native_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The native module (`cargo build -p gatepass-envoy --profile native`, or
+    $GATEPASS_NATIVE_SO), installed as `libgatepass.so` in a directory that
+    $ENVOY_DYNAMIC_MODULES_SEARCH_PATH names for every Envoy this session starts."""
+    override = os.environ.get("GATEPASS_NATIVE_SO")
+    if override:
+        built = Path(override)
+        if not built.is_file():
+            pytest.fail(f"GATEPASS_NATIVE_SO={override} does not exist", pytrace=False)
+    else:
+        build = subprocess.run(
+            ["cargo", "build", "-p", "gatepass-envoy", "--profile", "native"],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        if build.returncode != 0:
+            pytest.fail(f"cargo build of the native module failed:\n{build.stderr[-6000:]}", pytrace=False)
+        built = ROOT / "target" / "native" / "libgatepass_envoy.so"
+    directory = tmp_path_factory.mktemp("native-module")
+    installed = directory / "libgatepass.so"
+    shutil.copyfile(built, installed)
+    os.environ["ENVOY_DYNAMIC_MODULES_SEARCH_PATH"] = str(directory)
+    return installed
 
 
 @pytest.fixture

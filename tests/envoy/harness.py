@@ -198,6 +198,23 @@ def wasm_filter(
     }
 
 
+def native_filter(configuration: Mapping[str, Any] | str, *, name: str = "gatepass") -> dict[str, Any]:
+    """The gatepass HTTP filter as a native dynamic module (`libgatepass.so` from
+    $ENVOY_DYNAMIC_MODULES_SEARCH_PATH, see the `native_module` fixture) with the same plugin
+    configuration as the proxy-wasm filter, as a google.protobuf.StringValue. `name` is the
+    filter name the module sees (`gatepass-test-panic` turns on its test-only panic path)."""
+    text = configuration if isinstance(configuration, str) else json.dumps(configuration)
+    return {
+        "name": "envoy.filters.http.dynamic_modules",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter",
+            "dynamic_module_config": {"name": "gatepass"},
+            "filter_name": name,
+            "filter_config": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": text},
+        },
+    }
+
+
 def bootstrap(
     *,
     routes: Sequence[Mapping[str, Any]] | None = None,

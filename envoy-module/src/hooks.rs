@@ -1,0 +1,578 @@
+//! The hooks Envoy looks up in the module (every HTTP-filter hook Envoy 1.40 requires; the
+//! ones gatepass has no use for answer "continue" or do nothing).
+//!
+//! Every hook body runs in [`guard`]: a panic is caught before it reaches the `extern "C"`
+//! boundary, logged, counted (`gatepass.native.panic_caught`) and, for a request, answered
+//! with core's 500 (fail closed). The module is built with `panic = "unwind"` so that
+//! `catch_unwind` can do this.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gatepass_core::config::{FilterConfig, KeySource};
+use gatepass_core::exchange;
+use gatepass_core::gateway::{Decision, Enforcer, RequestHead, Route, TokenRequestHead};
+use gatepass_core::routes;
+use gatepass_core::stats::Stat;
+use rand_core::OsRng;
+
+use crate::abi::{self, ConfigEnvoyPtr, EnvoyBuffer, EnvoyHeader, FilterEnvoyPtr};
+use crate::host::{self, Stream};
+use crate::state::{CacheHandle, ReplayStore, SharedCache};
+
+/// The ABI version this module was written against (Envoy 1.40 reports `v0.2.0`).
+static ABI_VERSION: &[u8] = b"v0.2.0\0";
+
+/// The filter name that turns on the test-only panic path (`tests/envoy`): a request to
+/// [`TEST_PANIC_PATH`] panics inside the module, to prove the guard. No other name does.
+const TEST_PANIC_FILTER_NAME: &[u8] = b"gatepass-test-panic";
+const TEST_PANIC_PATH: &[u8] = b"/gatepass-test-panic";
+
+/// Live keys the replay store holds at most (about 100 MB at the worst); past it, assertions
+/// are refused with a 500 until keys expire.
+const REPLAY_CAPACITY: usize = 1_000_000;
+
+/// One filter configuration, shared by every worker.
+struct Config {
+    enforcer: Enforcer,
+    cache: SharedCache,
+    replay: ReplayStore,
+    counters: Vec<Option<usize>>,
+    panic_counter: Option<usize>,
+    test_panic: bool,
+}
+
+impl Config {
+    fn count(&self, stream: Stream, stat: Stat) {
+        if let Some(Some(id)) = self.counters.get(stat.index()) {
+            stream.increment(*id);
+        }
+    }
+}
+
+/// One HTTP stream.
+struct StreamState {
+    config: *const Config,
+    /// A token request's headers, kept until its body has arrived.
+    token_request: Option<TokenRequestHead>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs `body`; a panic becomes `fallback()` after a log line.
+fn guard<T>(body: impl FnOnce() -> T, fallback: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(_) => {
+            host::log(
+                abi::LOG_ERROR,
+                "gatepass: a panic was caught in the module; failing closed",
+            );
+            fallback()
+        }
+    }
+}
+
+/// A request hook: on a panic, count it and answer 500 (fail closed).
+///
+/// # Safety
+/// `state` must be a pointer made by [`envoy_dynamic_module_on_http_filter_new`] or null.
+unsafe fn request_hook(
+    filter: FilterEnvoyPtr,
+    state: *const c_void,
+    stopped: u32,
+    body: impl FnOnce(Stream, &mut StreamState, &Config) -> u32,
+) -> u32 {
+    let stream = Stream(filter);
+    let state = state.cast_mut().cast::<StreamState>();
+    // SAFETY: Envoy passes back the pointer filter_new made, and calls one hook at a time per
+    // stream; the configuration outlives its streams.
+    let Some(state) = (unsafe { state.as_mut() }) else {
+        return abi::HEADERS_CONTINUE;
+    };
+    // SAFETY: as above.
+    let Some(config) = (unsafe { state.config.as_ref() }) else {
+        return abi::HEADERS_CONTINUE;
+    };
+    guard(
+        || body(stream, state, config),
+        || {
+            if let Some(id) = config.panic_counter {
+                stream.increment(id);
+            }
+            stream.send_response(&routes::internal_error());
+            stopped
+        },
+    )
+}
+
+/// Loads the module: panics are reported through Envoy's log (by [`guard`]'s caller, with the
+/// message here) instead of the default hook's stderr backtrace.
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_program_init() -> *const c_char {
+    std::panic::set_hook(Box::new(|info| {
+        host::log(abi::LOG_ERROR, &format!("gatepass: panic: {info}"));
+    }));
+    ABI_VERSION.as_ptr().cast()
+}
+
+/// Loads the plugin JSON (the proxy-wasm filter's format, checked by core); null refuses it.
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
+    envoy_config: ConfigEnvoyPtr,
+    name: EnvoyBuffer,
+    config: EnvoyBuffer,
+) -> *const c_void {
+    guard(
+        || {
+            // SAFETY: Envoy's buffers, valid during this hook.
+            let (name, text) = unsafe { (host::buffer_bytes(name), host::buffer_bytes(config)) };
+            match load(envoy_config, name, text) {
+                Ok(config) => Box::into_raw(Box::new(config)).cast_const().cast(),
+                Err(e) => {
+                    host::log(
+                        abi::LOG_ERROR,
+                        &format!("gatepass: invalid configuration: {e}"),
+                    );
+                    std::ptr::null()
+                }
+            }
+        },
+        std::ptr::null,
+    )
+}
+
+fn load(envoy_config: ConfigEnvoyPtr, name: &[u8], text: &[u8]) -> Result<Config, String> {
+    let text = std::str::from_utf8(text).map_err(|_| "the configuration is not UTF-8 text")?;
+    let config = FilterConfig::from_json(text).map_err(|e| e.to_string())?;
+    // Remote key sets need the config-level HTTP callout; until this module fetches them, a
+    // configuration that names one is refused rather than served without keys.
+    if let Some((provider, _)) = config
+        .providers
+        .iter()
+        .find(|(_, p)| matches!(p.keys, KeySource::Remote(_)))
+    {
+        return Err(format!(
+            "providers.{provider}.remote_jwks: the native module does not fetch remote key sets yet (use local_jwks, or the proxy-wasm filter)"
+        ));
+    }
+    let counters = Stat::ALL
+        .iter()
+        .map(|s| host::define_counter(envoy_config, s.name()))
+        .collect();
+    Ok(Config {
+        cache: SharedCache::new(config.jwt_cache_size),
+        replay: ReplayStore::new(REPLAY_CAPACITY),
+        counters,
+        panic_counter: host::define_counter(envoy_config, "gatepass.native.panic_caught"),
+        test_panic: name == TEST_PANIC_FILTER_NAME,
+        enforcer: Enforcer::new(config),
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(config: *const c_void) {
+    guard(
+        || {
+            if !config.is_null() {
+                // SAFETY: made by Box::into_raw in config_new; Envoy destroys it once.
+                drop(unsafe { Box::from_raw(config.cast_mut().cast::<Config>()) });
+            }
+        },
+        || (),
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_per_route_config_new(
+    _name: EnvoyBuffer,
+    _config: EnvoyBuffer,
+) -> *const c_void {
+    // No per-route configuration: rules live in the plugin JSON.
+    host::log(
+        abi::LOG_ERROR,
+        "gatepass: per-route configuration is not supported; put rules in the filter configuration",
+    );
+    std::ptr::null()
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_per_route_config_destroy(
+    _config: *const c_void,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
+    config: *const c_void,
+    _filter: FilterEnvoyPtr,
+) -> *const c_void {
+    guard(
+        || {
+            let state = StreamState {
+                config: config.cast::<Config>(),
+                token_request: None,
+            };
+            Box::into_raw(Box::new(state)).cast_const().cast()
+        },
+        std::ptr::null,
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_destroy(state: *const c_void) {
+    guard(
+        || {
+            if !state.is_null() {
+                // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once.
+                drop(unsafe { Box::from_raw(state.cast_mut().cast::<StreamState>()) });
+            }
+        },
+        || (),
+    )
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_request_headers(
+    filter: FilterEnvoyPtr,
+    state: *const c_void,
+    end_of_stream: bool,
+) -> u32 {
+    // SAFETY: Envoy's pointers for this stream.
+    unsafe {
+        request_hook(
+            filter,
+            state,
+            abi::HEADERS_STOP_ITERATION,
+            |stream, state, config| on_request_headers(stream, state, config, end_of_stream),
+        )
+    }
+}
+
+fn on_request_headers(
+    stream: Stream,
+    state: &mut StreamState,
+    config: &Config,
+    end_of_stream: bool,
+) -> u32 {
+    let now = now();
+    // Read, then decide, then change headers: the header bytes are Envoy's and are not used
+    // once a header changes.
+    let decision = {
+        let pairs = stream.request_headers();
+        let head = RequestHead::from_pairs(&pairs);
+        if config.test_panic && head.path == TEST_PANIC_PATH {
+            test_panic();
+        }
+        match config.enforcer.route(&head) {
+            Route::TokenEndpoint { remove } => {
+                let kept = TokenRequestHead::of(&head);
+                drop(pairs);
+                for name in &remove {
+                    stream.remove_request_header(name);
+                }
+                if end_of_stream {
+                    answer_token_request(stream, config, &kept, &[], now);
+                } else {
+                    state.token_request = Some(kept);
+                }
+                return abi::HEADERS_STOP_ITERATION;
+            }
+            Route::Respond(response) => {
+                stream.send_response(&response);
+                return abi::HEADERS_STOP_ITERATION;
+            }
+            Route::Enforce => config.enforcer.decide(
+                &head,
+                &|_| None,
+                now,
+                &mut CacheHandle(&config.cache),
+                &|check| check.verify_builtin(),
+            ),
+        }
+    };
+    match decision {
+        Decision::Respond {
+            response, outcome, ..
+        } => {
+            for stat in outcome.stats() {
+                config.count(stream, *stat);
+            }
+            stream.send_response(&response);
+            abi::HEADERS_STOP_ITERATION
+        }
+        Decision::Forward {
+            remove,
+            set,
+            outcome,
+        } => {
+            for stat in outcome.stats() {
+                config.count(stream, *stat);
+            }
+            for name in &remove {
+                stream.remove_request_header(name);
+            }
+            for (name, value) in &set {
+                stream.set_request_header(name, value);
+            }
+            abi::HEADERS_CONTINUE
+        }
+    }
+}
+
+/// The test-only panic (see [`TEST_PANIC_FILTER_NAME`]).
+#[allow(clippy::panic)]
+fn test_panic() {
+    panic!("gatepass test panic (filter name {TEST_PANIC_FILTER_NAME:?})");
+}
+
+/// The token endpoint's limit on the body.
+fn max_body_bytes(config: &Config) -> usize {
+    config
+        .enforcer
+        .config()
+        .token_endpoint
+        .as_ref()
+        .map_or(0, |server| server.max_body_bytes)
+}
+
+/// Answers a complete token request with core's exchange (the configuration's clients, the
+/// shared replay store, core's signing).
+fn answer_token_request(
+    stream: Stream,
+    config: &Config,
+    kept: &TokenRequestHead,
+    body: &[u8],
+    now: u64,
+) {
+    let Some(server) = config.enforcer.config().token_endpoint.as_ref() else {
+        stream.send_response(&routes::internal_error());
+        return;
+    };
+    let http = match kept.with_body(body) {
+        Ok(http) => http,
+        Err(e) => {
+            config.count(stream, Stat::TokenRefused);
+            stream.send_response(&e.to_response(&server.issuer));
+            return;
+        }
+    };
+    let done = exchange::run(
+        server,
+        &http,
+        |id| server.client(id),
+        |key, expires_at| config.replay.record(key, expires_at, now),
+        now,
+        &mut OsRng,
+    );
+    config.count(stream, done.tally().stat());
+    stream.send_response(&done.response);
+}
+
+fn too_large(stream: Stream, state: &mut StreamState, config: &Config) {
+    state.token_request = None;
+    config.count(stream, Stat::TokenRefused);
+    stream.send_response(&routes::too_large());
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_request_body(
+    filter: FilterEnvoyPtr,
+    state: *const c_void,
+    end_of_stream: bool,
+) -> u32 {
+    // SAFETY: Envoy's pointers for this stream.
+    unsafe {
+        request_hook(
+            filter,
+            state,
+            abi::BODY_STOP_AND_BUFFER,
+            |stream, state, config| {
+                let Some(kept) = state.token_request.as_ref() else {
+                    return abi::BODY_CONTINUE;
+                };
+                let limit = max_body_bytes(config);
+                if !end_of_stream {
+                    // Keep buffering, unless the body is already over the limit.
+                    if stream.request_body(true, limit).is_none() {
+                        too_large(stream, state, config);
+                    }
+                    return abi::BODY_STOP_AND_BUFFER;
+                }
+                match stream.request_body(true, limit) {
+                    Some(body) => {
+                        let kept = kept.clone();
+                        state.token_request = None;
+                        answer_token_request(stream, config, &kept, &body, now());
+                    }
+                    None => too_large(stream, state, config),
+                }
+                abi::BODY_STOP_AND_BUFFER
+            },
+        )
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_request_trailers(
+    filter: FilterEnvoyPtr,
+    state: *const c_void,
+) -> u32 {
+    // SAFETY: Envoy's pointers for this stream.
+    unsafe {
+        request_hook(
+            filter,
+            state,
+            abi::TRAILERS_STOP,
+            |stream, state, config| {
+                // The request ended with trailers: the buffered body is the whole body. Trailers
+                // carry nothing the token endpoint reads (RFC 6749 §4.4.2).
+                let Some(kept) = state.token_request.take() else {
+                    return abi::TRAILERS_CONTINUE;
+                };
+                match stream.request_body(false, max_body_bytes(config)) {
+                    Some(body) => answer_token_request(stream, config, &kept, &body, now()),
+                    None => too_large(stream, state, config),
+                }
+                abi::TRAILERS_STOP
+            },
+        )
+    }
+}
+
+// The hooks below have nothing to do for gatepass; Envoy requires them.
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_response_headers(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _end_of_stream: bool,
+) -> u32 {
+    0
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_response_body(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _end_of_stream: bool,
+) -> u32 {
+    0
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_response_trailers(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+) -> u32 {
+    0
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_stream_complete(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_local_reply(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _response_code: u32,
+    _details: EnvoyBuffer,
+    _reset_imminent: bool,
+) -> u32 {
+    abi::LOCAL_REPLY_CONTINUE
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_callout_done(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _callout_id: u64,
+    _result: u32,
+    _headers: *mut EnvoyHeader,
+    _headers_size: usize,
+    _body_chunks: *mut EnvoyBuffer,
+    _body_chunks_size: usize,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_headers(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _stream_id: u64,
+    _headers: *mut EnvoyHeader,
+    _headers_size: usize,
+    _end_stream: bool,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_data(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _stream_id: u64,
+    _data: *const EnvoyBuffer,
+    _data_count: usize,
+    _end_stream: bool,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_trailers(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _stream_id: u64,
+    _trailers: *mut EnvoyHeader,
+    _trailers_size: usize,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_complete(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _stream_id: u64,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_reset(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _stream_id: u64,
+    _reason: u32,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+    _event_id: u64,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+) {
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark(
+    _filter: FilterEnvoyPtr,
+    _state: *const c_void,
+) {
+}

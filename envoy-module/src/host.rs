@@ -1,0 +1,216 @@
+//! Safe wrappers over the ABI calls ([`crate::abi`]): every value from Envoy is read as bytes
+//! (never assumed UTF-8), every length is checked, and nothing here can panic.
+
+#![allow(unsafe_code)]
+
+use std::ffi::c_void;
+
+use gatepass_core::response::HttpResponse;
+
+use crate::abi::{self, EnvoyBuffer, EnvoyHeader, ModuleBuffer, ModuleHeader};
+
+/// Logs `message` at `level` (`abi::LOG_*`) through Envoy's logger.
+pub fn log(level: u32, message: &str) {
+    // SAFETY: the buffer points at `message`, alive for the call.
+    unsafe { abi::envoy_dynamic_module_callback_log(level, ModuleBuffer::of(message.as_bytes())) }
+}
+
+/// Bytes Envoy handed over, as a slice valid for the current hook.
+///
+/// # Safety
+/// `ptr` must point at `len` readable bytes for the lifetime `'a` (or `len` must be 0).
+unsafe fn envoy_bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() || len == 0 {
+        &[]
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}
+
+/// One HTTP stream's filter in Envoy.
+#[derive(Debug, Clone, Copy)]
+pub struct Stream(pub abi::FilterEnvoyPtr);
+
+impl Stream {
+    /// The request headers as Envoy holds them (pseudo-headers included), valid until this
+    /// hook returns or a header is changed.
+    pub fn request_headers(&self) -> Vec<(&[u8], &[u8])> {
+        // SAFETY: the filter pointer is Envoy's for this hook; sizes come from Envoy.
+        let n = unsafe {
+            abi::envoy_dynamic_module_callback_http_get_headers_size(self.0, abi::REQUEST_HEADER)
+        };
+        let mut raw = vec![
+            EnvoyHeader {
+                key_ptr: std::ptr::null(),
+                key_length: 0,
+                value_ptr: std::ptr::null(),
+                value_length: 0,
+            };
+            n
+        ];
+        // SAFETY: `raw` has room for the `n` headers Envoy said it has.
+        let ok = unsafe {
+            abi::envoy_dynamic_module_callback_http_get_headers(
+                self.0,
+                abi::REQUEST_HEADER,
+                raw.as_mut_ptr(),
+            )
+        };
+        if !ok {
+            return Vec::new();
+        }
+        raw.iter()
+            .map(|h| {
+                // SAFETY: Envoy's header map owns these bytes for the hook's duration.
+                unsafe {
+                    (
+                        envoy_bytes(h.key_ptr, h.key_length),
+                        envoy_bytes(h.value_ptr, h.value_length),
+                    )
+                }
+            })
+            .collect()
+    }
+
+    /// Sets request header `name` to `value` (replacing every value).
+    pub fn set_request_header(&self, name: &str, value: &str) {
+        // SAFETY: both buffers are alive for the call.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_header(
+                self.0,
+                abi::REQUEST_HEADER,
+                ModuleBuffer::of(name.as_bytes()),
+                ModuleBuffer::of(value.as_bytes()),
+            );
+        }
+    }
+
+    /// Removes request header `name` (every value).
+    pub fn remove_request_header(&self, name: &str) {
+        // SAFETY: a null value pointer asks Envoy to remove the header.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_set_header(
+                self.0,
+                abi::REQUEST_HEADER,
+                ModuleBuffer::of(name.as_bytes()),
+                ModuleBuffer {
+                    ptr: std::ptr::null(),
+                    length: 0,
+                },
+            );
+        }
+    }
+
+    /// Answers the request locally with `response`.
+    pub fn send_response(&self, response: &HttpResponse) {
+        let mut headers: Vec<ModuleHeader> = response
+            .headers
+            .iter()
+            .map(|(n, v)| ModuleHeader {
+                key_ptr: n.as_ptr(),
+                key_length: n.len(),
+                value_ptr: v.as_ptr(),
+                value_length: v.len(),
+            })
+            .collect();
+        // SAFETY: the header and body buffers are alive for the call.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_send_response(
+                self.0,
+                u32::from(response.status),
+                headers.as_mut_ptr(),
+                headers.len(),
+                ModuleBuffer::of(&response.body),
+                ModuleBuffer::of(b"gatepass"),
+            );
+        }
+    }
+
+    /// The request body Envoy buffered so far followed by the chunk this hook received
+    /// (`with_received`), or `None` when it is longer than `limit` bytes (nothing is copied
+    /// then).
+    pub fn request_body(&self, with_received: bool, limit: usize) -> Option<Vec<u8>> {
+        let kinds: &[u32] = if with_received {
+            &[abi::BUFFERED_REQUEST_BODY, abi::RECEIVED_REQUEST_BODY]
+        } else {
+            &[abi::BUFFERED_REQUEST_BODY]
+        };
+        let mut total = 0usize;
+        for kind in kinds {
+            // SAFETY: a size query on Envoy's own buffer.
+            let size =
+                unsafe { abi::envoy_dynamic_module_callback_http_get_body_size(self.0, *kind) };
+            total = total.checked_add(size)?;
+        }
+        if total > limit {
+            return None;
+        }
+        let mut body = Vec::with_capacity(total);
+        for kind in kinds {
+            // SAFETY: `chunks` has room for the number of chunks Envoy said it has.
+            unsafe {
+                let n = abi::envoy_dynamic_module_callback_http_get_body_chunks_size(self.0, *kind);
+                let mut chunks = vec![
+                    EnvoyBuffer {
+                        ptr: std::ptr::null(),
+                        length: 0,
+                    };
+                    n
+                ];
+                if n > 0
+                    && abi::envoy_dynamic_module_callback_http_get_body_chunks(
+                        self.0,
+                        *kind,
+                        chunks.as_mut_ptr(),
+                    )
+                {
+                    for c in &chunks {
+                        body.extend_from_slice(envoy_bytes(c.ptr, c.length));
+                    }
+                }
+            }
+        }
+        // A body that grew between the size query and the copy is over the limit too.
+        (body.len() <= limit).then_some(body)
+    }
+
+    /// Adds one to counter `id`.
+    pub fn increment(&self, id: usize) {
+        // SAFETY: no label buffers are passed.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_increment_counter(
+                self.0,
+                id,
+                std::ptr::null_mut(),
+                0,
+                1,
+            );
+        }
+    }
+}
+
+/// Defines counter `name` on filter config `config`; `None` when Envoy refuses.
+pub fn define_counter(config: *mut c_void, name: &str) -> Option<usize> {
+    let mut id = 0usize;
+    // SAFETY: the name buffer and the id out-parameter are alive for the call.
+    let result = unsafe {
+        abi::envoy_dynamic_module_callback_http_filter_config_define_counter(
+            config,
+            ModuleBuffer::of(name.as_bytes()),
+            std::ptr::null_mut(),
+            0,
+            &mut id,
+        )
+    };
+    (result == abi::METRICS_SUCCESS).then_some(id)
+}
+
+/// The bytes of a buffer Envoy handed to a hook.
+///
+/// # Safety
+/// `buffer` must describe bytes valid for the lifetime `'a`.
+pub unsafe fn buffer_bytes<'a>(buffer: EnvoyBuffer) -> &'a [u8] {
+    // SAFETY: guaranteed by the caller.
+    unsafe { envoy_bytes(buffer.ptr, buffer.length) }
+}

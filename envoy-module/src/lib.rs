@@ -1,0 +1,18 @@
+//! gatepass as a native Envoy dynamic module (`envoy.filters.http.dynamic_modules`): the same
+//! plugin JSON and the same core decisions as the proxy-wasm filter, at native speed.
+//!
+//! * [`abi`] — the ABI functions this module calls, declared here (no SDK).
+//! * `host` — safe wrappers over them: Envoy's values are read as bytes, nothing panics.
+//! * `hooks` — the functions Envoy calls; each one runs inside a panic guard, so a bug here
+//!   answers its request with a 500, logs and counts, and never unwinds into Envoy (which
+//!   would abort the whole process).
+//! * `state` — the verified-token cache and the replay store, shared by every worker.
+//!
+//! Decisions are core's: [`gatepass_core::gateway::Enforcer`] routes and enforces,
+//! [`gatepass_core::exchange`] runs the token endpoint, [`gatepass_core::stats::Stat`] names
+//! the counters.
+
+pub mod abi;
+mod hooks;
+mod host;
+pub mod state;
