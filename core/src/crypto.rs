@@ -239,6 +239,45 @@ impl PublicKey {
             _ => self.family() == alg.family(),
         }
     }
+
+    /// The key in the standard encoding a native crypto library takes, for hosts that check
+    /// signatures themselves (the native Envoy module): `None` for HMAC secrets.
+    pub fn encoded(&self) -> Option<EncodedPublicKey> {
+        use rsa::traits::PublicKeyParts;
+        Some(match self {
+            PublicKey::Ed25519(k) => EncodedPublicKey::Ed25519(k.to_bytes()),
+            PublicKey::P256(k) => {
+                EncodedPublicKey::Ec(k.to_encoded_point(false).as_bytes().to_vec())
+            }
+            PublicKey::P384(k) => {
+                EncodedPublicKey::Ec(k.to_encoded_point(false).as_bytes().to_vec())
+            }
+            PublicKey::P521(k) => {
+                EncodedPublicKey::Ec(k.to_encoded_point(false).as_bytes().to_vec())
+            }
+            PublicKey::Rsa(k) => EncodedPublicKey::Rsa {
+                n: k.n().to_bytes_be(),
+                e: k.e().to_bytes_be(),
+            },
+            PublicKey::Oct(_) => return None,
+        })
+    }
+}
+
+/// A public key's standard encoding ([`PublicKey::encoded`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncodedPublicKey {
+    /// The 32-byte Ed25519 public key (RFC 8032 §5.1.5).
+    Ed25519([u8; 32]),
+    /// An uncompressed SEC1 point, `0x04 || x || y` (SEC 1 §2.3.3).
+    Ec(Vec<u8>),
+    /// RSA modulus and public exponent, big-endian without leading zeros.
+    Rsa {
+        /// Modulus.
+        n: Vec<u8>,
+        /// Public exponent.
+        e: Vec<u8>,
+    },
 }
 
 /// Verifies `signature` over `message` with `key` under `alg`. Returns false for every failure,

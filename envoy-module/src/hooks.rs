@@ -294,7 +294,7 @@ fn on_request_headers(
                 &|_| None,
                 now,
                 &mut CacheHandle(&config.cache),
-                &|check| check.verify_builtin(),
+                &crate::crypto::check,
             ),
         }
     };

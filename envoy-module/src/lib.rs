@@ -6,6 +6,7 @@
 //! * `hooks` — the functions Envoy calls; each one runs inside a panic guard, so a bug here
 //!   answers its request with a 500, logs and counts, and never unwinds into Envoy (which
 //!   would abort the whole process).
+//! * [`crypto`] — signature checks through `ring` where it is faster than core's primitives.
 //! * `state` — the verified-token cache and the replay store, shared by every worker.
 //!
 //! Decisions are core's: [`gatepass_core::gateway::Enforcer`] routes and enforces,
@@ -13,6 +14,7 @@
 //! the counters.
 
 pub mod abi;
+pub mod crypto;
 mod hooks;
 mod host;
 pub mod state;

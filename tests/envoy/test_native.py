@@ -139,3 +139,26 @@ def test_a_panic_in_the_module_is_a_500_and_envoy_keeps_serving(native_module, e
     assert statuses == [200] * 20, statuses
     assert envoy.stats(filter="panic_caught").get("dynamicmodulescustom.gatepass.native.panic_caught") == 4
     assert "a panic was caught in the module" in envoy.log_text()
+
+
+def test_ecdsa_and_rsa_tokens_are_checked_by_the_native_crypto_as_by_core(native_module, envoy_factory, upstream):
+    """ES256, RS256 and PS256 go through `ring` in the module (envoy-module/src/crypto.rs): a
+    valid token passes, one with a changed signature, or signed by another key under the same
+    kid, is refused."""
+    keys = {alg: tokens.new_key(alg) for alg in ("ES256", "RS256", "PS256")}
+    impostors = {alg: tokens.new_key(alg, kid=keys[alg][1]["kid"]) for alg in keys}
+    config = native_config()
+    config["providers"]["main"] = harness.provider(
+        jwks=tokens.jwks(*(public for _, public in keys.values())), algorithms=["ES256", "RS256", "PS256"]
+    )
+    envoy = envoy_factory(native_bootstrap(config, upstream.port))
+    for alg, (key, public) in keys.items():
+        token = tokens.access_token(key=key, alg=alg, kid=public["kid"])
+        assert envoy.get("/orders", headers={"authorization": f"Bearer {token}"}).status == 200, alg
+        head, payload, sig = token.split(".")
+        changed = f"{head}.{payload}.{('B' if sig[0] == 'A' else 'A')}{sig[1:]}"
+        r = envoy.get("/orders", headers={"authorization": f"Bearer {changed}"})
+        assert r.status == 401, (alg, r)
+        forged = tokens.access_token(key=impostors[alg][0], alg=alg, kid=public["kid"])
+        r = envoy.get("/orders", headers={"authorization": f"Bearer {forged}"})
+        assert r.status == 401 and "signature" in r.json()["error_description"], (alg, r)
