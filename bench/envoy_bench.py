@@ -4,14 +4,18 @@
 Run it through `bash bench/envoy.sh [ARGS]` (installs wrk and Envoy, builds the filter), or
 directly with `.venv/bin/python bench/envoy_bench.py [ARGS]` once those are in place.
 
-Every contender gets its own Envoy process (`--concurrency 1`: one worker thread), one listener
-whose only route is a `direct_response` 200, and the same load: `wrk -t1 -c16`, a warm-up run
-(not counted) and then the measured run, all with EdDSA access tokens signed by
-envoy/demo-keys/private.jwk.json (kid `demo-2026`, `typ: at+jwt`, RFC 9068 claims).
+Every contender gets its own Envoy process (`--concurrency 1` by default: one worker thread), one
+listener whose only route is a `direct_response` 200, and the same load: `wrk -t1 -c16`, a
+warm-up run (not counted) and then the measured run, with EdDSA access tokens signed by
+envoy/demo-keys/private.jwk.json (kid `demo-2026`, `typ: at+jwt`, RFC 9068 claims); the
+ES256 and RS256 fresh-token contenders use a key generated for the run (kids `bench-es256`,
+`bench-rs256`), whose public JWK is in every contender's key set.
 
 Contenders (`--contenders` picks a subset, in this order):
 
   none                  no auth filter: Envoy's own ceiling
+  noop_wasm             a proxy-wasm filter that does nothing (bench/noop-filter.wat): the floor
+                        of any wasm filter, and the baseline of "RSS over a do-nothing filter"
   jwt_authn             envoy.filters.http.jwt_authn, no cache, one repeated token
   jwt_authn_cache       the same with `jwt_cache_config: {jwt_cache_size: 1000}`
   gatepass              gatepass, one repeated token (its verified-token cache hits)
@@ -22,22 +26,30 @@ Contenders (`--contenders` picks a subset, in this order):
   gatepass_fresh_nocache
                         diagnostic: gatepass_fresh with `jwt_cache_size: 0` (what the cache's
                         insert and eviction add to a fresh token)
+  gatepass_fresh_es256  gatepass, a distinct ES256 token per request
+  gatepass_fresh_rs256  gatepass, a distinct RS256 token per request
+
+Memory: the RSS column is Envoy's VmRSS after the measured run. `--concurrency 2` with the
+contenders `noop_wasm,gatepass` gives the filter's memory over a do-nothing wasm filter with two
+workers (V8 holds one VM per worker plus the main thread's); bench/filter-size.sh does that for
+each build setting of the filter.
 
 Before measuring, each contender must answer 200 to its token(s) and 401 with no token and with
-a token whose signature was altered (the `none` and `gatepass_no_token` contenders 200 to all),
+a token whose signature was altered (the `none`, `noop_wasm` and `gatepass_no_token` contenders
+200 to all),
 so a misconfigured filter cannot produce a fast number. After each run the script checks wrk's
 non-2xx and socket-error counts (must be 0) and the filter's own counters (how many requests
 were allowed, how many from its cache).
 
-Fresh tokens: `--tokens N` distinct tokens (distinct `jti`, and `exp` one second apart in mint
-order so the gatepass cache, which evicts the entry that expires soonest, behaves as a FIFO)
-are written one per line to a file that the wrk Lua script reads in `init()`; it pre-formats one
-request per token and `request()` rotates through them, so wrk spends no time building
-requests. The measured run starts where the warm-up stopped, and the default N (60,000) is more
-than a 2 s + 10 s run sends at the rate EdDSA verification allows, so no token is sent twice to
-one Envoy; a run that wraps around is flagged, and the cache-hit share printed for the gatepass
+Fresh tokens: `--tokens N` distinct tokens per algorithm (distinct `jti`, and `exp` one second
+apart in mint order so the gatepass cache, which evicts the entry that expires soonest, behaves
+as a FIFO) are written one per line to a file that the wrk Lua script reads in `init()`; it
+pre-formats one request per token and `request()` rotates through them, so wrk spends no time
+building requests. The measured run starts where the warm-up stopped, and the default N (60,000
+EdDSA, 20,000 ES256 or RS256) is more than a 2 s + 10 s run sends at the rate verification
+allows, so no token is sent twice to one Envoy; a run that wraps around is flagged, and the cache-hit share printed for the gatepass
 fresh-token contenders shows what the filter saw. Every contender that sends one repeated token
-sends the same request bytes (also `none` and `gatepass_no_token`).
+sends the same request bytes (also `none`, `noop_wasm` and `gatepass_no_token`).
 
 Cost per request: besides req/s, the table shows Envoy's CPU time per request (utime+stime of
 the whole Envoy process during the run, from /proc/PID/stat, divided by requests), which is
@@ -73,6 +85,7 @@ import harness  # noqa: E402  (tests/envoy/harness.py: bootstraps, Envoy process
 
 try:
     import jwt  # PyJWT (tests/envoy/requirements.txt)
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
 except ImportError:  # pragma: no cover
     sys.exit("envoy_bench.py: PyJWT is missing; run `bash scripts/envoy.sh` (or bench/envoy.sh) first")
 
@@ -81,20 +94,62 @@ AUDIENCE = "https://orders.gatepass.local"
 KID = "demo-2026"
 SCOPE = "orders:read"
 KEYS = ROOT / "envoy" / "demo-keys"
-WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "gatepass_filter.wasm"
+WASM = harness.WASM_PATH
+NOOP_WAT = ROOT / "bench" / "noop-filter.wat"
+WASM_AS = ROOT / "filter" / "node_modules" / ".bin" / "wasm-as"  # binaryen (filter/package.json)
 
 # ---------------------------------------------------------------------------------------------
-# Tokens (PyJWT, EdDSA with the demo key)
+# Tokens (PyJWT): EdDSA with the demo key, ES256 and RS256 with keys generated for the run
 
 
-def _signing_key() -> Any:
+@dataclass
+class SigningKey:
+    alg: str
+    kid: str
+    key: Any  # a `cryptography` private key
+    public_jwk: dict[str, Any]
+
+
+def _demo_key() -> SigningKey:
     jwk = json.loads((KEYS / "private.jwk.json").read_text())
     if jwk.get("kid") != KID or jwk.get("crv") != "Ed25519":
         sys.exit(f"envoy_bench.py: expected an Ed25519 key with kid {KID} in {KEYS / 'private.jwk.json'}")
-    return jwt.PyJWK(jwk).key
+    public = next(k for k in json.loads((KEYS / "public.jwks.json").read_text())["keys"] if k.get("kid") == KID)
+    return SigningKey("EdDSA", KID, jwt.PyJWK(jwk).key, public)
 
 
-def mint(key: Any, *, jti: str, now: int, exp: int) -> str:
+def _generated_key(alg: str) -> SigningKey:
+    if alg == "ES256":
+        key: Any = ec.generate_private_key(ec.SECP256R1())
+        public = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    kid = f"bench-{alg.lower()}"
+    return SigningKey(alg, kid, key, {**public, "kid": kid, "alg": alg, "use": "sig"})
+
+
+# Fresh tokens minted per algorithm unless --tokens says otherwise: more than a 2 s + 10 s run
+# sends at the rate each verification allows in the filter (RSA signing makes RS256 tokens the
+# slowest to mint here).
+DEFAULT_TOKENS = {"EdDSA": 60_000, "ES256": 20_000, "RS256": 20_000}
+
+
+def tokens_for(args: argparse.Namespace, alg: str) -> int:
+    return args.tokens or DEFAULT_TOKENS[alg]
+
+
+# One key per algorithm the contenders sign with; every contender trusts all of them.
+SIGNING_KEYS: dict[str, SigningKey] = {}
+
+
+def signing_key(alg: str) -> SigningKey:
+    if alg not in SIGNING_KEYS:
+        SIGNING_KEYS[alg] = _demo_key() if alg == "EdDSA" else _generated_key(alg)
+    return SIGNING_KEYS[alg]
+
+
+def mint(key: SigningKey, *, jti: str, now: int, exp: int) -> str:
     claims = {
         "iss": ISSUER,
         "sub": "bench",
@@ -105,7 +160,7 @@ def mint(key: Any, *, jti: str, now: int, exp: int) -> str:
         "client_id": "bench",
         "scope": SCOPE,
     }
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": KID, "typ": "at+jwt"})
+    return jwt.encode(claims, key.key, algorithm=key.alg, headers={"kid": key.kid, "typ": "at+jwt"})
 
 
 def tampered(token: str) -> str:
@@ -121,7 +176,8 @@ def tampered(token: str) -> str:
 
 
 def public_jwks_text() -> str:
-    return json.dumps(json.loads((KEYS / "public.jwks.json").read_text()), separators=(",", ":"))
+    keys = [signing_key(alg).public_jwk for alg in ("EdDSA", "ES256", "RS256")]
+    return json.dumps({"keys": keys}, separators=(",", ":"))
 
 
 def jwt_authn_filter(*, cache: bool) -> dict[str, Any]:
@@ -161,46 +217,79 @@ def gatepass_filter(wasm: Path, *, require_token: bool = True, cache_size: int |
     return harness.wasm_filter(wasm, config)
 
 
+def noop_filter(wasm: Path) -> dict[str, Any]:
+    """The do-nothing proxy-wasm filter (bench/noop-filter.wat), in its own VM."""
+    return harness.wasm_filter(wasm, "{}", name="noop", root_id="noop", vm_id="noop")
+
+
+def assemble_noop(workdir: Path) -> Path:
+    """bench/noop-filter.wat → WORKDIR/noop-filter.wasm (binaryen's wasm-as)."""
+    if not os.access(WASM_AS, os.X_OK):
+        sys.exit(f"envoy_bench.py: {WASM_AS} missing: run `bash scripts/setup.sh` (binaryen, filter/package.json)")
+    out = workdir / "noop-filter.wasm"
+    subprocess.run([str(WASM_AS), str(NOOP_WAT), "-o", str(out)], check=True, stdin=subprocess.DEVNULL)
+    return out
+
+
 @dataclass
 class Contender:
     name: str
     label: str
-    filters: Callable[[Path], list[dict[str, Any]]]
+    # The HTTP filters, from the arguments (`--wasm`: gatepass's .wasm; `noop_wasm`).
+    filters: Callable[[argparse.Namespace], list[dict[str, Any]]]
     fresh: bool = False  # a distinct token per request
     authenticates: bool = True  # 401 without a valid token
-    kind: str = ""  # "gatepass" | "jwt_authn" | "" (which counters to read)
+    kind: str = ""  # "gatepass" | "jwt_authn" | "noop" | "" (which counters to read)
+    alg: str = "EdDSA"  # the fresh tokens' algorithm
 
 
 CONTENDERS = [
-    Contender("none", "no filter", lambda w: [], authenticates=False),
-    Contender("jwt_authn", "jwt_authn, no cache", lambda w: [jwt_authn_filter(cache=False)], kind="jwt_authn"),
+    Contender("none", "no filter", lambda a: [], authenticates=False),
+    Contender("noop_wasm", "do-nothing wasm filter", lambda a: [noop_filter(a.noop_wasm)], authenticates=False, kind="noop"),
+    Contender("jwt_authn", "jwt_authn, no cache", lambda a: [jwt_authn_filter(cache=False)], kind="jwt_authn"),
     Contender(
-        "jwt_authn_cache", "jwt_authn + jwt_cache_config", lambda w: [jwt_authn_filter(cache=True)], kind="jwt_authn"
+        "jwt_authn_cache", "jwt_authn + jwt_cache_config", lambda a: [jwt_authn_filter(cache=True)], kind="jwt_authn"
     ),
-    Contender("gatepass", "gatepass, repeated token", lambda w: [gatepass_filter(w)], kind="gatepass"),
+    Contender("gatepass", "gatepass, repeated token", lambda a: [gatepass_filter(a.wasm)], kind="gatepass"),
     Contender(
-        "gatepass_fresh", "gatepass, fresh token/request", lambda w: [gatepass_filter(w)], fresh=True, kind="gatepass"
+        "gatepass_fresh", "gatepass, fresh token/request", lambda a: [gatepass_filter(a.wasm)], fresh=True, kind="gatepass"
     ),
     Contender(
         "jwt_authn_fresh",
         "jwt_authn, no cache, fresh token/request",
-        lambda w: [jwt_authn_filter(cache=False)],
+        lambda a: [jwt_authn_filter(cache=False)],
         fresh=True,
         kind="jwt_authn",
     ),
     Contender(
         "gatepass_no_token",
         "diag: gatepass, rule needs no token",
-        lambda w: [gatepass_filter(w, require_token=False)],
+        lambda a: [gatepass_filter(a.wasm, require_token=False)],
         authenticates=False,
         kind="gatepass",
     ),
     Contender(
         "gatepass_fresh_nocache",
         "diag: gatepass fresh, jwt_cache_size 0",
-        lambda w: [gatepass_filter(w, cache_size=0)],
+        lambda a: [gatepass_filter(a.wasm, cache_size=0)],
         fresh=True,
         kind="gatepass",
+    ),
+    Contender(
+        "gatepass_fresh_es256",
+        "gatepass, fresh ES256 token/request",
+        lambda a: [gatepass_filter(a.wasm)],
+        fresh=True,
+        kind="gatepass",
+        alg="ES256",
+    ),
+    Contender(
+        "gatepass_fresh_rs256",
+        "gatepass, fresh RS256 token/request",
+        lambda a: [gatepass_filter(a.wasm)],
+        fresh=True,
+        kind="gatepass",
+        alg="RS256",
     ),
 ]
 BY_NAME = {c.name: c for c in CONTENDERS}
@@ -394,8 +483,8 @@ class Outcome:
 
 @dataclass
 class Summary:
-    """A contender over all rounds: median req/s and median CPU per request; the latencies,
-    memory and counters of the median run; every run's problems."""
+    """A contender over all rounds: median req/s, median CPU per request and median RSS; the
+    latencies and counters of the median run; every run's problems."""
 
     contender: Contender
     runs: list[Outcome]
@@ -431,8 +520,8 @@ class Summary:
 
     @property
     def rss_kib(self) -> int:
-        m = self.median_run
-        return m.rss_kib if m else 0
+        ok = [r.rss_kib for r in self.ok_runs]
+        return int(statistics.median(ok)) if ok else 0
 
     @property
     def problems(self) -> list[str]:
@@ -462,21 +551,21 @@ def check_answers(envoy: harness.Envoy, c: Contender, good: list[str]) -> None:
             raise BenchError(f"{c.name}: {what} answered {got}, expected {want}\n{envoy.log_tail(30)}")
 
 
-def start_envoy(c: Contender, wasm: Path, workdir: Path) -> harness.Envoy:
-    config = harness.bootstrap(http_filters=c.filters(wasm))
-    return harness.Envoy.start(config, workdir, name=c.name, concurrency=1, log_level="warning")
+def start_envoy(c: Contender, args: argparse.Namespace) -> harness.Envoy:
+    config = harness.bootstrap(http_filters=c.filters(args))
+    return harness.Envoy.start(config, args.workdir, name=c.name, concurrency=args.concurrency, log_level="warning")
 
 
 def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -> Outcome:
     out = Outcome(c)
-    envoy = start_envoy(c, args.wasm, args.workdir)
+    envoy = start_envoy(c, args)
     try:
-        good = ctx["fresh_probe"] if c.fresh else [ctx["token"]]
+        good = ctx["fresh_probe"][c.alg] if c.fresh else [ctx["token"]]
         check_answers(envoy, c, good)
         script = ctx["lua_fresh"] if c.fresh else ctx["lua_static"]
         wrk_kw: dict[str, Any] = dict(
             token=None if c.fresh else ctx["token"],
-            tokens_file=ctx["tokens_file"] if c.fresh else None,
+            tokens_file=ctx["tokens_file"][c.alg] if c.fresh else None,
             threads=args.threads,
             conns=args.connections,
         )
@@ -490,7 +579,7 @@ def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -
         cpu0 = cpu_seconds(envoy.proc.pid)
         out.result = run_wrk(envoy.url + "/", args.duration, script, offset=offset, **wrk_kw)
         out.envoy_cpu = cpu_seconds(envoy.proc.pid) - cpu0
-        if c.fresh and offset + out.result.requests + args.connections > args.tokens:
+        if c.fresh and offset + out.result.requests + args.connections > tokens_for(args, c.alg):
             out.problems.append(f"token rotation wrapped (raise --tokens above {offset + out.result.requests:,})")
         out.rss_kib = proc_status(envoy.proc.pid).get("VmRSS", 0)
         after = counters(envoy, c.kind)
@@ -498,7 +587,7 @@ def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -
         # The filter under test really decided these requests (within the requests in flight
         # at the run's edges, which wrk does not count).
         decided = out.counters.get("no_requirement" if not c.authenticates else "allowed", 0)
-        if c.kind and abs(decided - out.result.requests) > 2 * args.connections:
+        if c.kind in ("gatepass", "jwt_authn") and abs(decided - out.result.requests) > 2 * args.connections:
             out.problems.append(f"FILTER COUNTED {decided} REQUESTS, wrk {out.result.requests}")
         if out.result.non2xx:
             out.problems.append(f"NON-2XX {out.result.non2xx}")
@@ -515,7 +604,7 @@ def million(args: argparse.Namespace, ctx: dict[str, Any], rps_hint: float) -> d
     """1,000,000 requests through the gatepass repeated-token contender; memory before/after."""
     c = BY_NAME["gatepass"]
     target = 1_000_000
-    envoy = start_envoy(c, args.wasm, args.workdir)
+    envoy = start_envoy(c, args)
     try:
         check_answers(envoy, c, [ctx["token"]])
         before = memory(envoy)
@@ -558,6 +647,14 @@ def million(args: argparse.Namespace, ctx: dict[str, Any], rps_hint: float) -> d
 # Report
 
 
+def rss_over_noop(outcomes: dict[str, Summary]) -> int | None:
+    """VmRSS of the gatepass repeated-token contender less the do-nothing wasm filter's, in KiB."""
+    g, n = outcomes.get("gatepass"), outcomes.get("noop_wasm")
+    if not (g and n and g.rss_kib and n.rss_kib):
+        return None
+    return g.rss_kib - n.rss_kib
+
+
 def fmt_ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
@@ -565,8 +662,8 @@ def fmt_ratio(a: float, b: float) -> str:
 def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: int, mem: dict[str, Any] | None) -> int:
     print()
     print(
-        f"Envoy {args.envoy_version}, --concurrency 1, direct_response 200; wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.duration:g}s (+{args.warmup:g}s warm-up); EdDSA tokens"
+        f"Envoy {args.envoy_version}, --concurrency {args.concurrency}, direct_response 200; wrk -t{args.threads} "
+        f"-c{args.connections} -d{args.duration:g}s (+{args.warmup:g}s warm-up); EdDSA tokens unless named"
         + (f"; {args.rounds} rounds, medians" if args.rounds > 1 else "")
     )
     spread = args.rounds > 1
@@ -635,6 +732,12 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
 
     print()
     print(f"gatepass filter .wasm: {wasm_size:,} bytes ({wasm_size / 1024:.0f} KiB) {args.wasm}")
+    over = rss_over_noop(outcomes)
+    if over is not None:
+        print(
+            f"RSS over the do-nothing wasm filter (gatepass repeated token, --concurrency {args.concurrency}): "
+            f"{over / 1024:.1f} MiB"
+        )
 
     if mem is not None:
         b, a = mem["before"], mem["after"]
@@ -666,8 +769,10 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
 def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: int, mem: dict | None) -> dict:
     return {
         "envoy": args.envoy_version,
+        "concurrency": args.concurrency,
+        "rss_over_noop_kib": rss_over_noop(outcomes),
         "wrk": {"threads": args.threads, "connections": args.connections, "duration_s": args.duration, "warmup_s": args.warmup},
-        "tokens": args.tokens,
+        "tokens": {alg: tokens_for(args, alg) for alg in DEFAULT_TOKENS},
         "wasm_bytes": wasm_size,
         "contenders": {
             name: {
@@ -695,6 +800,35 @@ def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_si
 # ---------------------------------------------------------------------------------------------
 
 
+def prepare(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    """The tokens and wrk scripts the contenders `names` need, written under args.workdir."""
+    # Tokens: one repeated (EdDSA); and N fresh ones per algorithm in use, exp one second apart
+    # in mint order.
+    now = int(time.time())
+    ctx: dict[str, Any] = {
+        "token": mint(signing_key("EdDSA"), jti="bench-repeated", now=now, exp=now + 3600),
+        "tokens_file": {},
+        "fresh_probe": {},
+    }
+    for alg in dict.fromkeys(BY_NAME[n].alg for n in names if BY_NAME[n].fresh):
+        key = signing_key(alg)
+        t0 = time.monotonic()
+        fresh = [mint(key, jti=f"bench-{i:07d}", now=now, exp=now + 3600 + i) for i in range(tokens_for(args, alg))]
+        tokens_file = args.workdir / f"fresh-tokens-{alg.lower()}.txt"
+        tokens_file.write_text("\n".join(fresh) + "\n")
+        ctx["tokens_file"][alg] = tokens_file
+        # Checked before each fresh run; not in the rotation's first stretch, so the check does
+        # not pre-fill the cache with tokens the run is about to send.
+        ctx["fresh_probe"][alg] = [mint(key, jti=f"bench-probe-{i}", now=now, exp=now + 3600) for i in range(2)]
+        print(f"minted {len(fresh):,} fresh {alg} tokens in {time.monotonic() - t0:.1f} s -> {tokens_file}", flush=True)
+    lua_static = args.workdir / "static.lua"
+    lua_static.write_text(LUA_DONE)
+    lua_fresh = args.workdir / "fresh.lua"
+    lua_fresh.write_text(LUA_FRESH + LUA_DONE)
+    ctx["lua_static"], ctx["lua_fresh"] = lua_static, lua_fresh
+    return ctx
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
         description="Envoy throughput: gatepass vs jwt_authn (see the module docstring)",
@@ -704,10 +838,15 @@ def main(argv: list[str]) -> int:
     p.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per contender, not counted (2)")
     p.add_argument("--connections", type=int, default=16, help="wrk -c (16)")
     p.add_argument("--threads", type=int, default=1, help="wrk -t (1)")
+    p.add_argument("--concurrency", type=int, default=1, help="Envoy worker threads (1)")
     p.add_argument(
         "--rounds", type=int, default=1, help="run every contender this many times, interleaved; report medians (1)"
     )
-    p.add_argument("--tokens", type=int, default=60_000, help="distinct tokens for the fresh-token runs (60000)")
+    p.add_argument(
+        "--tokens",
+        type=int,
+        help="distinct tokens per algorithm for the fresh-token runs (EdDSA 60000, ES256 and RS256 20000)",
+    )
     p.add_argument(
         "--contenders",
         default=",".join(c.name for c in CONTENDERS),
@@ -715,6 +854,9 @@ def main(argv: list[str]) -> int:
     )
     p.add_argument("--million", action="store_true", help="also: memory before/after 1,000,000 requests (gatepass)")
     p.add_argument("--wasm", type=Path, default=Path(os.environ.get("GATEPASS_FILTER_WASM", WASM)))
+    p.add_argument(
+        "--noop-wasm", type=Path, help="the do-nothing filter's .wasm (default: bench/noop-filter.wat, assembled)"
+    )
     p.add_argument("--workdir", type=Path, default=ROOT / "target" / "bench-envoy", help="configs, logs, tokens")
     p.add_argument("--json", type=Path, help="also write the results here (default: WORKDIR/results.json)")
     args = p.parse_args(argv)
@@ -729,33 +871,17 @@ def main(argv: list[str]) -> int:
         sys.exit(f"envoy_bench.py: {harness.ENVOY_BIN} missing: run `bash scripts/envoy.sh` first")
     needs_wasm = any(BY_NAME[n].kind == "gatepass" for n in names) or args.million
     if needs_wasm and not args.wasm.is_file():
-        sys.exit(f"envoy_bench.py: {args.wasm} missing: cargo build -p gatepass-filter --target wasm32-wasip1 --release")
+        sys.exit(f"envoy_bench.py: {args.wasm} missing: bash scripts/build-filter.sh")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if "noop_wasm" in names and args.noop_wasm is None:
+        args.noop_wasm = assemble_noop(args.workdir)
     version = subprocess.run([str(harness.ENVOY_BIN), "--version"], capture_output=True, text=True).stdout
     # "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL"
     words = version.split()
     after_label = words[words.index("version:") + 1] if "version:" in words else ""
     args.envoy_version = after_label.split("/")[1] if after_label.count("/") >= 2 else "?"
 
-    # Tokens: one repeated; and N fresh ones, exp one second apart in mint order.
-    key = _signing_key()
-    now = int(time.time())
-    ctx: dict[str, Any] = {"token": mint(key, jti="bench-repeated", now=now, exp=now + 3600)}
-    if any(BY_NAME[n].fresh for n in names):
-        t0 = time.monotonic()
-        fresh = [mint(key, jti=f"bench-{i:07d}", now=now, exp=now + 3600 + i) for i in range(args.tokens)]
-        tokens_file = args.workdir / "fresh-tokens.txt"
-        tokens_file.write_text("\n".join(fresh) + "\n")
-        ctx["tokens_file"] = tokens_file
-        # Checked before each fresh run; not in the rotation's first stretch, so the check does
-        # not pre-fill the cache with tokens the run is about to send.
-        ctx["fresh_probe"] = [mint(key, jti=f"bench-probe-{i}", now=now, exp=now + 3600) for i in range(2)]
-        print(f"minted {args.tokens:,} fresh tokens in {time.monotonic() - t0:.1f} s -> {tokens_file}", flush=True)
-    lua_static = args.workdir / "static.lua"
-    lua_static.write_text(LUA_DONE)
-    lua_fresh = args.workdir / "fresh.lua"
-    lua_fresh.write_text(LUA_FRESH + LUA_DONE)
-    ctx["lua_static"], ctx["lua_fresh"] = lua_static, lua_fresh
+    ctx = prepare(args, names)
 
     outcomes = {name: Summary(BY_NAME[name], []) for name in names}
     for round_ in range(1, args.rounds + 1):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `scripts/test.sh` needs on a fresh machine: Rust targets and components via
-# rustup, and the npm dev dependencies of the interop tests. Idempotent and quiet when there is
-# nothing to do; safe to run on every test run (CI runs it from a fresh clone, without stdin).
+# rustup, the npm dev dependencies of the interop tests, and binaryen (the Envoy filter's
+# wasm-opt, filter/package.json). Idempotent and quiet when there is nothing to do; safe to run
+# on every test run (CI runs it from a fresh clone, without stdin).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,7 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUST_TARGETS=(wasm32v1-none wasm32-wasip1)
 RUST_COMPONENTS=(clippy rustfmt)
 NODE_MIN_MAJOR=20
-NPM_DIRS=(tests/interop)
+# npm dev dependencies: the interop tests' jose; binaryen (wasm-opt) for the Envoy filter's build.
+NPM_DIRS=(tests/interop filter)
 
 did=()
 
