@@ -41,7 +41,6 @@ pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
-pub mod crypto;
 pub mod error;
 pub mod exchange;
 pub mod gateway;
@@ -63,4 +62,6 @@ pub mod stats;
 pub mod verify;
 
 pub use error::{BearerError, ConfigError, RegistrationError, TokenError};
+/// Algorithms and the signature primitives under them: the `gatepass-crypto` crate.
+pub use gatepass_crypto as crypto;
 pub use rand_core;

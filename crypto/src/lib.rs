@@ -1,8 +1,19 @@
 //! Algorithms (RFC 7518 §3, RFC 8037 §3.1) and the signature primitives under them.
 //!
-//! This is the one place that touches the cryptographic crates. Everything above it works with
-//! [`Algorithm`], [`PublicKey`] and [`PrivateKey`]. Verification is a pure function returning a
-//! bool; signing takes the caller's random number generator (RSA blinding and PSS salts).
+//! This is the one place that signs and verifies with the cryptographic crates. Everything above
+//! it works with [`Algorithm`], [`PublicKey`] and [`PrivateKey`]. Verification is a pure function
+//! returning a bool; signing takes the caller's random number generator (RSA blinding and PSS
+//! salts).
+//!
+//! `gatepass-core` re-exports this crate as `gatepass_core::crypto`. It is a crate of its own so
+//! that a build can optimise it apart from the rest: the curve arithmetic of the signature
+//! checks is generic code, compiled in the crate that instantiates it, which is this one (the
+//! Envoy filter's `filter` profile builds core for size and this crate for speed). [`verify`]
+//! and [`sign`] are therefore not generic.
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -290,6 +301,9 @@ pub enum EncodedPublicKey {
 /// * RSA: the signature must be exactly the modulus length; PSS uses a salt of the hash length
 ///   (RFC 7518 §3.5).
 /// * HMAC: constant-time comparison of the full tag (RFC 7518 §3.2).
+// Never inlined: a caller built for size would otherwise take the curve arithmetic in with it
+// (see the crate docs).
+#[inline(never)]
 pub fn verify(alg: Algorithm, key: &PublicKey, message: &[u8], signature: &[u8]) -> bool {
     use p256::ecdsa::signature::Verifier;
     if !key.fits(alg) {
@@ -469,13 +483,17 @@ impl fmt::Display for SignError {
 /// Signs `message` with `key` under `alg`. ES256/ES384 use RFC 6979 deterministic nonces, ES512
 /// a nonce from the caller's RNG; RSA uses the caller's RNG for blinding (PKCS#1 v1.5) and for
 /// the PSS salt.
+#[inline(never)]
 pub fn sign(
     alg: Algorithm,
     key: &PrivateKey,
     message: &[u8],
-    rng: &mut impl CryptoRngCore,
+    rng: &mut dyn CryptoRngCore,
 ) -> Result<Vec<u8>, SignError> {
     use p256::ecdsa::signature::Signer;
+    // `&mut dyn CryptoRngCore` is itself a (sized) CryptoRngCore for the primitives' generics.
+    let mut rng = rng;
+    let rng = &mut rng;
     match (alg, key) {
         (Algorithm::EdDSA | Algorithm::Ed25519, PrivateKey::Ed25519(k)) => {
             Ok(k.sign(message).to_bytes().to_vec())
