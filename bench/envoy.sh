@@ -9,7 +9,8 @@
 #   bash bench/envoy.sh --help           # every option (bench/envoy_bench.py)
 #
 # Installs wrk (Debian package) if missing, Envoy and the Python dependencies into .venv
-# (scripts/envoy.sh), builds the filter, then runs bench/envoy_bench.py with the arguments given.
+# (scripts/envoy.sh), builds the filter (scripts/build-filter.sh, which also installs binaryen),
+# then runs bench/envoy_bench.py with the arguments given.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -27,9 +28,6 @@ fi
 
 bash scripts/envoy.sh
 
-if ! rustup target list --installed | grep -qx wasm32-wasip1; then
-  rustup target add wasm32-wasip1
-fi
-cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+bash scripts/build-filter.sh >/dev/null
 
 exec "$root/.venv/bin/python" "$root/bench/envoy_bench.py" "$@"

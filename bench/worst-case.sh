@@ -114,10 +114,7 @@ fi
 
 if want envoy; then
   bash scripts/envoy.sh
-  if ! rustup target list --installed | grep -qx wasm32-wasip1; then
-    rustup target add wasm32-wasip1
-  fi
-  cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+  bash scripts/build-filter.sh >/dev/null
   echo
   "$root/.venv/bin/python" bench/worst_case_envoy.py "$out/cases.json" "${quick[@]}" --json "$out/envoy.json"
 fi

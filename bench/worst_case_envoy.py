@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "tests" / "envoy"))
 
 import harness  # noqa: E402  (tests/envoy/harness.py: bootstraps, Envoy process handling)
 
-WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "gatepass_filter.wasm"
+WASM = harness.WASM_PATH
 
 
 def b64url(data: bytes) -> str:
@@ -180,7 +180,7 @@ def main() -> int:
     doc = json.loads(args.cases.read_text())
     cases = [c for c in doc["cases"] if c["parser"] in ("token_request", "basic_header", "client_assertion", "access_token")]
     if not WASM.exists():
-        sys.exit(f"worst_case_envoy.py: {WASM} is missing (cargo build -p gatepass-filter --target wasm32-wasip1 --release)")
+        sys.exit(f"worst_case_envoy.py: {WASM} is missing (bash scripts/build-filter.sh)")
     config = harness.gatepass_bootstrap(WASM, plugin_configuration(doc))
     workdir = Path(tempfile.mkdtemp(prefix="gatepass-worst-case-"))
     envoy = harness.Envoy.start(config, workdir, name="worst-case", concurrency=1, log_level="warn")

@@ -43,7 +43,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KEYS = ROOT / "envoy" / "demo-keys"
-WASM_IN_CONFIGS = "target/wasm32-wasip1/release/gatepass_filter.wasm"
+WASM_IN_CONFIGS = "target/envoy/gatepass_filter.wasm"
 DEFAULT_WASM = ROOT / WASM_IN_CONFIGS
 
 # Fixed ports in envoy/*.yaml, by name.

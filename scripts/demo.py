@@ -51,7 +51,7 @@ from render import render  # noqa: E402
 
 ENVOY = ROOT / ".venv/bin/envoy"
 CLI = ROOT / "target/debug/gatepass"
-WASM = ROOT / "target/wasm32-wasip1/release/gatepass_filter.wasm"
+WASM = ROOT / "target/envoy/gatepass_filter.wasm"
 EDGE = ROOT / "node-binding/examples/edge-server.mjs"
 PACKAGE_WASM = ROOT / "node-binding/dist/wasm/gatepass_node_bg.wasm"
 ORDERS_AUDIENCE = "https://orders.gatepass.local"
@@ -248,7 +248,7 @@ def edge_walkthrough(work: Path, started: list, upstream_port: int, expect, envo
 
 def main() -> int:
     for path, how in ((ENVOY, "bash scripts/envoy.sh"), (CLI, "cargo build -p gatepass-cli"),
-                      (WASM, "cargo build -p gatepass-filter --target wasm32-wasip1 --release"),
+                      (WASM, "bash scripts/build-filter.sh"),
                       (PACKAGE_WASM, "bash node-binding/build.sh")):
         if not path.exists():
             print(f"demo: {path} is missing; run `{how}` (make demo does)", file=sys.stderr)

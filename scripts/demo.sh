@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh >/dev/null
 bash scripts/envoy.sh >/dev/null
-cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+bash scripts/build-filter.sh >/dev/null
 cargo build -q -p gatepass-cli
 bash node-binding/build.sh >/dev/null
 exec .venv/bin/python scripts/demo.py

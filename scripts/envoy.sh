@@ -68,7 +68,7 @@ case "$cmd" in
     shift
     # envoy/*.yaml carry demo-key placeholders and a wasm path relative to the repo root:
     # render such a config first (envoy/render.py), into .venv/rendered/.
-    if grep -qE '__[A-Z][A-Z0-9_]*__|target/wasm32-wasip1/release/gatepass_filter\.wasm' "$config"; then
+    if grep -qE '__[A-Z][A-Z0-9_]*__|target/envoy/gatepass_filter\.wasm' "$config"; then
       mkdir -p "$venv/rendered"
       rendered="$venv/rendered/$(basename "$config")"
       "$venv/bin/python" "$root/envoy/render.py" "$config" -o "$rendered"

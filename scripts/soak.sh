@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh >/dev/null
 bash scripts/envoy.sh >/dev/null
-cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
+bash scripts/build-filter.sh >/dev/null
 mkdir -p target
 exec .venv/bin/python tests/soak/soak.py "${1:-300}" "${2:-200}" --json target/soak.json

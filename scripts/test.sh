@@ -53,13 +53,19 @@ tail -n 1 target/demo-core.log
 step "fuzz the filter's host adapter briefly (scripts/fuzz-brief.sh host_edge 30; long runs: scripts/fuzz.sh)"
 bash scripts/fuzz-brief.sh host_edge 30
 
-step "Envoy filter build (cargo build -p gatepass-filter --target wasm32-wasip1 --release)"
-cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
-ls -l target/wasm32-wasip1/release/gatepass_filter.wasm
+step "Envoy filter build (scripts/build-filter.sh: cargo --profile filter, then wasm-opt)"
+bash scripts/build-filter.sh >/dev/null
+ls -l target/envoy/gatepass_filter.wasm
+# The filter's size budget (issue 12; README, Performance): 700 KiB.
+wasm_bytes=$(wc -c <target/envoy/gatepass_filter.wasm)
+if ((wasm_bytes > 700 * 1024)); then
+  echo "target/envoy/gatepass_filter.wasm is $wasm_bytes bytes, over the 700 KiB budget" >&2
+  exit 1
+fi
 
 step "Envoy from PyPI and every envoy/ config validated (scripts/validate-envoy-configs.sh)"
 bash scripts/envoy.sh
-GATEPASS_FILTER_WASM=target/wasm32-wasip1/release/gatepass_filter.wasm bash scripts/validate-envoy-configs.sh
+GATEPASS_FILTER_WASM=target/envoy/gatepass_filter.wasm bash scripts/validate-envoy-configs.sh
 
 step "native Envoy module build and ABI check against the pinned Envoy (scripts/build-native.sh)"
 native_so="$(bash scripts/build-native.sh)"
@@ -71,7 +77,7 @@ step "npm package build (node-binding/build.sh)"
 bash node-binding/build.sh
 
 step "end-to-end tests in real Envoy and the npm server in Node (pytest tests/envoy)"
-GATEPASS_FILTER_WASM="$PWD/target/wasm32-wasip1/release/gatepass_filter.wasm" GATEPASS_NATIVE_SO="$native_so" \
+GATEPASS_FILTER_WASM="$PWD/target/envoy/gatepass_filter.wasm" GATEPASS_NATIVE_SO="$native_so" \
   .venv/bin/pytest tests/envoy -q
 
 step "demo in real Envoy, the README's main command (make demo)"

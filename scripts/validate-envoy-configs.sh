@@ -5,7 +5,7 @@
 # (a) with `"issuer"` misspelt `"isuer"` must fail validation, and Envoy's output must name the
 # field. Exits non-zero on any failure.
 #
-#   bash scripts/validate-envoy-configs.sh            # builds the filter first (cargo, no-op when fresh)
+#   bash scripts/validate-envoy-configs.sh            # builds the filter first (no-op when fresh)
 #   GATEPASS_FILTER_WASM=path bash scripts/validate-envoy-configs.sh   # use that .wasm, no build
 #   GATEPASS_DEMO_KEYS=dir ...                         # keys other than envoy/demo-keys
 set -euo pipefail
@@ -20,8 +20,7 @@ python="$root/.venv/bin/python"
 if [[ -n "${GATEPASS_FILTER_WASM:-}" ]]; then
   wasm="$GATEPASS_FILTER_WASM"
 else
-  cargo build -q -p gatepass-filter --target wasm32-wasip1 --release
-  wasm="$root/target/wasm32-wasip1/release/gatepass_filter.wasm"
+  wasm="$(bash scripts/build-filter.sh)"
 fi
 if [[ ! -f "$wasm" ]]; then
   echo "validate-envoy-configs.sh: $wasm not found" >&2

@@ -2,8 +2,8 @@
 
 Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
 
-- `filter_wasm`: the gatepass filter built once per session
-  (`cargo build -p gatepass-filter --target wasm32-wasip1 --release`), or $GATEPASS_FILTER_WASM;
+- `filter_wasm`: the gatepass filter built once per session (`bash scripts/build-filter.sh`, as
+  it ships: target/envoy/gatepass_filter.wasm), or $GATEPASS_FILTER_WASM;
   skips the test when filter/ does not exist yet.
 - `envoy_factory(config, concurrency=1, ...)`: a running Envoy (config: a bootstrap dict, written
   as JSON, or YAML/JSON text); stopped at teardown; its log tail is attached to a failing test's
@@ -52,22 +52,17 @@ def filter_wasm() -> Path:
         return path
     if not (ROOT / "filter" / "Cargo.toml").is_file():
         pytest.skip("filter/ does not exist yet")
-    installed = subprocess.run(
-        ["rustup", "target", "list", "--installed"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.split()
-    if "wasm32-wasip1" not in installed:
-        subprocess.run(["rustup", "target", "add", "wasm32-wasip1"], cwd=ROOT, check=True)
     build = subprocess.run(
-        ["cargo", "build", "-p", "gatepass-filter", "--target", "wasm32-wasip1", "--release"],
+        ["bash", str(ROOT / "scripts" / "build-filter.sh")],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
     )
     if build.returncode != 0:
-        pytest.fail(f"cargo build of the filter failed:\n{build.stderr[-6000:]}", pytrace=False)
+        pytest.fail(f"scripts/build-filter.sh failed:\n{build.stderr[-6000:]}", pytrace=False)
     if not harness.WASM_PATH.is_file():
-        pytest.fail(f"cargo build succeeded but {harness.WASM_PATH} is missing", pytrace=False)
+        pytest.fail(f"scripts/build-filter.sh succeeded but {harness.WASM_PATH} is missing", pytrace=False)
     return harness.WASM_PATH
 
 

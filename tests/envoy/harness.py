@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 ENVOY_BIN = Path(os.environ.get("ENVOY_BIN", ROOT / ".venv" / "bin" / "envoy"))
-WASM_PATH = ROOT / "target" / "wasm32-wasip1" / "release" / "gatepass_filter.wasm"
+# The filter as scripts/build-filter.sh ships it (cargo's `filter` profile, then wasm-opt).
+WASM_PATH = ROOT / "target" / "envoy" / "gatepass_filter.wasm"
 
 ISSUER = "https://auth.gatepass.local"
 AUDIENCE = "https://orders.gatepass.local"
