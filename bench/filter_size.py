@@ -24,6 +24,8 @@ Settings (`--settings` picks a subset, in this order):
   z_wasm_opt          opt-level "z", then binaryen's `wasm-opt -Oz`
   z_crypto3           opt-level "z" except the crypto crates (CRYPTO_CRATES) at 3, strip = true
   z_crypto3_wasm_opt  the same, then `wasm-opt -Oz`
+  filter_all_exports  the `filter` profile, then wasm-opt as shipped except that the ABI
+                      callbacks the filter never uses are kept (what removing them drops)
   filter_sha2_3       the `filter` profile with sha2 at 3, then wasm-opt as shipped
   filter              what ships: `scripts/build-filter.sh` (the `filter` profile of Cargo.toml,
                       then wasm-opt with that script's flags)
@@ -81,13 +83,16 @@ CRYPTO3 = [f"package.{c}.opt-level=3" for c in CRYPTO_CRATES]
 WASM_OPT_OZ = ["-Oz"]
 
 
-def shipped_wasm_opt_flags() -> list[str]:
-    """WASM_OPT_FLAGS of scripts/build-filter.sh (one source for the flags)."""
-    text = (ROOT / "scripts" / "build-filter.sh").read_text()
-    m = re.search(r"^WASM_OPT_FLAGS=\((.*)\)$", text, re.M)
-    if not m:
-        sys.exit("filter_size.py: no WASM_OPT_FLAGS=(...) line in scripts/build-filter.sh")
-    return m.group(1).split()
+def shipped_wasm_opt_flags(*, remove_exports: bool = True) -> list[str]:
+    """scripts/build-filter.sh's wasm-opt flags (one source for them); optionally without the
+    removal of the ABI callbacks the filter never uses."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-filter.sh"), "--wasm-opt-flags"], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    flags = [f for f in out if f]
+    if not remove_exports:
+        flags = [f for f in flags if f != "--remove-exports" and not f.startswith("--pass-arg=remove-exports@")]
+    return flags
 
 
 @dataclass
@@ -95,8 +100,10 @@ class Setting:
     name: str
     label: str
     profile: list[str]  # `profile.size-NAME.*` entries over `inherits = BASE`
-    wasm_opt: list[str] | None = None  # None: cargo's output as it is
-    base: str = "release"  # the profile it inherits; "release" with no entries: --release itself
+    # None: cargo's output as it is; []: scripts/build-filter.sh's flags; ["keep-exports"]: the
+    # same without removing the unused callbacks
+    wasm_opt: list[str] | None = None
+    base: str = "release"  # the profile it inherits (with no entries: that profile itself)
 
 
 SETTINGS = [
@@ -105,6 +112,13 @@ SETTINGS = [
     Setting("z_wasm_opt", 'opt-level "z" + strip + `wasm-opt -Oz`', Z, WASM_OPT_OZ),
     Setting("z_crypto3", 'opt-level "z" + strip, crypto crates at 3', Z + STRIP + CRYPTO3),
     Setting("z_crypto3_wasm_opt", 'opt-level "z", crypto crates at 3, + `wasm-opt -Oz`', Z + CRYPTO3, WASM_OPT_OZ),
+    Setting(
+        "filter_all_exports",
+        "`filter` profile + wasm-opt as shipped, but keeping the callbacks the filter never uses",
+        [],
+        ["keep-exports"],
+        "filter",
+    ),
     Setting(
         "filter_sha2_3", "`filter` profile with sha2 at 3, + wasm-opt as shipped", ["package.sha2.opt-level=3"], [], "filter"
     ),
@@ -121,9 +135,9 @@ def build(s: Setting) -> Path:
         shutil.copyfile(harness.WASM_PATH, out)
         return out
     cmd = ["cargo", "build", "-q", "-p", "gatepass-filter", "--target", "wasm32-wasip1"]
-    if s.base == "release" and not s.profile:
-        cmd.append("--release")
-        built = ROOT / "target" / "wasm32-wasip1" / "release" / "gatepass_filter.wasm"
+    if not s.profile:
+        cmd += ["--profile", s.base]
+        built = ROOT / "target" / "wasm32-wasip1" / s.base / "gatepass_filter.wasm"
     else:
         profile = f"size-{s.name.replace('_', '-')}"
         cmd += ["--config", f'profile.{profile}.inherits="{s.base}"']
@@ -138,7 +152,9 @@ def build(s: Setting) -> Path:
     else:
         if not os.access(WASM_OPT, os.X_OK):
             sys.exit(f"filter_size.py: {WASM_OPT} missing: run `bash scripts/setup.sh`")
-        flags = s.wasm_opt or shipped_wasm_opt_flags()
+        flags = s.wasm_opt
+        if not flags or flags == ["keep-exports"]:
+            flags = shipped_wasm_opt_flags(remove_exports=not flags)
         subprocess.run([str(WASM_OPT), *flags, str(built), "-o", str(out)], check=True, stdin=subprocess.DEVNULL)
     return out
 
