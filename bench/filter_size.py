@@ -27,6 +27,7 @@ Settings (`--settings` picks a subset, in this order):
   filter_all_exports  the `filter` profile, then wasm-opt as shipped except that the ABI
                       callbacks the filter never uses are kept (what removing them drops)
   filter_sha2_3       the `filter` profile with sha2 at 3, then wasm-opt as shipped
+  filter_crypto3      the `filter` profile with gatepass-crypto at 3, then wasm-opt as shipped
   filter              what ships: `scripts/build-filter.sh` (the `filter` profile of Cargo.toml,
                       then wasm-opt with that script's flags)
 
@@ -121,6 +122,13 @@ SETTINGS = [
     ),
     Setting(
         "filter_sha2_3", "`filter` profile with sha2 at 3, + wasm-opt as shipped", ["package.sha2.opt-level=3"], [], "filter"
+    ),
+    Setting(
+        "filter_crypto3",
+        "`filter` profile with gatepass-crypto at 3, + wasm-opt as shipped",
+        ["package.gatepass-crypto.opt-level=3"],
+        [],
+        "filter",
     ),
     Setting("filter", "`filter` profile + wasm-opt as shipped (`scripts/build-filter.sh`)", [], [], "filter"),
 ]
