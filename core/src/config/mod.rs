@@ -32,13 +32,37 @@ use crate::verify::{VerifierPolicy, ACCESS_TOKEN_TYP};
 
 /// A duration: integer seconds, or a string of seconds with an `s` suffix (`"300s"`, the
 /// protobuf JSON form Envoy configs use).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum RawDuration {
     /// Seconds.
     Seconds(u64),
     /// `"<seconds>s"`.
     Text(String),
+}
+
+/// What a duration field expects, in serde's "invalid type" message.
+const DURATION_EXPECTED: &str = "a number of seconds or a string like \"300s\"";
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A visitor rather than `#[serde(untagged)]`: a wrong value is refused where it is, with
+        // what was expected, and without buffering it first.
+        struct Seconds;
+        impl serde::de::Visitor<'_> for Seconds {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(DURATION_EXPECTED)
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawDuration, E> {
+                Ok(RawDuration::Seconds(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawDuration, E> {
+                Ok(RawDuration::Text(v.into()))
+            }
+        }
+        d.deserialize_any(Seconds)
+    }
 }
 
 impl RawDuration {
@@ -56,16 +80,15 @@ impl RawDuration {
 }
 
 fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ConfigError> {
-    // The error carries the path of the field (`clients[3].client_secrt`) and serde_json's
-    // message names an unknown or missing field and its position.
+    // serde_json's message names an unknown or missing field and its position; the field's
+    // path (`clients[3].client_secrt`) is rebuilt from that position only when there is an
+    // error (`path`: the loader stays small for the Envoy filter).
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { String::new() } else { path };
-        ConfigError::new(field, e.inner().to_string())
-    })?;
-    de.end().map_err(|e| ConfigError::new("", e.to_string()))?;
-    Ok(value)
+    let parsed = T::deserialize(&mut de).and_then(|value| de.end().map(|()| value));
+    parsed.map_err(|e| {
+        let field = path::path_at(text, e.line(), e.column(), path::Fault::of(&e));
+        ConfigError::new(field, e.to_string())
+    })
 }
 
 fn require_url(field: &str, value: &str) -> Result<(), ConfigError> {
@@ -137,6 +160,7 @@ fn scopes_field(field: &str, text: &Option<String>) -> Result<Vec<String>, Confi
 
 mod client;
 mod filter;
+mod path;
 mod provider;
 mod server;
 mod stored;
