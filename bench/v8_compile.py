@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""What V8 compiles, and the compiler memory it takes, when Envoy loads the gatepass filter and
+when the filter decides its first request (not a test).
+
+Envoy runs V8 with Liftoff off and V8 compiles a wasm function lazily, with TurboFan, the first
+time it runs. Envoy's allocator keeps much of the memory the compiler took, so the code that runs
+at load (the configuration loader, the key parsing) and its size as V8 compiles it (V8 inlines)
+set most of the filter's RSS over a do-nothing filter (README, "Size and memory of the Envoy
+filter"). This runs the shipped filter in Deno's V8 (a version close to Envoy's), under a minimal
+proxy-wasm host (bench/v8/proxy-wasm-host.mjs) with V8's --trace-wasm-compilation-times, on the
+Envoy bench's provider config, and prints per phase the functions compiled, their wasm and
+machine-code bytes and the compiler's memory ("zone": the most one function held at once, and
+all it allocated), and the functions that took the most.
+
+  bash scripts/build-filter.sh && .venv/bin/python bench/v8_compile.py [--top N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import envoy_bench as eb  # noqa: E402
+
+DENO = ROOT / "node-binding" / "node_modules" / ".bin" / "deno"
+WASM_OPT = ROOT / "filter" / "node_modules" / ".bin" / "wasm-opt"
+CARGO_OUT = ROOT / "target" / "wasm32-wasip1" / "filter" / "gatepass_filter.wasm"
+TRACE = re.compile(
+    r"#(\d+) using TurboFan, took \S+ \S+ and (\d+) / (\d+) max/total bytes; bodysize (\d+) codesize (\d+)"
+)
+
+
+def leb(b: bytes, i: int) -> tuple[int, int]:
+    r = s = 0
+    while True:
+        x = b[i]
+        i += 1
+        r |= (x & 0x7F) << s
+        s += 7
+        if x < 0x80:
+            return r, i
+
+
+def function_names(b: bytes) -> dict[int, str]:
+    """Function index → name, from the module's name section (imports counted)."""
+    i, names = 8, {}
+    while i < len(b):
+        section, i = b[i], i + 1
+        size, i = leb(b, i)
+        end = i + size
+        if section == 0:
+            n, j = leb(b, i)
+            if b[j : j + n] == b"name":
+                j += n
+                while j < end:
+                    sub, j = b[j], j + 1
+                    sub_size, j = leb(b, j)
+                    if sub == 1:
+                        count, k = leb(b, j)
+                        for _ in range(count):
+                            idx, k = leb(b, k)
+                            n, k = leb(b, k)
+                            names[idx] = b[k : k + n].decode("utf-8", "replace")
+                            k += n
+                    j += sub_size
+        i = end
+    return names
+
+
+def demangle(name: str) -> str:
+    """Rust's legacy mangling (`_ZN...E`), enough to read: paths joined with `::`, no hash."""
+    if not name.startswith("_ZN"):
+        return name
+    parts, i = [], 3
+    while i < len(name) and name[i].isdigit():
+        j = i
+        while name[j].isdigit():
+            j += 1
+        n = int(name[i:j])
+        parts.append(name[j : j + n])
+        i = j + n
+    if parts and re.fullmatch(r"h[0-9a-f]{16}", parts[-1]):
+        parts.pop()
+    out = "::".join(parts)
+    for a, b in (("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("$RF$", "&"), ("$C$", ","), ("$BP$", "*"), ("..", "::")):
+        out = out.replace(a, b)
+    return out[1:] if out.startswith("_<") else out
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--top", type=int, default=12, help="functions listed per phase (12)")
+    args = p.parse_args(argv)
+    if not CARGO_OUT.exists():
+        sys.exit(f"{CARGO_OUT} missing: run `bash scripts/build-filter.sh` first")
+    if not DENO.exists():
+        sys.exit(f"{DENO} missing: run `(cd node-binding && npm ci)` (the npm package's dev dependencies)")
+    work = Path(tempfile.mkdtemp(prefix="gatepass-v8-"))
+    # The shipped build with its names kept (wasm-opt's names section changes no code).
+    flags = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build-filter.sh"), "--wasm-opt-flags"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    named = work / "filter.named.wasm"
+    subprocess.run([str(WASM_OPT), *[f for f in flags if f != "--strip-debug"], "-g", str(CARGO_OUT), "-o", str(named)], check=True)
+    names = function_names(named.read_bytes())
+    config = work / "config.json"
+    config.write_text(eb.gatepass_filter(named)["typed_config"]["config"]["configuration"]["value"])
+    ctx = eb.prepare(argparse.Namespace(tokens=None, workdir=work, wasm=None, noop_wasm=None), ["gatepass"])
+    run = subprocess.run(
+        [str(DENO), "run", "-A", "--v8-flags=--no-liftoff,--trace-wasm-compilation-times",
+         str(ROOT / "bench" / "v8" / "proxy-wasm-host.mjs"), str(named), str(config), ctx["token"]],
+        capture_output=True, text=True, check=True,
+    )
+    print(run.stderr.strip())
+    phases: dict[str, list[tuple[int, int, int, int, str]]] = {}
+    phase = "load"
+    for line in run.stdout.splitlines():
+        if line.startswith("--- "):
+            phase = line[4:]
+            continue
+        m = TRACE.search(line)
+        if m:
+            idx, zone_max, zone_total, body, code = map(int, m.groups())
+            phases.setdefault(phase, []).append((zone_total, zone_max, body, code, demangle(names.get(idx, f"#{idx}"))))
+    summary = {}
+    for phase, rows in phases.items():
+        rows.sort(reverse=True)
+        s = {
+            "functions": len(rows),
+            "wasm_bytes": sum(r[2] for r in rows),
+            "code_bytes": sum(r[3] for r in rows),
+            "zone_largest_mib": round(max(r[1] for r in rows) / 2**20, 1),
+            "zone_total_mib": round(sum(r[0] for r in rows) / 2**20, 1),
+        }
+        summary[phase] = s
+        print(
+            f"\n{phase}: {s['functions']} functions compiled, {s['wasm_bytes']:,} bytes of wasm -> {s['code_bytes']:,} bytes "
+            f"of machine code; compiler memory: {s['zone_largest_mib']} MiB at most for one function, "
+            f"{s['zone_total_mib']} MiB allocated in all"
+        )
+        print("  zone total  (most)    wasm    code  function")
+        for total, most, body, code, name in rows[: args.top]:
+            print(f"  {total / 2**20:6.1f} MiB {most / 2**20:5.1f} MiB {body:7,} {code:7,}  {name[:110]}")
+    print("\n" + json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
