@@ -28,6 +28,7 @@ Settings (`--settings` picks a subset, in this order):
   filter_all_exports  the `filter` profile, then wasm-opt as shipped except that the ABI
                       callbacks the filter never uses are kept (what removing them drops)
   filter_sha2_z       the `filter` profile with sha2 at "z", then wasm-opt as shipped
+  filter_ed25519_3    the `filter` profile with ed25519-dalek at 3, then wasm-opt as shipped
   filter_crypto3      the `filter` profile with gatepass-crypto at 3, then wasm-opt as shipped
   filter              what ships: `scripts/build-filter.sh` (the `filter` profile of Cargo.toml,
                       then wasm-opt with that script's flags)
@@ -125,6 +126,13 @@ SETTINGS = [
         "filter_sha2_z",
         '`filter` profile with sha2 at "z", + wasm-opt as shipped',
         ['package.sha2.opt-level="z"'],
+        [],
+        "filter",
+    ),
+    Setting(
+        "filter_ed25519_3",
+        "`filter` profile with ed25519-dalek at 3, + wasm-opt as shipped",
+        ["package.ed25519-dalek.opt-level=3"],
         [],
         "filter",
     ),

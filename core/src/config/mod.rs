@@ -83,7 +83,7 @@ fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ConfigError> {
     // serde_json's message names an unknown or missing field and its position; the field's
     // path (`clients[3].client_secrt`) is rebuilt from that position only when there is an
     // error (`path`: the loader stays small for the Envoy filter).
-    let mut de = serde_json::Deserializer::from_str(text);
+    let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
     let parsed = T::deserialize(&mut de).and_then(|value| de.end().map(|()| value));
     parsed.map_err(|e| {
         let field = path::path_at(text, e.line(), e.column(), path::Fault::of(&e));
