@@ -9,7 +9,8 @@
 #   bash bench/envoy.sh --help           # every option (bench/envoy_bench.py)
 #
 # Installs wrk (Debian package) if missing, Envoy and the Python dependencies into .venv
-# (scripts/envoy.sh), builds the filter (scripts/build-filter.sh, which also installs binaryen),
+# (scripts/envoy.sh), builds the filter (scripts/build-filter.sh, which also installs binaryen)
+# and the native module (scripts/build-native.sh),
 # then runs bench/envoy_bench.py with the arguments given.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,5 +30,6 @@ fi
 bash scripts/envoy.sh
 
 bash scripts/build-filter.sh >/dev/null
+bash scripts/build-native.sh >/dev/null
 
 exec "$root/.venv/bin/python" "$root/bench/envoy_bench.py" "$@"

@@ -28,6 +28,12 @@ Contenders (`--contenders` picks a subset, in this order):
                         insert and eviction add to a fresh token)
   gatepass_fresh_es256  gatepass, a distinct ES256 token per request
   gatepass_fresh_rs256  gatepass, a distinct RS256 token per request
+  jwt_authn_fresh_es256, jwt_authn_fresh_rs256
+                        jwt_authn without cache, a distinct ES256 / RS256 token per request
+  native, native_fresh, native_fresh_es256, native_fresh_rs256, native_no_token
+                        the same as the gatepass ones with the native dynamic module
+                        (scripts/build-native.sh; `--native PATH`), which reads the same
+                        plugin configuration
 
 Memory: the RSS column is Envoy's VmRSS after the measured run. `--concurrency 2` with the
 contenders `noop_wasm,gatepass` gives the filter's memory over a do-nothing wasm filter with two
@@ -45,10 +51,10 @@ Fresh tokens: `--tokens N` distinct tokens per algorithm (distinct `jti`, and `e
 apart in mint order so the gatepass cache, which evicts the entry that expires soonest, behaves
 as a FIFO) are written one per line to a file that the wrk Lua script reads in `init()`; it
 pre-formats one request per token and `request()` rotates through them, so wrk spends no time
-building requests. The measured run starts where the warm-up stopped, and the default N (60,000
-EdDSA, 20,000 ES256 or RS256) is more than a 2 s + 10 s run sends at the rate verification
-allows, so no token is sent twice to one Envoy; a run that wraps around is flagged, and the cache-hit share printed for the gatepass
-fresh-token contenders shows what the filter saw. Every contender that sends one repeated token
+building requests. The measured run starts where the warm-up stopped, and the default N (the
+warm-up and the run at 14,000 requests per second per worker) is more than the fastest contender
+sends, so no token is sent twice to one Envoy; a run that wraps around is flagged, and the
+cache-hit share printed for the gatepass fresh-token contenders shows what the filter saw. Every contender that sends one repeated token
 sends the same request bytes (also `none`, `noop_wasm` and `gatepass_no_token`).
 
 Cost per request: besides req/s, the table shows Envoy's CPU time per request (utime+stime of
@@ -68,6 +74,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -129,14 +136,18 @@ def _generated_key(alg: str) -> SigningKey:
     return SigningKey(alg, kid, key, {**public, "kid": kid, "alg": alg, "use": "sig"})
 
 
-# Fresh tokens minted per algorithm unless --tokens says otherwise: more than a 2 s + 10 s run
-# sends at the rate each verification allows in the filter (RSA signing makes RS256 tokens the
-# slowest to mint here).
-DEFAULT_TOKENS = {"EdDSA": 60_000, "ES256": 20_000, "RS256": 20_000}
+# The algorithms of the fresh-token contenders.
+ALGS = ("EdDSA", "ES256", "RS256")
+# Fresh tokens minted per algorithm unless --tokens says otherwise: enough for the warm-up and the
+# measured run at FRESH_RATE requests per second per Envoy worker, above the fastest contender
+# measured here (the native module, about 10,000 fresh EdDSA tokens/s with one worker on the 2-core
+# VM). RSA signing makes RS256 tokens the slowest to mint (about 1 ms each).
+FRESH_RATE = 14_000
 
 
 def tokens_for(args: argparse.Namespace, alg: str) -> int:
-    return args.tokens or DEFAULT_TOKENS[alg]
+    workers = getattr(args, "concurrency", 1)
+    return args.tokens or math.ceil((args.duration + args.warmup) * FRESH_RATE * workers)
 
 
 # One key per algorithm the contenders sign with; every contender trusts all of them.
@@ -199,7 +210,7 @@ def jwt_authn_filter(*, cache: bool) -> dict[str, Any]:
     }
 
 
-def gatepass_filter(wasm: Path, *, require_token: bool = True, cache_size: int | None = None) -> dict[str, Any]:
+def gatepass_config(*, require_token: bool = True, cache_size: int | None = None) -> dict[str, Any]:
     """The gatepass provider mirrors the jwt_authn one (issuer, audiences, inline JWKS, forward
     false; no claim headers). gatepass also checks `typ` and the rule's scope on every request."""
     provider = {
@@ -214,7 +225,26 @@ def gatepass_filter(wasm: Path, *, require_token: bool = True, cache_size: int |
     config: dict[str, Any] = {"providers": {"main": provider}, "rules": [rule]}
     if cache_size is not None:
         config["jwt_cache_size"] = cache_size
-    return harness.wasm_filter(wasm, config)
+    return config
+
+
+def gatepass_filter(wasm: Path, *, require_token: bool = True, cache_size: int | None = None) -> dict[str, Any]:
+    """The proxy-wasm filter with `gatepass_config`."""
+    return harness.wasm_filter(wasm, gatepass_config(require_token=require_token, cache_size=cache_size))
+
+
+def native_filter(*, require_token: bool = True, cache_size: int | None = None) -> dict[str, Any]:
+    """The native dynamic module (libgatepass.so, from $ENVOY_DYNAMIC_MODULES_SEARCH_PATH: see
+    `install_native`) with the same `gatepass_config`."""
+    return harness.native_filter(gatepass_config(require_token=require_token, cache_size=cache_size))
+
+
+def install_native(so: Path, workdir: Path) -> None:
+    """Puts the native module where every Envoy this bench starts looks for it."""
+    directory = workdir / "native-module"
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(so, directory / "libgatepass.so")
+    os.environ["ENVOY_DYNAMIC_MODULES_SEARCH_PATH"] = str(directory)
 
 
 def noop_filter(wasm: Path) -> dict[str, Any]:
@@ -291,7 +321,50 @@ CONTENDERS = [
         kind="gatepass",
         alg="RS256",
     ),
+    Contender(
+        "jwt_authn_fresh_es256",
+        "jwt_authn, no cache, fresh ES256 token/request",
+        lambda a: [jwt_authn_filter(cache=False)],
+        fresh=True,
+        kind="jwt_authn",
+        alg="ES256",
+    ),
+    Contender(
+        "jwt_authn_fresh_rs256",
+        "jwt_authn, no cache, fresh RS256 token/request",
+        lambda a: [jwt_authn_filter(cache=False)],
+        fresh=True,
+        kind="jwt_authn",
+        alg="RS256",
+    ),
+    Contender("native", "native module, repeated token", lambda a: [native_filter()], kind="native"),
+    Contender("native_fresh", "native module, fresh token/request", lambda a: [native_filter()], fresh=True, kind="native"),
+    Contender(
+        "native_fresh_es256",
+        "native module, fresh ES256 token/request",
+        lambda a: [native_filter()],
+        fresh=True,
+        kind="native",
+        alg="ES256",
+    ),
+    Contender(
+        "native_fresh_rs256",
+        "native module, fresh RS256 token/request",
+        lambda a: [native_filter()],
+        fresh=True,
+        kind="native",
+        alg="RS256",
+    ),
+    Contender(
+        "native_no_token",
+        "diag: native module, rule needs no token",
+        lambda a: [native_filter(require_token=False)],
+        authenticates=False,
+        kind="native",
+    ),
 ]
+# The kinds whose counters are gatepass's (the proxy-wasm filter's and the native module's).
+GATEPASS_KINDS = ("gatepass", "native")
 BY_NAME = {c.name: c for c in CONTENDERS}
 
 
@@ -429,9 +502,12 @@ def memory(envoy: harness.Envoy) -> dict[str, int]:
 
 
 def counters(envoy: harness.Envoy, kind: str) -> dict[str, int]:
-    if kind == "gatepass":
-        s = envoy.stats(filter=r"^wasmcustom\.gatepass\.")
-        return {k.removeprefix("wasmcustom.gatepass."): v for k, v in s.items() if isinstance(v, int)}
+    if kind in GATEPASS_KINDS:
+        # Envoy prefixes a proxy-wasm filter's stats with `wasmcustom.`, a dynamic module's
+        # with `dynamicmodulescustom.`.
+        prefix = "wasmcustom.gatepass." if kind == "gatepass" else "dynamicmodulescustom.gatepass."
+        s = envoy.stats(filter="^" + re.escape(prefix))
+        return {k.removeprefix(prefix): v for k, v in s.items() if isinstance(v, int)}
     if kind == "jwt_authn":
         s = envoy.stats(filter=r"jwt_authn\.")
         return {k.split("jwt_authn.", 1)[1]: v for k, v in s.items() if isinstance(v, int)}
@@ -466,12 +542,12 @@ class Outcome:
     def note(self) -> str:
         c = self.counters
         parts = []
-        if self.contender.kind == "gatepass" and self.contender.authenticates:
+        if self.contender.kind in GATEPASS_KINDS and self.contender.authenticates:
             allowed = c.get("allowed", 0)
             cached = c.get("allowed_cached", 0)
             if allowed:
                 parts.append(f"cache hits {100 * cached / allowed:.1f}% of {allowed}")
-        elif self.contender.kind == "gatepass":
+        elif self.contender.kind in GATEPASS_KINDS:
             parts.append(f"no_requirement {c.get('no_requirement', 0)}")
         elif self.contender.kind == "jwt_authn":
             parts.append(f"allowed {c.get('allowed', 0)}")
@@ -587,7 +663,7 @@ def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -
         # The filter under test really decided these requests (within the requests in flight
         # at the run's edges, which wrk does not count).
         decided = out.counters.get("no_requirement" if not c.authenticates else "allowed", 0)
-        if c.kind in ("gatepass", "jwt_authn") and abs(decided - out.result.requests) > 2 * args.connections:
+        if c.kind in (*GATEPASS_KINDS, "jwt_authn") and abs(decided - out.result.requests) > 2 * args.connections:
             out.problems.append(f"FILTER COUNTED {decided} REQUESTS, wrk {out.result.requests}")
         if out.result.non2xx:
             out.problems.append(f"NON-2XX {out.result.non2xx}")
@@ -692,6 +768,12 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
         ("repeated-token gatepass / jwt_authn with cache", "gatepass", "jwt_authn_cache", 1.0),
         ("fresh-token gatepass / jwt_authn without cache", "gatepass_fresh", "jwt_authn", 0.5),
         ("fresh-token gatepass / fresh-token jwt_authn (no cache)", "gatepass_fresh", "jwt_authn_fresh", None),
+        ("fresh ES256 gatepass / fresh ES256 jwt_authn", "gatepass_fresh_es256", "jwt_authn_fresh_es256", None),
+        ("fresh RS256 gatepass / fresh RS256 jwt_authn", "gatepass_fresh_rs256", "jwt_authn_fresh_rs256", None),
+        ("repeated-token native / jwt_authn with cache", "native", "jwt_authn_cache", 1.0),
+        ("fresh EdDSA native / fresh EdDSA jwt_authn", "native_fresh", "jwt_authn_fresh", 1.0),
+        ("fresh ES256 native / fresh ES256 jwt_authn", "native_fresh_es256", "jwt_authn_fresh_es256", 1.0),
+        ("fresh RS256 native / fresh RS256 jwt_authn", "native_fresh_rs256", "jwt_authn_fresh_rs256", 1.0),
     ]
     print()
     print("Ratios (req/s)")
@@ -718,6 +800,9 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
         ("jwt_authn with cache, cached token", "jwt_authn_cache", "none"),
         ("jwt_authn fresh token (native EdDSA verify)", "jwt_authn_fresh", "none"),
         ("jwt_authn repeated token, no cache", "jwt_authn", "none"),
+        ("native module fixed cost (call, headers, rule match)", "native_no_token", "none"),
+        ("native module cached token (hash + lookup + scope)", "native", "native_no_token"),
+        ("native module fresh token (parse + EdDSA verify + cache insert)", "native_fresh", "native_no_token"),
     ]
     lines = []
     for label, a, b in steps:
@@ -772,7 +857,7 @@ def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_si
         "concurrency": args.concurrency,
         "rss_over_noop_kib": rss_over_noop(outcomes),
         "wrk": {"threads": args.threads, "connections": args.connections, "duration_s": args.duration, "warmup_s": args.warmup},
-        "tokens": {alg: tokens_for(args, alg) for alg in DEFAULT_TOKENS},
+        "tokens": {alg: tokens_for(args, alg) for alg in ALGS},
         "wasm_bytes": wasm_size,
         "contenders": {
             name: {
@@ -845,7 +930,7 @@ def main(argv: list[str]) -> int:
     p.add_argument(
         "--tokens",
         type=int,
-        help="distinct tokens per algorithm for the fresh-token runs (EdDSA 60000, ES256 and RS256 20000)",
+        help="distinct tokens per algorithm for the fresh-token runs (default: (duration + warm-up) x 14000/s x workers)",
     )
     p.add_argument(
         "--contenders",
@@ -854,6 +939,12 @@ def main(argv: list[str]) -> int:
     )
     p.add_argument("--million", action="store_true", help="also: memory before/after 1,000,000 requests (gatepass)")
     p.add_argument("--wasm", type=Path, default=Path(os.environ.get("GATEPASS_FILTER_WASM", WASM)))
+    p.add_argument(
+        "--native",
+        type=Path,
+        default=Path(os.environ.get("GATEPASS_NATIVE_SO", ROOT / "target" / "native" / "libgatepass.so")),
+        help="the native module (scripts/build-native.sh)",
+    )
     p.add_argument(
         "--noop-wasm", type=Path, help="the do-nothing filter's .wasm (default: bench/noop-filter.wat, assembled)"
     )
@@ -873,6 +964,10 @@ def main(argv: list[str]) -> int:
     if needs_wasm and not args.wasm.is_file():
         sys.exit(f"envoy_bench.py: {args.wasm} missing: bash scripts/build-filter.sh")
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if any(BY_NAME[n].kind == "native" for n in names):
+        if not args.native.is_file():
+            sys.exit(f"envoy_bench.py: {args.native} missing: bash scripts/build-native.sh")
+        install_native(args.native, args.workdir)
     if "noop_wasm" in names and args.noop_wasm is None:
         args.noop_wasm = assemble_noop(args.workdir)
     version = subprocess.run([str(harness.ENVOY_BIN), "--version"], capture_output=True, text=True).stdout

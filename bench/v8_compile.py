@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
     subprocess.run([str(WASM_OPT), *[f for f in flags if f != "--strip-debug"], "-g", str(CARGO_OUT), "-o", str(named)], check=True)
     names = function_names(named.read_bytes())
     config = work / "config.json"
-    config.write_text(eb.gatepass_filter(named)["typed_config"]["config"]["configuration"]["value"])
+    config.write_text(json.dumps(eb.gatepass_config()))
     ctx = eb.prepare(argparse.Namespace(tokens=None, workdir=work, wasm=None, noop_wasm=None), ["gatepass"])
     run = subprocess.run(
         [str(DENO), "run", "-A", "--v8-flags=--no-liftoff,--trace-wasm-compilation-times",
