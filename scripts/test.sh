@@ -40,8 +40,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "unit and integration tests (cargo test --workspace)"
 cargo test --workspace
 
-step "Wycheproof vectors, with counts (cargo test -p gatepass-core --test wycheproof -- --nocapture)"
+step "Wycheproof vectors, with counts: core's primitives, then the native module's ring path (cargo test -p gatepass-core / -p gatepass-envoy --test wycheproof -- --nocapture)"
 cargo test -p gatepass-core --test wycheproof -- --nocapture
+cargo test -p gatepass-envoy --test wycheproof -- --nocapture
 
 step "no_std build (cargo build -p gatepass-core --target wasm32v1-none)"
 cargo build -p gatepass-core --target wasm32v1-none

@@ -17,65 +17,12 @@ use gatepass_core::b64;
 use gatepass_core::crypto::{self, Algorithm, ALL_ALGORITHMS};
 use gatepass_core::jwk::{Jwk, JwkSet, SetStrictness};
 use gatepass_core::jws;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/wycheproof/");
-
-fn load(name: &str) -> Value {
-    let path = format!("{DIR}{name}");
-    let text = std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
-}
-
-fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "odd-length hex {text:?}");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn groups(file: &Value) -> &Vec<Value> {
-    file["testGroups"].as_array().unwrap()
-}
-
-fn tests(group: &Value) -> &Vec<Value> {
-    group["tests"].as_array().unwrap()
-}
-
-fn tc_id(test: &Value) -> u64 {
-    test["tcId"].as_u64().unwrap()
-}
-
-fn str_field<'a>(value: &'a Value, name: &str) -> &'a str {
-    value[name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{name} is not a string in {value}"))
-}
-
-fn object(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("not an object: {other}"),
-    }
-}
-
-/// Wycheproof's three verdicts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expected {
-    Valid,
-    Invalid,
-    Acceptable,
-}
-
-fn expected(test: &Value) -> Expected {
-    match str_field(test, "result") {
-        "valid" => Expected::Valid,
-        "invalid" => Expected::Invalid,
-        "acceptable" => Expected::Acceptable,
-        other => panic!("tcId {}: unknown result {other:?}", tc_id(test)),
-    }
-}
+mod wycheproof_primitives;
+use wycheproof_primitives::{
+    expected, groups, hex, load, object, str_field, tc_id, tests, Expected, Tally,
+};
 
 // ---------------------------------------------------------------------------------------------
 // JWS layer
@@ -315,211 +262,33 @@ fn json_web_signature_every_case() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Primitive layer
+// Primitive layer (core's primitives; the vectors and their checks are shared with the native
+// Envoy module's test of its `ring` path)
 // ---------------------------------------------------------------------------------------------
 
-/// Per-file tallies for the primitive vectors.
-#[derive(Debug, Default)]
-struct Tally {
-    total: usize,
-    valid_ok: usize,
-    invalid_ok: usize,
-    acceptable: usize,
-    acceptable_accepted: usize,
-    /// Cases whose key `Jwk::from_map` refused (counted as rejected).
-    key_refused: usize,
-    /// HMAC only: cases with a truncated tag, all of which must be refused.
-    truncated_refused: usize,
-    failures: Vec<String>,
-}
-
-impl Tally {
-    fn record(&mut self, id: u64, comment: &str, expected: Expected, accepted: bool) {
-        self.total += 1;
-        match (expected, accepted) {
-            (Expected::Valid, true) => self.valid_ok += 1,
-            (Expected::Invalid, false) => self.invalid_ok += 1,
-            (Expected::Acceptable, accepted) => {
-                self.acceptable += 1;
-                if accepted {
-                    self.acceptable_accepted += 1;
-                }
-            }
-            (Expected::Valid, false) => self
-                .failures
-                .push(format!("tcId {id} ({comment}): valid but rejected")),
-            (Expected::Invalid, true) => self
-                .failures
-                .push(format!("tcId {id} ({comment}): invalid but accepted")),
-        }
-    }
-
-    fn finish(self, name: &str, declared: &Value) {
-        println!(
-            "wycheproof {name}: total {}, valid ok {}, invalid ok {}, acceptable {} ({} accepted), \
-             key refused {}, truncated tags refused {}",
-            self.total,
-            self.valid_ok,
-            self.invalid_ok,
-            self.acceptable,
-            self.acceptable_accepted,
-            self.key_refused,
-            self.truncated_refused,
-        );
-        assert!(
-            self.failures.is_empty(),
-            "{name}: {} case(s) disagree with the label:\n  {}",
-            self.failures.len(),
-            self.failures.join("\n  ")
-        );
-        assert_eq!(
-            Some(self.total as u64),
-            declared.as_u64(),
-            "{name}: every case ran (numberOfTests)"
-        );
-        assert!(
-            self.valid_ok > 0 && self.invalid_ok > 0,
-            "{name}: both kinds ran"
-        );
-    }
-}
-
-/// Runs every case of a signature file whose groups each carry one public key.
-/// `jwk_of` builds the group's JWK; `check_group` asserts the group's parameters.
-fn run_signature_file(
-    name: &str,
-    alg: Algorithm,
-    check_group: impl Fn(&Value),
-    jwk_of: impl Fn(&Value) -> Value,
-) {
-    let file = load(name);
-    let mut tally = Tally::default();
-    for group in groups(&file) {
-        check_group(group);
-        let key = Jwk::from_map(&object(jwk_of(group)), false);
-        if let Ok(jwk) = &key {
-            assert!(jwk.key.fits(alg), "{name}: the key fits {alg}");
-        }
-        for test in tests(group) {
-            let id = tc_id(test);
-            let comment = test["comment"].as_str().unwrap_or("");
-            let expected = expected(test);
-            let accepted = match &key {
-                Ok(jwk) => crypto::verify(
-                    alg,
-                    &jwk.key,
-                    &hex(str_field(test, "msg")),
-                    &hex(str_field(test, "sig")),
-                ),
-                Err(e) => {
-                    assert_ne!(
-                        expected,
-                        Expected::Valid,
-                        "{name} tcId {id}: the key was refused ({e}) but the case is valid"
-                    );
-                    tally.key_refused += 1;
-                    false
-                }
-            };
-            tally.record(id, comment, expected, accepted);
-        }
-    }
-    tally.finish(name, &file["numberOfTests"]);
-}
-
-/// Strips the leading zero bytes a DER-style hex integer carries (RFC 7518 §6.3.1.1: `n` and
-/// `e` are unsigned big-endian without leading zeros).
-fn unsigned_b64(hex_text: &str) -> String {
-    let bytes = hex(hex_text);
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    b64::encode_url(&bytes[first..])
-}
-
-fn rsa_jwk(group: &Value) -> Value {
-    let public = &group["publicKey"];
-    let n = unsigned_b64(str_field(public, "modulus"));
-    let e = unsigned_b64(str_field(public, "publicExponent"));
-    // The file's own JWK must describe the same key (a check on our conversion).
-    if let Some(given) = group.get("keyJwk").or_else(|| group.get("publicKeyJwk")) {
-        assert_eq!(str_field(given, "n"), n, "modulus matches the file's JWK");
-        assert_eq!(str_field(given, "e"), e, "exponent matches the file's JWK");
-    }
-    json!({ "kty": "RSA", "n": n, "e": e })
+/// Core's signature check.
+fn core_verify(alg: Algorithm, jwk: &Jwk, msg: &[u8], sig: &[u8]) -> bool {
+    crypto::verify(alg, &jwk.key, msg, sig)
 }
 
 #[test]
 fn ecdsa_p256_sha256_p1363() {
-    run_signature_file(
-        "ecdsa_secp256r1_sha256_p1363_test.json",
-        Algorithm::ES256,
-        |group| {
-            assert_eq!(str_field(group, "type"), "EcdsaP1363Verify");
-            assert_eq!(str_field(group, "sha"), "SHA-256");
-            assert_eq!(str_field(&group["publicKey"], "curve"), "secp256r1");
-        },
-        |group| {
-            let point = hex(str_field(&group["publicKey"], "uncompressed"));
-            assert_eq!(point.len(), 65, "uncompressed SEC1 point");
-            assert_eq!(point[0], 4, "uncompressed SEC1 point");
-            json!({
-                "kty": "EC",
-                "crv": "P-256",
-                "x": b64::encode_url(&point[1..33]),
-                "y": b64::encode_url(&point[33..]),
-            })
-        },
-    );
+    wycheproof_primitives::ecdsa_p256_sha256_p1363(&core_verify);
 }
 
 #[test]
 fn ed25519() {
-    run_signature_file(
-        "ed25519_test.json",
-        Algorithm::EdDSA,
-        |group| {
-            assert_eq!(str_field(group, "type"), "EddsaVerify");
-            assert_eq!(str_field(&group["publicKey"], "curve"), "edwards25519");
-        },
-        |group| {
-            json!({
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": b64::encode_url(&hex(str_field(&group["publicKey"], "pk"))),
-            })
-        },
-    );
+    wycheproof_primitives::ed25519(&core_verify);
 }
 
 #[test]
 fn rsa_pkcs1_2048_sha256() {
-    run_signature_file(
-        "rsa_signature_2048_sha256_test.json",
-        Algorithm::RS256,
-        |group| {
-            assert_eq!(str_field(group, "type"), "RsassaPkcs1Verify");
-            assert_eq!(str_field(group, "sha"), "SHA-256");
-            assert_eq!(group["keySize"].as_u64(), Some(2048));
-        },
-        rsa_jwk,
-    );
+    wycheproof_primitives::rsa_pkcs1_2048_sha256(&core_verify);
 }
 
 #[test]
 fn rsa_pss_2048_sha256_mgf1_32() {
-    run_signature_file(
-        "rsa_pss_2048_sha256_mgf1_32_test.json",
-        Algorithm::PS256,
-        |group| {
-            // PS256 is exactly SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 7518 §3.5).
-            assert_eq!(str_field(group, "type"), "RsassaPssVerify");
-            assert_eq!(str_field(group, "sha"), "SHA-256");
-            assert_eq!(str_field(group, "mgf"), "MGF1");
-            assert_eq!(str_field(group, "mgfSha"), "SHA-256");
-            assert_eq!(group["sLen"].as_u64(), Some(32));
-            assert_eq!(group["keySize"].as_u64(), Some(2048));
-        },
-        rsa_jwk,
-    );
+    wycheproof_primitives::rsa_pss_2048_sha256_mgf1_32(&core_verify);
 }
 
 #[test]
