@@ -5,6 +5,9 @@ Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
 - `filter_wasm`: the gatepass filter built once per session (`bash scripts/build-filter.sh`, as
   it ships: target/envoy/gatepass_filter.wasm), or $GATEPASS_FILTER_WASM;
   skips the test when filter/ does not exist yet.
+- `shell`: each Envoy shell in turn (parametrized: `proxy-wasm`, `native`): `shell.bootstrap(
+  config, **kw)` is `harness.gatepass_bootstrap` with that shell's filter, `shell.stat_prefix`
+  the prefix Envoy gives its counters. `module_shell`: the same for module-scoped fixtures.
 - `envoy_factory(config, concurrency=1, ...)`: a running Envoy (config: a bootstrap dict, written
   as JSON, or YAML/JSON text); stopped at teardown; its log tail is attached to a failing test's
   report.
@@ -92,6 +95,47 @@ def native_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copyfile(built, installed)
     os.environ["ENVOY_DYNAMIC_MODULES_SEARCH_PATH"] = str(directory)
     return installed
+
+
+class Shell:
+    """One Envoy shell of gatepass: the proxy-wasm filter (`wasm` its .wasm) or the native module
+    (`wasm` None; the `native_module` fixture has installed it)."""
+
+    def __init__(self, name: str, wasm: Path | None) -> None:
+        self.name = name
+        self.wasm = wasm
+        # Envoy's prefix for the counters a filter defines.
+        self.stat_prefix = "wasmcustom." if wasm is not None else "dynamicmodulescustom."
+
+    def bootstrap(self, configuration: Any, **kw: Any) -> dict[str, Any]:
+        return harness.gatepass_bootstrap(self.wasm, configuration, **kw)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+SHELLS = ["proxy-wasm", "native"]
+
+
+def _shell(request: pytest.FixtureRequest) -> Shell:
+    if request.param == "native":
+        request.getfixturevalue("native_module")
+        return Shell("native", None)
+    return Shell("proxy-wasm", request.getfixturevalue("filter_wasm"))
+
+
+@pytest.fixture(params=SHELLS)
+def shell(request: pytest.FixtureRequest) -> Shell:
+    """Each Envoy shell in turn: the test runs once with the proxy-wasm filter, once with the
+    native module."""
+    return _shell(request)
+
+
+@pytest.fixture(scope="module", params=SHELLS)
+def module_shell(request: pytest.FixtureRequest) -> Shell:
+    """`shell` for module-scoped fixtures: the module's tests run with one shell, then the
+    other."""
+    return _shell(request)
 
 
 @pytest.fixture

@@ -298,7 +298,7 @@ def body_paths(configuration: Mapping[str, Any] | str) -> list[str]:
 
 
 def gatepass_bootstrap(
-    wasm: Path | str,
+    wasm: Path | str | None,
     configuration: Mapping[str, Any] | str,
     *,
     upstream_port: int | None = None,
@@ -310,10 +310,15 @@ def gatepass_bootstrap(
     (when `upstream_port` is given), everything else a local 200 `ok`; an `issuer` cluster when
     `issuer_port` is given (the remote JWKS source).
 
-    `buffered_paths` (default: the token endpoint's, see `body_paths`) get a route of their own
-    with Envoy's buffer filter on, behind gatepass, as in envoy/token-endpoint.yaml: it holds
-    the headers back from the router until the body is complete, so the filter can answer from
-    the body (proxy-wasm cannot pause headers and still receive the body)."""
+    `wasm`: the proxy-wasm filter's .wasm, or None for the native module (`native_filter`).
+
+    `buffered_paths` (default for the proxy-wasm filter: the token endpoint's, see `body_paths`;
+    none for the native module, which holds the request and reads the body itself) get a route
+    of their own with Envoy's buffer filter on, behind gatepass, as in envoy/token-endpoint.yaml:
+    it holds the headers back from the router until the body is complete, so the filter can
+    answer from the body (proxy-wasm cannot pause headers and still receive the body)."""
+    if wasm is None and buffered_paths is None:
+        buffered_paths = []
     clusters = []
     default_routes = []
     if upstream_port is not None:
@@ -333,7 +338,10 @@ def gatepass_bootstrap(
     ]
     b = bootstrap(
         routes=[*body_routes, *(routes if routes is not None else default_routes)],
-        http_filters=[wasm_filter(wasm, configuration), *([buffer_filter()] if buffered else [])],
+        http_filters=[
+            wasm_filter(wasm, configuration) if wasm is not None else native_filter(configuration),
+            *([buffer_filter()] if buffered else []),
+        ],
         clusters=clusters,
     )
     if buffered:

@@ -1,5 +1,5 @@
-"""The cross-shell and attack vectors (tests/vectors/) give the same verdicts in the Envoy filter
-as in the core and the npm package: access tokens (cross-shell/cases.json and the attack suite
+"""The cross-shell and attack vectors (tests/vectors/) give the same verdicts in both Envoy shells
+(the proxy-wasm filter and the native module) as in the core and the npm package: access tokens (cross-shell/cases.json and the attack suite
 attacks/tokens.json: same status, same RFC 6750 code) and token requests with client assertions
 (cross-shell/assertions.py, including the assertion attacks: same status, same RFC 6749 code)."""
 
@@ -21,7 +21,7 @@ import assertions  # noqa: E402
 
 
 @pytest.mark.parametrize("file", ["cross-shell/cases.json", "attacks/tokens.json"])
-def test_token_vectors_give_the_same_verdicts_in_envoy(filter_wasm, envoy_factory, upstream, file):
+def test_token_vectors_give_the_same_verdicts_in_envoy(shell, envoy_factory, upstream, file):
     """Every case through real Envoy: same status and RFC 6750 code as in the core and the npm
     package, the code also in the challenge, and no refused request reaches the upstream."""
     vectors = json.loads((VECTOR_DIR.parent / file).read_text())
@@ -32,7 +32,7 @@ def test_token_vectors_give_the_same_verdicts_in_envoy(filter_wasm, envoy_factor
         for i, s in enumerate(scope_sets)
     ]
     config = harness.plugin_config({"main": vectors["provider"]}, rules)
-    envoy = envoy_factory(harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream.port))
+    envoy = envoy_factory(shell.bootstrap(config, upstream_port=upstream.port))
     mismatches = []
     for case in vectors["cases"]:
         path = f"/orders/v{scope_sets.index(tuple(case['scopes']))}/{len(mismatches)}"
@@ -53,7 +53,7 @@ def test_token_vectors_give_the_same_verdicts_in_envoy(filter_wasm, envoy_factor
     assert not mismatches, "\n".join(mismatches)
 
 
-def test_oversized_authorization_header_is_refused_before_the_filter(filter_wasm, envoy_factory, upstream):
+def test_oversized_authorization_header_is_refused_before_the_filter(shell, envoy_factory, upstream):
     """A header over Envoy's limit (60 KiB by default) is refused by Envoy itself (431) and
     never reaches the upstream; one under the limit but over the filter's 16 KiB token bound is
     401 invalid_token."""
@@ -61,7 +61,7 @@ def test_oversized_authorization_header_is_refused_before_the_filter(filter_wasm
     config = harness.plugin_config({"main": vectors["provider"]}, [
         {"match": {"prefix": "/orders"}, "requires": {"provider_name": "main"}},
     ])
-    envoy = envoy_factory(harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream.port))
+    envoy = envoy_factory(shell.bootstrap(config, upstream_port=upstream.port))
     r = envoy.get("/orders/1", headers={"authorization": "Bearer " + "A" * 70_000})
     assert r.status == 431, r
     r = envoy.get("/orders/1", headers={"authorization": "Bearer " + "A" * 30_000})
@@ -70,7 +70,7 @@ def test_oversized_authorization_header_is_refused_before_the_filter(filter_wasm
         assert not [q for q in upstream.requests if q["path"].startswith("/orders")]
 
 
-def test_cross_shell_assertion_requests_get_the_same_answers_in_envoy(filter_wasm, envoy_factory):
+def test_cross_shell_assertion_requests_get_the_same_answers_in_envoy(shell, envoy_factory):
     """The client-assertion cases of tests/vectors/cross-shell/assertions.py, made for Envoy's
     real clock (assertions.json holds them for a fixed clock, which Envoy cannot have), answered
     in order by the filter's token endpoint: same status and RFC 6749 §5.2 code as the core and
@@ -83,7 +83,7 @@ def test_cross_shell_assertion_requests_get_the_same_answers_in_envoy(filter_was
     ]
     assert fixed["server"] == assertions.server_config()
     config = harness.plugin_config({"main": VECTORS["provider"]}, token_endpoint=assertions.server_config())
-    envoy = envoy_factory(harness.gatepass_bootstrap(filter_wasm, config))
+    envoy = envoy_factory(shell.bootstrap(config))
     mismatches = []
     for case in requests:
         headers = {"content-type": "application/x-www-form-urlencoded"}

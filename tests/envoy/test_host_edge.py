@@ -1,4 +1,5 @@
-"""The filter where it meets its host (issue 10, DESIGN.md principle 6), in real Envoy: bytes
+"""Both Envoy shells where they meet their host (issue 10, DESIGN.md principle 6), in real Envoy
+(the tests on the `envoy` fixture run with the proxy-wasm filter and with the native module): bytes
 that are not UTF-8 anywhere a client can put them, token requests ending in trailers (HTTP/2 and
 HTTP/1.1 chunked), header names that upstreams fold onto the filter's own, `allow_missing`
 requests that must not carry an unverified credential upstream, a tab after `Bearer`, and a
@@ -54,12 +55,13 @@ def enforcing_config(**provider_overrides):
 
 
 @pytest.fixture(scope="module")
-def envoy(filter_wasm, module_envoy_factory, module_upstream):
+def envoy(module_shell, module_envoy_factory, module_upstream):
     """Token endpoint + enforcement, two workers, every route to the echo upstream, HTTP/1.1
-    trailers enabled (Envoy drops them otherwise), h2c by prior knowledge (codec AUTO)."""
-    b = token_bootstrap(filter_wasm, enforcing_config(), module_upstream.port)
+    trailers enabled (Envoy drops them otherwise), h2c by prior knowledge (codec AUTO); once
+    with each shell (the proxy-wasm filter, the native module)."""
+    b = token_bootstrap(module_shell.wasm, enforcing_config(), module_upstream.port)
     harness.http_connection_manager_config(b)["http_protocol_options"] = {"enable_trailers": True}
-    return module_envoy_factory(b, concurrency=2, name="host-edge")
+    return module_envoy_factory(b, concurrency=2, name=f"host-edge-{module_shell.name}")
 
 
 def seen(upstream, path_prefix: str) -> list[dict]:

@@ -4,8 +4,8 @@ body, shares its replay store between workers, refuses a bad
 configuration naming the field, and a panic inside it (its test-only path) is answered 500 while
 Envoy keeps serving on every worker.
 
-The rest of tests/envoy runs against the proxy-wasm filter; running it against both shells is
-the next step of issue 13."""
+test_cross_shell.py and the host-edge tests (test_host_edge.py) run against both shells (the
+`shell` and `module_shell` fixtures); the rest of tests/envoy against the proxy-wasm filter."""
 
 from __future__ import annotations
 

@@ -67,10 +67,13 @@ def server_config(**overrides):
 
 def token_bootstrap(filter_wasm, config, upstream_port):
     """gatepass_bootstrap with the token route (buffer filter on) sent to the upstream instead
-    of a local 404, and every other path to the upstream as well."""
+    of a local 404, and every other path to the upstream as well. `filter_wasm` None: the
+    native module (no buffer filter: every path, the token route too, to the upstream)."""
     b = harness.gatepass_bootstrap(
         filter_wasm, config, upstream_port=upstream_port, routes=[harness.cluster_route("/", "upstream")]
     )
+    if filter_wasm is None:
+        return b
     routes = harness.virtual_host(b)["routes"]
     token_routes = [r for r in routes if r["match"].get("path") == TOKEN_PATH]
     assert len(token_routes) == 1, routes
