@@ -639,12 +639,13 @@ class Envoy:
         return default
 
     def counters(self) -> dict[str, int]:
-        """Every `wasmcustom.gatepass.*` counter, by the name the filter defined (without the
-        `wasmcustom.` prefix): `gatepass.allowed`, `gatepass.denied.invalid_token`, ..."""
+        """Every gatepass counter, by the name the filter defined, without the prefix Envoy
+        gives it (`wasmcustom.` for the proxy-wasm filter, `dynamicmodulescustom.` for the
+        native module): `gatepass.allowed`, `gatepass.denied.invalid_token`, ..."""
         out: dict[str, int] = {}
-        for name, value in self.stats(filter="^wasmcustom\\.gatepass\\.").items():
+        for name, value in self.stats(filter="^(wasmcustom|dynamicmodulescustom)\\.gatepass\\.").items():
             if isinstance(value, int):
-                out[name.removeprefix("wasmcustom.")] = value
+                out[name.split(".", 1)[1]] = value
         return out
 
     def counters_delta(self, before: Mapping[str, int]) -> dict[str, int]:

@@ -83,9 +83,11 @@ def token_bootstrap(filter_wasm, config, upstream_port):
 
 
 @pytest.fixture(scope="module")
-def envoy(filter_wasm, module_envoy_factory, module_upstream):
+def envoy(module_shell, module_envoy_factory, module_upstream):
+    """The token endpoint, once with each shell (the proxy-wasm filter, the native module)."""
     return module_envoy_factory(
-        token_bootstrap(filter_wasm, server_config(), module_upstream.port), name="token-endpoint"
+        token_bootstrap(module_shell.wasm, server_config(), module_upstream.port),
+        name=f"token-endpoint-{module_shell.name}",
     )
 
 
@@ -365,12 +367,13 @@ def _per_worker_connections(envoy) -> dict[str, int]:
 
 
 def test_one_assertion_raced_by_20_requests_on_2_workers_is_accepted_exactly_once(
-    filter_wasm, envoy_factory, upstream
+    shell, envoy_factory, upstream
 ):
-    """--concurrency 2: the replay store is Envoy shared data with CAS, so one `jti` is accepted
-    once across both worker VMs. Five rounds, 20 simultaneous requests each, fresh assertion per
-    round: exactly one 200 and nineteen 401 invalid_client every time."""
-    envoy = envoy_factory(token_bootstrap(filter_wasm, server_config(), upstream.port), concurrency=2)
+    """--concurrency 2: the replay store is Envoy shared data with CAS (proxy-wasm) or one
+    process-wide map (native), so one `jti` is accepted once across both workers. Five rounds,
+    20 simultaneous requests each, fresh assertion per round: exactly one 200 and nineteen 401
+    invalid_client every time."""
+    envoy = envoy_factory(token_bootstrap(shell.wasm, server_config(), upstream.port), concurrency=2)
     n = 20
     for round_ in range(5):
         assertion = tokens.client_assertion()
