@@ -1,7 +1,8 @@
 """Enforcement with a local JWKS in real Envoy: every RFC 6750 §3.1 answer, what the upstream
 sees on success (claim headers, payload header, the token header or not), spoofed inbound copies
 of the filter's headers removed on every route, `allow_missing`, the verified-token cache, and
-the `wasmcustom.gatepass.*` counters of each outcome.
+the gatepass counters of each outcome; with each shell (the proxy-wasm filter, the native
+module).
 
 Tokens are minted here with PyJWT and the demo Ed25519 key (envoy/demo-keys/private.jwk.json).
 One Envoy serves the whole module; every test uses fresh tokens (distinct `jti`) so no test
@@ -38,7 +39,8 @@ RULES = [
 
 
 @pytest.fixture(scope="module")
-def envoy(filter_wasm, module_envoy_factory, module_upstream):
+def envoy(module_shell, module_envoy_factory, module_upstream):
+    """Once with each shell (the proxy-wasm filter, the native module)."""
     config = harness.plugin_config(
         {
             "main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS),
@@ -51,12 +53,12 @@ def envoy(filter_wasm, module_envoy_factory, module_upstream):
     )
     # Every path goes to the echo upstream, so what passes is visible, whatever the rule.
     b = harness.gatepass_bootstrap(
-        filter_wasm,
+        module_shell.wasm,
         config,
         upstream_port=module_upstream.port,
         routes=[harness.cluster_route("/", "upstream")],
     )
-    return module_envoy_factory(b, name="enforcement")
+    return module_envoy_factory(b, name=f"enforcement-{module_shell.name}")
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -38,22 +38,22 @@ LEGACY_RULES = [
 ]
 
 
-def _start(filter_wasm, module_envoy_factory, module_upstream, rules, name):
+def _start(shell, module_envoy_factory, module_upstream, rules, name):
     config = harness.plugin_config({"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS)}, rules, realm=REALM)
     b = harness.gatepass_bootstrap(
-        filter_wasm, config, upstream_port=module_upstream.port, routes=[harness.cluster_route("/", "upstream")]
+        shell.wasm, config, upstream_port=module_upstream.port, routes=[harness.cluster_route("/", "upstream")]
     )
     return module_envoy_factory(b, name=name)
 
 
 @pytest.fixture(scope="module")
-def envoy(filter_wasm, module_envoy_factory, module_upstream):
-    return _start(filter_wasm, module_envoy_factory, module_upstream, RULES, "rules")
+def envoy(module_shell, module_envoy_factory, module_upstream):
+    return _start(module_shell, module_envoy_factory, module_upstream, RULES, f"rules-{module_shell.name}")
 
 
 @pytest.fixture(scope="module")
-def legacy_envoy(filter_wasm, module_envoy_factory, module_upstream):
-    return _start(filter_wasm, module_envoy_factory, module_upstream, LEGACY_RULES, "legacy-rules")
+def legacy_envoy(module_shell, module_envoy_factory, module_upstream):
+    return _start(module_shell, module_envoy_factory, module_upstream, LEGACY_RULES, f"legacy-rules-{module_shell.name}")
 
 
 def bearer(scope: str) -> dict[str, str]:

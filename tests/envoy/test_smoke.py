@@ -30,12 +30,12 @@ def test_envoy_serves_a_direct_response(envoy_factory, upstream):
     assert envoy.stats(filter="http.ingress.downstream_rq_2xx")["http.ingress.downstream_rq_2xx"] == 2
 
 
-def test_filter_passes_unmatched_and_refuses_missing_token(filter_wasm, envoy_factory, upstream):
+def test_filter_passes_unmatched_and_refuses_missing_token(shell, envoy_factory, upstream):
     """Config (a)-style plugin config: no rule matches → 200; a rule requiring the provider and
     no token → 401 with a bare `WWW-Authenticate: Bearer realm=...` (RFC 6750 §3.1)."""
     # Provider `main` with a local JWKS, the shipped rules without their catch-all.
     config = harness.plugin_config(rules=harness.RESOURCE_RULES)
-    envoy = envoy_factory(harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream.port))
+    envoy = envoy_factory(shell.bootstrap(config, upstream_port=upstream.port))
 
     r = envoy.get("/no-rule-matches")
     assert r.status == 200, r
@@ -49,15 +49,15 @@ def test_filter_passes_unmatched_and_refuses_missing_token(filter_wasm, envoy_fa
     assert upstream.requests == [], "a refused request must not reach the upstream"
 
 
-def test_bad_plugin_config_is_refused_naming_the_field(filter_wasm, envoy_validate):
+def test_bad_plugin_config_is_refused_naming_the_field(shell, envoy_validate):
     """`envoy --mode validate` runs on_configure: a misspelt field fails it, and Envoy's
     output names the field."""
     good = harness.plugin_config()
-    rc, out = envoy_validate(harness.gatepass_bootstrap(filter_wasm, good))
+    rc, out = envoy_validate(shell.bootstrap(good))
     assert rc == 0, out
 
     bad = json.loads(json.dumps(good))
     bad["providers"]["main"]["isuer"] = bad["providers"]["main"].pop("issuer")
-    rc, out = envoy_validate(harness.gatepass_bootstrap(filter_wasm, bad))
+    rc, out = envoy_validate(shell.bootstrap(bad))
     assert rc != 0, out
     assert "isuer" in out, out

@@ -33,9 +33,10 @@ MAX_SMALL_JSON_VALUES = 64
 
 
 @pytest.fixture(scope="module")
-def envoy(filter_wasm, module_envoy_factory, module_upstream):
+def envoy(module_shell, module_envoy_factory, module_upstream):
     return module_envoy_factory(
-        token_bootstrap(filter_wasm, server_config(), module_upstream.port), name="work-bounds"
+        token_bootstrap(module_shell.wasm, server_config(), module_upstream.port),
+        name=f"work-bounds-{module_shell.name}",
     )
 
 
