@@ -1,4 +1,5 @@
-"""Interop with third-party Python libraries in real Envoy.
+"""Interop with third-party Python libraries in real Envoy, with each shell (the proxy-wasm
+filter and the native module).
 
 - PyJWT mints access tokens (EdDSA, ES256, RS256, PS256; `typ: at+jwt`) with keys it generated,
   and a provider configured with their JWKS — as PyJWT exports it — accepts them.
@@ -50,11 +51,12 @@ BARE_JWK = {**jwt.algorithms.ECAlgorithm.to_jwk(BARE_KEY.public_key(), as_dict=T
 
 
 @pytest.fixture(scope="module")
-def pyjwt_envoy(filter_wasm, module_envoy_factory, module_upstream):
+def pyjwt_envoy(module_shell, module_envoy_factory, module_upstream):
     jwks = tokens.jwks(*(jwk for _, jwk in KEYS.values()), BARE_JWK)
     config = harness.plugin_config({"main": harness.provider(jwks=jwks, algorithms=ALGS)})
     return module_envoy_factory(
-        harness.gatepass_bootstrap(filter_wasm, config, upstream_port=module_upstream.port), name="pyjwt"
+        harness.gatepass_bootstrap(module_shell.wasm, config, upstream_port=module_upstream.port),
+        name=f"pyjwt-{module_shell.name}",
     )
 
 
@@ -116,7 +118,7 @@ class TokenServer:
         return harness.Response(r.status_code, r.reason, [(k.lower(), v) for k, v in r.headers.items()], r.content)
 
 
-def _token_server(filter_wasm, factory, upstream_port: int, name: str, **te_overrides: Any) -> TokenServer:
+def _token_server(shell, factory, upstream_port: int, name: str, **te_overrides: Any) -> TokenServer:
     for attempt in range(3):  # the port is chosen before Envoy binds it: retry on a lost race
         port = _free_port()
         issuer = f"http://127.0.0.1:{port}"
@@ -155,7 +157,7 @@ def _token_server(filter_wasm, factory, upstream_port: int, name: str, **te_over
         config = harness.plugin_config(
             {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS, issuer=issuer)}, token_endpoint=te
         )
-        b = harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream_port)
+        b = harness.gatepass_bootstrap(shell.wasm, config, upstream_port=upstream_port)
         b["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = port
         try:
             return TokenServer(factory(b, name=f"{name}{attempt}"), issuer)
@@ -166,25 +168,33 @@ def _token_server(filter_wasm, factory, upstream_port: int, name: str, **te_over
 
 
 @pytest.fixture(scope="module")
-def defaults(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
+def defaults(module_shell, module_envoy_factory, module_upstream) -> TokenServer:
     """Default assertion rules: `aud` the issuer, `typ` absent, `JWT` or
     `client-authentication+jwt`, lifetime ≤ 3600 s."""
-    return _token_server(filter_wasm, module_envoy_factory, module_upstream.port, "defaults")
+    return _token_server(module_shell, module_envoy_factory, module_upstream.port, f"defaults-{module_shell.name}")
 
 
 @pytest.fixture(scope="module")
-def legacy(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
+def legacy(module_shell, module_envoy_factory, module_upstream) -> TokenServer:
     """`allow_legacy_assertion_audience: true`."""
     return _token_server(
-        filter_wasm, module_envoy_factory, module_upstream.port, "legacy", allow_legacy_assertion_audience=True
+        module_shell,
+        module_envoy_factory,
+        module_upstream.port,
+        f"legacy-{module_shell.name}",
+        allow_legacy_assertion_audience=True,
     )
 
 
 @pytest.fixture(scope="module")
-def explicit_typ(filter_wasm, module_envoy_factory, module_upstream) -> TokenServer:
+def explicit_typ(module_shell, module_envoy_factory, module_upstream) -> TokenServer:
     """`require_explicit_assertion_typ: true`."""
     return _token_server(
-        filter_wasm, module_envoy_factory, module_upstream.port, "explicit-typ", require_explicit_assertion_typ=True
+        module_shell,
+        module_envoy_factory,
+        module_upstream.port,
+        f"explicit-typ-{module_shell.name}",
+        require_explicit_assertion_typ=True,
     )
 
 

@@ -4,8 +4,11 @@ body, shares its replay store between workers, refuses a bad
 configuration naming the field, and a panic inside it (its test-only path) is answered 500 while
 Envoy keeps serving on every worker.
 
-test_cross_shell.py and the host-edge tests (test_host_edge.py) run against both shells (the
-`shell` and `module_shell` fixtures); the rest of tests/envoy against the proxy-wasm filter."""
+Most of tests/envoy runs against both shells (the `shell` and `module_shell` fixtures): the
+cross-shell and attack vectors, the host edge, enforcement, rules, the token endpoint, work
+bounds, interop and the smoke tests. Remote JWKS, the shipped configs and the npm interop run
+against the proxy-wasm filter (the module does not fetch key sets yet; the shipped configs have
+no native twins yet)."""
 
 from __future__ import annotations
 
