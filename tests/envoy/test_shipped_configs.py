@@ -1,5 +1,7 @@
 """The configs in envoy/ as shipped (rendered by envoy/render.py with the demo keys, on free
-ports) start in real Envoy and answer as their comments say."""
+ports) start in real Envoy and answer as their comments say, with the proxy-wasm filter and as
+their native twins (`render.py --shell native`; not the remote-JWKS config, which the native
+module cannot run yet)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,11 @@ import tokens
 
 DEMO_KEYS = harness.ROOT / "envoy" / "demo-keys"
 CONFIGS = sorted(p.name for p in (harness.ROOT / "envoy").glob("*.yaml"))
+# (config, shell): every config with the proxy-wasm filter, and its native twin where the module
+# can run it.
+SHELL_CONFIGS = [(name, "proxy-wasm") for name in CONFIGS] + [
+    (name, "native") for name in CONFIGS if "remote_jwks" not in (harness.ROOT / "envoy" / name).read_text()
+]
 
 
 def demo_jwks() -> dict:
@@ -20,22 +27,25 @@ def demo_jwks() -> dict:
 
 
 @pytest.fixture
-def shipped(filter_wasm, envoy_factory, upstream, issuer_server):
-    """start(NAME) → a running Envoy with envoy/NAME (upstream and issuer on the fixtures)."""
+def shipped(request, filter_wasm, envoy_factory, upstream, issuer_server):
+    """start(NAME, shell="proxy-wasm") → a running Envoy with envoy/NAME (upstream and issuer
+    on the fixtures), or its native twin."""
     issuer_server.set_jwks(demo_jwks())
 
-    def start(name: str) -> harness.Envoy:
+    def start(name: str, shell: str = "proxy-wasm") -> harness.Envoy:
+        if shell == "native":
+            request.getfixturevalue("native_module")
         text = harness.render_shipped(
-            name, ports={"upstream": upstream.port, "issuer": issuer_server.port}, wasm=filter_wasm
+            name, ports={"upstream": upstream.port, "issuer": issuer_server.port}, wasm=filter_wasm, shell=shell
         )
-        return envoy_factory(text, name=name.removesuffix(".yaml"))
+        return envoy_factory(text, name=f"{name.removesuffix('.yaml')}-{shell}")
 
     return start
 
 
-@pytest.mark.parametrize("name", CONFIGS)
-def test_shipped_config_starts_and_enforces(name, shipped, upstream):
-    envoy = shipped(name)
+@pytest.mark.parametrize(("name", "shell"), SHELL_CONFIGS)
+def test_shipped_config_starts_and_enforces(name, shell, shipped, upstream):
+    envoy = shipped(name, shell)
 
     r = envoy.get("/health")
     assert (r.status, r.text) == (200, "ok\n"), r
@@ -50,10 +60,11 @@ def test_shipped_config_starts_and_enforces(name, shipped, upstream):
     assert 'error="invalid_token"' in (r.header("www-authenticate") or ""), r
 
 
-def test_token_endpoint_config_issues_and_enforces(shipped, upstream):
+@pytest.mark.parametrize("shell", ["proxy-wasm", "native"])
+def test_token_endpoint_config_issues_and_enforces(shell, shipped, upstream):
     """envoy/token-endpoint.yaml: client_secret_basic token → protected route (claim headers
     forwarded, Authorization removed) → a route needing another scope (403)."""
-    envoy = shipped("token-endpoint.yaml")
+    envoy = shipped("token-endpoint.yaml", shell)
     secret = (DEMO_KEYS / "billing.secret").read_text().strip()
     basic = base64.b64encode(f"billing:{secret}".encode()).decode()
 
@@ -84,12 +95,12 @@ def test_token_endpoint_config_issues_and_enforces(shipped, upstream):
     assert [k["kid"] for k in r.json()["keys"]] == [k["kid"] for k in demo_jwks()["keys"]]
 
 
-@pytest.mark.parametrize("name", CONFIGS)
-def test_shipped_rules_guard_writes_the_public_tree_only_and_everything_else(name, shipped, upstream):
+@pytest.mark.parametrize(("name", "shell"), SHELL_CONFIGS)
+def test_shipped_rules_guard_writes_the_public_tree_only_and_everything_else(name, shell, shipped, upstream):
     """The shipped rules: every write method on /orders needs orders:write (a read token gets
     403), /public opens its own tree and not /public-internal, and the catch-all asks for a token
     on every other path."""
-    envoy = shipped(name)
+    envoy = shipped(name, shell)
     read = {"authorization": f"Bearer {tokens.access_token(scope='orders:read')}"}
     write = {"authorization": f"Bearer {tokens.access_token(scope='orders:read orders:write')}"}
     for method in ("POST", "PUT", "PATCH", "DELETE"):
