@@ -278,8 +278,18 @@ impl TokenExchange {
     /// Answers [`Next::CheckSignature`] with core's own primitives (hosts without the
     /// algorithm).
     pub fn check_signature_builtin(&mut self, config: &ServerConfig) {
+        self.check_signature_with(config, &|check| check.verify_builtin());
+    }
+
+    /// Answers [`Next::CheckSignature`] with `verify`, the host's signature check (the native
+    /// Envoy module's `ring`); core has already bound the algorithm to the key.
+    pub fn check_signature_with(
+        &mut self,
+        config: &ServerConfig,
+        verify: &dyn Fn(&SignatureCheck<'_>) -> bool,
+    ) {
         let valid = match &self.state {
-            State::CheckSignature { check, .. } => check.signature_check().verify_builtin(),
+            State::CheckSignature { check, .. } => verify(&check.signature_check()),
             _ => false,
         };
         self.signature_checked(config, valid);
@@ -408,6 +418,28 @@ pub fn run<'c>(
     now: u64,
     rng: &mut impl CryptoRngCore,
 ) -> Finished {
+    run_with_check(
+        config,
+        http,
+        find_client,
+        record_jti,
+        &|c| c.verify_builtin(),
+        now,
+        rng,
+    )
+}
+
+/// [`run`] with the host's signature check for client assertions (`verify`: the native Envoy
+/// module checks them through `ring`); everything else as in [`run`].
+pub fn run_with_check<'c>(
+    config: &ServerConfig,
+    http: &TokenHttpRequest<'_>,
+    find_client: impl FnOnce(&str) -> Option<&'c ClientRecord>,
+    record_jti: impl FnOnce(&str, u64) -> ReplayOutcome,
+    verify: &dyn Fn(&SignatureCheck<'_>) -> bool,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Finished {
     let mut jti = [0u8; 16];
     rng.fill_bytes(&mut jti);
     let mut exchange = TokenExchange::begin(config, http, now, jti);
@@ -429,7 +461,7 @@ pub fn run<'c>(
                 let record = find_client.take().and_then(|find| find(&id));
                 exchange.client_loaded(config, record);
             }
-            Next::CheckSignature(_) => exchange.check_signature_builtin(config),
+            Next::CheckSignature(_) => exchange.check_signature_with(config, verify),
             Next::RecordReplay { key, expires_at } => {
                 let key = String::from(key);
                 // Asked once per exchange; a second ask would be a bug, answered as "seen".
@@ -590,6 +622,43 @@ mod tests {
             forged.outcome().unwrap().unwrap_err().description,
             "client assertion signature is invalid"
         );
+    }
+
+    #[test]
+    fn run_with_check_asks_the_hosts_check_for_the_assertion_and_follows_its_verdict() {
+        let mut fx = fixture();
+        // A good assertion: the host's check sees its signing input and this client's key.
+        let body = assertion_body(&mut fx, "j-host");
+        let asked = core::cell::Cell::new(0);
+        let accept = |c: &SignatureCheck<'_>| {
+            asked.set(asked.get() + 1);
+            c.verify_builtin()
+        };
+        let mut rng = fx.rng.clone();
+        let done = run_with_check(
+            &fx.config,
+            &form(&body, None),
+            |id| fx.config.client(id),
+            |_, _| ReplayOutcome::Recorded,
+            &accept,
+            NOW,
+            &mut rng,
+        );
+        assert_eq!(done.response.status, 200);
+        assert_eq!(asked.get(), 1);
+        // The same assertion with a host that says no: invalid_client, never a token.
+        let body = assertion_body(&mut fx, "j-host-2");
+        let done = run_with_check(
+            &fx.config,
+            &form(&body, None),
+            |id| fx.config.client(id),
+            |_, _| ReplayOutcome::Recorded,
+            &|_| false,
+            NOW,
+            &mut rng,
+        );
+        assert_eq!(done.response.status, 401);
+        assert_eq!(done.tally(), Tally::ClientAuthFailed);
     }
 
     #[test]

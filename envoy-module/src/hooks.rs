@@ -364,11 +364,13 @@ fn answer_token_request(
             return;
         }
     };
-    let done = exchange::run(
+    // Client assertions are checked through `ring`, as access tokens are.
+    let done = exchange::run_with_check(
         server,
         &http,
         |id| server.client(id),
         |key, expires_at| config.replay.record(key, expires_at, now),
+        &crate::crypto::check,
         now,
         &mut OsRng,
     );
