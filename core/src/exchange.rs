@@ -28,6 +28,7 @@
 //! never a token.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use rand_core::CryptoRngCore;
 
@@ -418,25 +419,40 @@ pub fn run<'c>(
     now: u64,
     rng: &mut impl CryptoRngCore,
 ) -> Finished {
-    run_with_check(
-        config,
-        http,
-        find_client,
-        record_jti,
-        &|c| c.verify_builtin(),
-        now,
-        rng,
-    )
+    let host = HostCrypto {
+        verify: &|c| c.verify_builtin(),
+        sign: &|_, _, _| None,
+    };
+    run_with_host(config, http, find_client, record_jti, &host, now, rng)
 }
 
-/// [`run`] with the host's signature check for client assertions (`verify`: the native Envoy
-/// module checks them through `ring`); everything else as in [`run`].
-pub fn run_with_check<'c>(
+/// A host's own cryptography for [`run_with_host`] (the native Envoy module's `ring`). Core
+/// decides before either is asked: the assertion's algorithm is bound to the client's key, and
+/// the access token's algorithm and `kid` are the server's active signing key's.
+pub struct HostCrypto<'a> {
+    /// Whether a client assertion's signature verifies ([`Next::CheckSignature`]).
+    pub verify: &'a dyn Fn(&SignatureCheck<'_>) -> bool,
+    /// The signature over an access token's signing input with the signing key `kid` under
+    /// `alg` ([`Next::Sign`]); None: core's own primitives sign it.
+    pub sign: &'a HostSign<'a>,
+}
+
+/// [`HostCrypto::sign`]: algorithm, `kid`, signing input → the signature, or None.
+pub type HostSign<'a> = dyn Fn(Algorithm, &str, &[u8]) -> Option<Vec<u8>> + 'a;
+
+impl core::fmt::Debug for HostCrypto<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HostCrypto(..)")
+    }
+}
+
+/// [`run`] with the host's signature check and signer (`host`); everything else as in [`run`].
+pub fn run_with_host<'c>(
     config: &ServerConfig,
     http: &TokenHttpRequest<'_>,
     find_client: impl FnOnce(&str) -> Option<&'c ClientRecord>,
     record_jti: impl FnOnce(&str, u64) -> ReplayOutcome,
-    verify: &dyn Fn(&SignatureCheck<'_>) -> bool,
+    host: &HostCrypto<'_>,
     now: u64,
     rng: &mut impl CryptoRngCore,
 ) -> Finished {
@@ -461,7 +477,7 @@ pub fn run_with_check<'c>(
                 let record = find_client.take().and_then(|find| find(&id));
                 exchange.client_loaded(config, record);
             }
-            Next::CheckSignature(_) => exchange.check_signature_with(config, verify),
+            Next::CheckSignature(_) => exchange.check_signature_with(config, host.verify),
             Next::RecordReplay { key, expires_at } => {
                 let key = String::from(key);
                 // Asked once per exchange; a second ask would be a bug, answered as "seen".
@@ -471,7 +487,10 @@ pub fn run_with_check<'c>(
                 };
                 exchange.replay_recorded(config, outcome);
             }
-            Next::Sign { .. } => exchange.sign_builtin(config, rng),
+            Next::Sign { alg, kid, input } => match (host.sign)(alg, kid, input) {
+                Some(signature) => exchange.signed(config, &signature),
+                None => exchange.sign_builtin(config, rng),
+            },
         }
     }
 }
@@ -625,40 +644,62 @@ mod tests {
     }
 
     #[test]
-    fn run_with_check_asks_the_hosts_check_for_the_assertion_and_follows_its_verdict() {
+    fn run_with_host_asks_the_hosts_check_and_signer_and_follows_the_check() {
         let mut fx = fixture();
-        // A good assertion: the host's check sees its signing input and this client's key.
+        // A good assertion: the host's check sees it, the host's signer signs the token.
         let body = assertion_body(&mut fx, "j-host");
+        let second = assertion_body(&mut fx, "j-host-2");
         let asked = core::cell::Cell::new(0);
         let accept = |c: &SignatureCheck<'_>| {
             asked.set(asked.get() + 1);
             c.verify_builtin()
         };
+        let signed = core::cell::Cell::new(0);
+        let sign = |alg: Algorithm, kid: &str, input: &[u8]| {
+            signed.set(signed.get() + 1);
+            let key = fx
+                .config
+                .signing_keys
+                .keys()
+                .iter()
+                .find(|k| k.kid == kid)?;
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+            crypto::sign(alg, &key.key, input, &mut rng).ok()
+        };
+        let host = HostCrypto {
+            verify: &accept,
+            sign: &sign,
+        };
         let mut rng = fx.rng.clone();
-        let done = run_with_check(
+        let done = run_with_host(
             &fx.config,
             &form(&body, None),
             |id| fx.config.client(id),
             |_, _| ReplayOutcome::Recorded,
-            &accept,
+            &host,
             NOW,
             &mut rng,
         );
         assert_eq!(done.response.status, 200);
-        assert_eq!(asked.get(), 1);
-        // The same assertion with a host that says no: invalid_client, never a token.
-        let body = assertion_body(&mut fx, "j-host-2");
-        let done = run_with_check(
+        assert_eq!((asked.get(), signed.get()), (1, 1));
+        // A host whose check says no: invalid_client, and nothing is signed.
+        let body = second;
+        let refuse = HostCrypto {
+            verify: &|_| false,
+            sign: &sign,
+        };
+        let done = run_with_host(
             &fx.config,
             &form(&body, None),
             |id| fx.config.client(id),
             |_, _| ReplayOutcome::Recorded,
-            &|_| false,
+            &refuse,
             NOW,
             &mut rng,
         );
         assert_eq!(done.response.status, 401);
         assert_eq!(done.tally(), Tally::ClientAuthFailed);
+        assert_eq!(signed.get(), 1, "no token signed for the refused assertion");
     }
 
     #[test]

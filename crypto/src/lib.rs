@@ -440,6 +440,53 @@ impl PrivateKey {
         }
     }
 
+    /// The key's components as bytes, for a host that signs with its own library (the native
+    /// Envoy module's `ring`); None for a key it cannot take (an RSA key without exactly two
+    /// primes and its CRT values).
+    pub fn encoded(&self) -> Option<EncodedPrivateKey> {
+        use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+        let public = self.public_key().encoded()?;
+        Some(match (self, public) {
+            (PrivateKey::Ed25519(k), EncodedPublicKey::Ed25519(public)) => {
+                EncodedPrivateKey::Ed25519 {
+                    seed: Zeroizing::new(k.to_bytes()),
+                    public,
+                }
+            }
+            (PrivateKey::P256(k), EncodedPublicKey::Ec(public)) => EncodedPrivateKey::Ec {
+                scalar: Zeroizing::new(k.to_bytes().to_vec()),
+                public,
+            },
+            (PrivateKey::P384(k), EncodedPublicKey::Ec(public)) => EncodedPrivateKey::Ec {
+                scalar: Zeroizing::new(k.to_bytes().to_vec()),
+                public,
+            },
+            (PrivateKey::P521(k), EncodedPublicKey::Ec(public)) => EncodedPrivateKey::Ec {
+                scalar: Zeroizing::new(k.to_bytes().to_vec()),
+                public,
+            },
+            (PrivateKey::Rsa(k), EncodedPublicKey::Rsa { .. }) => {
+                let [p, q] = k.primes() else {
+                    return None;
+                };
+                // q^-1 mod p is positive; a negative one would be a broken key.
+                let qinv = k.qinv()?.to_biguint()?.to_bytes_be();
+                let secret = |v: Vec<u8>| Zeroizing::new(v);
+                EncodedPrivateKey::Rsa {
+                    n: k.n().to_bytes_be(),
+                    e: k.e().to_bytes_be(),
+                    d: secret(k.d().to_bytes_be()),
+                    p: secret(p.to_bytes_be()),
+                    q: secret(q.to_bytes_be()),
+                    dp: secret(k.dp()?.to_bytes_be()),
+                    dq: secret(k.dq()?.to_bytes_be()),
+                    qinv: secret(qinv),
+                }
+            }
+            _ => return None,
+        })
+    }
+
     /// Generates a new key for `alg` from the caller's randomness. RSA keys are 2048 bits.
     pub fn generate(alg: Algorithm, rng: &mut impl CryptoRngCore) -> Result<Self, SignError> {
         Ok(match alg.family() {
@@ -456,6 +503,50 @@ impl PrivateKey {
             ),
             KeyFamily::Oct => return Err(SignError::KeyDoesNotFit),
         })
+    }
+}
+
+/// A private key's components as big-endian bytes ([`PrivateKey::encoded`]); the secret ones
+/// are zeroed when dropped.
+pub enum EncodedPrivateKey {
+    /// Ed25519: the 32-byte seed (RFC 8032 §5.1.5) and the public key.
+    Ed25519 {
+        /// The private seed.
+        seed: Zeroizing<[u8; 32]>,
+        /// The public key.
+        public: [u8; 32],
+    },
+    /// ECDSA: the private scalar and the uncompressed SEC1 public point.
+    Ec {
+        /// The private scalar, fixed length for the curve.
+        scalar: Zeroizing<Vec<u8>>,
+        /// `0x04 || x || y`.
+        public: Vec<u8>,
+    },
+    /// RSA with two primes and its CRT values (RFC 8017 §3.2).
+    Rsa {
+        /// Modulus.
+        n: Vec<u8>,
+        /// Public exponent.
+        e: Vec<u8>,
+        /// Private exponent.
+        d: Zeroizing<Vec<u8>>,
+        /// First prime.
+        p: Zeroizing<Vec<u8>>,
+        /// Second prime.
+        q: Zeroizing<Vec<u8>>,
+        /// d mod (p - 1).
+        dp: Zeroizing<Vec<u8>>,
+        /// d mod (q - 1).
+        dq: Zeroizing<Vec<u8>>,
+        /// q^-1 mod p.
+        qinv: Zeroizing<Vec<u8>>,
+    },
+}
+
+impl fmt::Debug for EncodedPrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncodedPrivateKey(..)")
     }
 }
 

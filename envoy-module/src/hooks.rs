@@ -38,6 +38,8 @@ const REPLAY_CAPACITY: usize = 1_000_000;
 /// One filter configuration, shared by every worker.
 struct Config {
     enforcer: Enforcer,
+    /// The token endpoint's signing keys for `ring` (empty without a token endpoint).
+    signers: crate::crypto::Signers,
     cache: SharedCache,
     replay: ReplayStore,
     counters: Vec<Option<usize>>,
@@ -173,6 +175,12 @@ fn load(envoy_config: ConfigEnvoyPtr, name: &[u8], text: &[u8]) -> Result<Config
         counters,
         panic_counter: host::define_counter(envoy_config, "gatepass.native.panic_caught"),
         test_panic: name == TEST_PANIC_FILTER_NAME,
+        signers: crate::crypto::Signers::new(
+            config
+                .token_endpoint
+                .as_ref()
+                .map_or(&[][..], |server| server.signing_keys.keys()),
+        ),
         enforcer: Enforcer::new(config),
     })
 }
@@ -364,13 +372,17 @@ fn answer_token_request(
             return;
         }
     };
-    // Client assertions are checked through `ring`, as access tokens are.
-    let done = exchange::run_with_check(
+    // Client assertions are checked, and access tokens signed, through `ring`.
+    let host = exchange::HostCrypto {
+        verify: &crate::crypto::check,
+        sign: &|alg, kid, input| config.signers.sign(alg, kid, input),
+    };
+    let done = exchange::run_with_host(
         server,
         &http,
         |id| server.client(id),
         |key, expires_at| config.replay.record(key, expires_at, now),
-        &crate::crypto::check,
+        &host,
         now,
         &mut OsRng,
     );
