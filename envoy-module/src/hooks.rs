@@ -185,17 +185,27 @@ fn load(envoy_config: ConfigEnvoyPtr, name: &[u8], text: &[u8]) -> Result<Config
     })
 }
 
-#[no_mangle]
-pub extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(config: *const c_void) {
+/// Frees what `Box::into_raw` made for Envoy (a configuration or a stream's state), inside the
+/// panic guard; null is nothing to free.
+///
+/// # Safety
+/// `ptr` is null or came from `Box::<T>::into_raw`, and Envoy hands it back once.
+unsafe fn destroy<T>(ptr: *const c_void) {
     guard(
         || {
-            if !config.is_null() {
-                // SAFETY: made by Box::into_raw in config_new; Envoy destroys it once.
-                drop(unsafe { Box::from_raw(config.cast_mut().cast::<Config>()) });
+            if !ptr.is_null() {
+                // SAFETY: the caller's contract.
+                drop(unsafe { Box::from_raw(ptr.cast_mut().cast::<T>()) });
             }
         },
         || (),
     )
+}
+
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_config_destroy(config: *const c_void) {
+    // SAFETY: made by Box::into_raw in config_new; Envoy destroys it once.
+    unsafe { destroy::<Config>(config) }
 }
 
 #[no_mangle]
@@ -236,15 +246,8 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
 
 #[no_mangle]
 pub extern "C" fn envoy_dynamic_module_on_http_filter_destroy(state: *const c_void) {
-    guard(
-        || {
-            if !state.is_null() {
-                // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once.
-                drop(unsafe { Box::from_raw(state.cast_mut().cast::<StreamState>()) });
-            }
-        },
-        || (),
-    )
+    // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once.
+    unsafe { destroy::<StreamState>(state) }
 }
 
 #[no_mangle]
