@@ -16,16 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-  echo "bench/envoy.sh: installing wrk" >&2
-  # apt-get update only when the package lists don't know wrk yet.
-  if ! $sudo apt-get install -y -q wrk >/dev/null; then
-    $sudo apt-get update -q >/dev/null
-    $sudo apt-get install -y -q wrk >/dev/null
-  fi
-fi
+bash scripts/install-deb.sh wrk
 
 bash scripts/envoy.sh
 

@@ -957,7 +957,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         p.error(f"unknown contender(s): {', '.join(unknown)}")
     if shutil.which("wrk") is None:
-        sys.exit("envoy_bench.py: wrk is not installed (bench/envoy.sh installs it: apt-get install -y wrk)")
+        sys.exit("envoy_bench.py: wrk is not installed (bench/envoy.sh installs it: bash scripts/install-deb.sh wrk)")
     if not os.access(harness.ENVOY_BIN, os.X_OK):
         sys.exit(f"envoy_bench.py: {harness.ENVOY_BIN} missing: run `bash scripts/envoy.sh` first")
     needs_wasm = any(BY_NAME[n].kind == "gatepass" for n in names) or args.million

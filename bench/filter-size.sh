@@ -14,15 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if ! command -v wrk >/dev/null 2>&1; then
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-  echo "bench/filter-size.sh: installing wrk" >&2
-  if ! $sudo apt-get install -y -q wrk >/dev/null; then
-    $sudo apt-get update -q >/dev/null
-    $sudo apt-get install -y -q wrk >/dev/null
-  fi
-fi
+bash scripts/install-deb.sh wrk
 
 bash scripts/setup.sh >&2
 bash scripts/envoy.sh

@@ -4,7 +4,7 @@
 # so the ratio does not depend on machine load. Usage: bench/instructions.sh [ALG ...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+bash scripts/install-deb.sh valgrind
 cargo build -q --release -p gatepass-core --example overhead
 bin=target/release/examples/overhead
 algs=("$@"); [ ${#algs[@]} -gt 0 ] || algs=(EdDSA ES256 RS256)

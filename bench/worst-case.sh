@@ -92,7 +92,7 @@ if want core; then
 fi
 
 if ((instructions)); then
-  command -v valgrind >/dev/null || { echo "worst-case.sh: --instructions needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+  bash scripts/install-deb.sh valgrind
   n=10
   mkdir -p "$out/callgrind"
   echo "$n" >"$out/callgrind/n"
