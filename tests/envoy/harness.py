@@ -362,6 +362,20 @@ def _addr(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": int(port)}}
 
 
+def _render_module() -> Any:
+    """envoy/render.py, imported (it lives outside any package)."""
+    spec = importlib.util.spec_from_file_location("gatepass_envoy_render", ROOT / "envoy" / "render.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def native_unsupported(text: str) -> str | None:
+    """envoy/render.py's answer: why the native module cannot run this config yet, or None."""
+    return _render_module().native_unsupported(text)
+
+
 def render_shipped(
     name: str,
     *,
@@ -373,10 +387,7 @@ def render_shipped(
 ) -> str:
     """envoy/NAME rendered by envoy/render.py (placeholders filled, ports moved; listener and
     admin default to 0 here so the harness picks them up); `shell` "native": its native twin."""
-    spec = importlib.util.spec_from_file_location("gatepass_envoy_render", ROOT / "envoy" / "render.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _render_module()
     all_ports = {"listener": 0, "admin": 0, **(ports or {})}
     return module.render(
         (ROOT / "envoy" / name).read_text(),

@@ -18,7 +18,7 @@ CONFIGS = sorted(p.name for p in (harness.ROOT / "envoy").glob("*.yaml"))
 # (config, shell): every config with the proxy-wasm filter, and its native twin where the module
 # can run it.
 SHELL_CONFIGS = [(name, "proxy-wasm") for name in CONFIGS] + [
-    (name, "native") for name in CONFIGS if "remote_jwks" not in (harness.ROOT / "envoy" / name).read_text()
+    (name, "native") for name in CONFIGS if harness.native_unsupported((harness.ROOT / "envoy" / name).read_text()) is None
 ]
 
 
