@@ -74,7 +74,6 @@ import argparse
 import json
 import math
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -235,16 +234,8 @@ def gatepass_filter(wasm: Path, *, require_token: bool = True, cache_size: int |
 
 def native_filter(*, require_token: bool = True, cache_size: int | None = None) -> dict[str, Any]:
     """The native dynamic module (libgatepass.so, from $ENVOY_DYNAMIC_MODULES_SEARCH_PATH: see
-    `install_native`) with the same `gatepass_config`."""
+    `harness.install_native`) with the same `gatepass_config`."""
     return harness.native_filter(gatepass_config(require_token=require_token, cache_size=cache_size))
-
-
-def install_native(so: Path, workdir: Path) -> None:
-    """Puts the native module where every Envoy this bench starts looks for it."""
-    directory = workdir / "native-module"
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(so, directory / "libgatepass.so")
-    os.environ["ENVOY_DYNAMIC_MODULES_SEARCH_PATH"] = str(directory)
 
 
 def noop_filter(wasm: Path) -> dict[str, Any]:
@@ -503,11 +494,8 @@ def memory(envoy: harness.Envoy) -> dict[str, int]:
 
 def counters(envoy: harness.Envoy, kind: str) -> dict[str, int]:
     if kind in GATEPASS_KINDS:
-        # Envoy prefixes a proxy-wasm filter's stats with `wasmcustom.`, a dynamic module's
-        # with `dynamicmodulescustom.`.
-        prefix = "wasmcustom.gatepass." if kind == "gatepass" else "dynamicmodulescustom.gatepass."
-        s = envoy.stats(filter="^" + re.escape(prefix))
-        return {k.removeprefix(prefix): v for k, v in s.items() if isinstance(v, int)}
+        # Either shell's counters (harness.Envoy.counters), without `gatepass.`.
+        return {k.removeprefix("gatepass."): v for k, v in envoy.counters().items()}
     if kind == "jwt_authn":
         s = envoy.stats(filter=r"jwt_authn\.")
         return {k.split("jwt_authn.", 1)[1]: v for k, v in s.items() if isinstance(v, int)}
@@ -967,7 +955,7 @@ def main(argv: list[str]) -> int:
     if any(BY_NAME[n].kind == "native" for n in names):
         if not args.native.is_file():
             sys.exit(f"envoy_bench.py: {args.native} missing: bash scripts/build-native.sh")
-        install_native(args.native, args.workdir)
+        harness.install_native(args.native, args.workdir / "native-module")
     if "noop_wasm" in names and args.noop_wasm is None:
         args.noop_wasm = assemble_noop(args.workdir)
     version = subprocess.run([str(harness.ENVOY_BIN), "--version"], capture_output=True, text=True).stdout

@@ -6,8 +6,8 @@ Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
   it ships: target/envoy/gatepass_filter.wasm), or $GATEPASS_FILTER_WASM;
   skips the test when filter/ does not exist yet.
 - `shell`: each Envoy shell in turn (parametrized: `proxy-wasm`, `native`): `shell.bootstrap(
-  config, **kw)` is `harness.gatepass_bootstrap` with that shell's filter, `shell.stat_prefix`
-  the prefix Envoy gives its counters. `module_shell`: the same for module-scoped fixtures.
+  config, **kw)` is `harness.gatepass_bootstrap` with that shell's filter (`Envoy.counters()`
+  reads either shell's counters). `module_shell`: the same for module-scoped fixtures.
 - `envoy_factory(config, concurrency=1, ...)`: a running Envoy (config: a bootstrap dict, written
   as JSON, or YAML/JSON text); stopped at teardown; its log tail is attached to a failing test's
   report.
@@ -23,8 +23,6 @@ Run: `bash scripts/envoy.sh && .venv/bin/pytest tests/envoy -q`
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -46,55 +44,26 @@ def envoy_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def filter_wasm() -> Path:
-    """Path of the filter's .wasm, built once per session."""
-    override = os.environ.get("GATEPASS_FILTER_WASM")
-    if override:
-        path = Path(override)
-        if not path.is_file():
-            pytest.fail(f"GATEPASS_FILTER_WASM={override} does not exist", pytrace=False)
-        return path
-    if not (ROOT / "filter" / "Cargo.toml").is_file():
+    """Path of the filter's .wasm ($GATEPASS_FILTER_WASM, or built once per session by
+    scripts/build-filter.sh)."""
+    if not os.environ.get("GATEPASS_FILTER_WASM") and not (ROOT / "filter" / "Cargo.toml").is_file():
         pytest.skip("filter/ does not exist yet")
-    build = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build-filter.sh")],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-    )
-    if build.returncode != 0:
-        pytest.fail(f"scripts/build-filter.sh failed:\n{build.stderr[-6000:]}", pytrace=False)
-    if not harness.WASM_PATH.is_file():
-        pytest.fail(f"scripts/build-filter.sh succeeded but {harness.WASM_PATH} is missing", pytrace=False)
-    return harness.WASM_PATH
+    try:
+        return harness.artifact("GATEPASS_FILTER_WASM", "build-filter.sh")
+    except harness.ArtifactError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def native_module(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The native module (`cargo build -p gatepass-envoy --profile native`, or
-    $GATEPASS_NATIVE_SO), installed as `libgatepass.so` in a directory that
+    """The native module ($GATEPASS_NATIVE_SO, or built once per session by
+    scripts/build-native.sh), installed as `libgatepass.so` in a directory that
     $ENVOY_DYNAMIC_MODULES_SEARCH_PATH names for every Envoy this session starts."""
-    override = os.environ.get("GATEPASS_NATIVE_SO")
-    if override:
-        built = Path(override)
-        if not built.is_file():
-            pytest.fail(f"GATEPASS_NATIVE_SO={override} does not exist", pytrace=False)
-    else:
-        build = subprocess.run(
-            ["cargo", "build", "-p", "gatepass-envoy", "--profile", "native"],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-        )
-        if build.returncode != 0:
-            pytest.fail(f"cargo build of the native module failed:\n{build.stderr[-6000:]}", pytrace=False)
-        built = ROOT / "target" / "native" / "libgatepass_envoy.so"
-    directory = tmp_path_factory.mktemp("native-module")
-    installed = directory / "libgatepass.so"
-    shutil.copyfile(built, installed)
-    os.environ["ENVOY_DYNAMIC_MODULES_SEARCH_PATH"] = str(directory)
-    return installed
+    try:
+        built = harness.artifact("GATEPASS_NATIVE_SO", "build-native.sh")
+    except harness.ArtifactError as e:
+        pytest.fail(str(e), pytrace=False)
+    return harness.install_native(built, tmp_path_factory.mktemp("native-module"))
 
 
 class Shell:
@@ -104,8 +73,6 @@ class Shell:
     def __init__(self, name: str, wasm: Path | None) -> None:
         self.name = name
         self.wasm = wasm
-        # Envoy's prefix for the counters a filter defines.
-        self.stat_prefix = "wasmcustom." if wasm is not None else "dynamicmodulescustom."
 
     def bootstrap(self, configuration: Any, **kw: Any) -> dict[str, Any]:
         return harness.gatepass_bootstrap(self.wasm, configuration, **kw)

@@ -16,6 +16,7 @@ import importlib.util
 import itertools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -360,6 +361,43 @@ def virtual_host(b: Mapping[str, Any]) -> dict[str, Any]:
 
 def _addr(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": int(port)}}
+
+
+class ArtifactError(RuntimeError):
+    """A build artifact the tests need is missing or did not build."""
+
+
+def artifact(env_var: str, build_script: str) -> Path:
+    """The file $ENV_VAR names, or what scripts/BUILD_SCRIPT builds (it prints the path)."""
+    override = os.environ.get(env_var)
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            raise ArtifactError(f"{env_var}={override} does not exist")
+        return path
+    build = subprocess.run(
+        ["bash", str(ROOT / "scripts" / build_script)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
+    if build.returncode != 0:
+        raise ArtifactError(f"scripts/{build_script} failed:\n{build.stderr[-6000:]}")
+    path = Path(build.stdout.strip().splitlines()[-1]) if build.stdout.strip() else Path()
+    if not path.is_file():
+        raise ArtifactError(f"scripts/{build_script} succeeded but printed no file: {build.stdout[-500:]!r}")
+    return path
+
+
+def install_native(so: Path, directory: Path) -> Path:
+    """Puts the native module into `directory` as libgatepass.so and points every Envoy this
+    process starts there ($ENVOY_DYNAMIC_MODULES_SEARCH_PATH)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    installed = directory / "libgatepass.so"
+    shutil.copyfile(so, installed)
+    os.environ["ENVOY_DYNAMIC_MODULES_SEARCH_PATH"] = str(directory)
+    return installed
 
 
 def _render_module() -> Any:
