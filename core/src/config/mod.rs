@@ -86,8 +86,9 @@ fn parse_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ConfigError> {
     let mut de = serde_json::Deserializer::from_slice(text.as_bytes());
     let parsed = T::deserialize(&mut de).and_then(|value| de.end().map(|()| value));
     parsed.map_err(|e| {
-        let field = path::path_at(text, e.line(), e.column(), path::Fault::of(&e));
-        ConfigError::new(field, e.to_string())
+        let message = e.to_string();
+        let field = path::path_at(text, e.line(), e.column(), path::Fault::of(&e, &message));
+        ConfigError::new(field, message)
     })
 }
 

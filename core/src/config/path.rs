@@ -11,7 +11,7 @@
 //! with `.`, array items as `[i]`, `?` for a member whose name was not read yet, the empty
 //! string for the document itself.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Where the walk is inside one open object or array.
@@ -47,9 +47,8 @@ pub(crate) enum Fault {
 }
 
 impl Fault {
-    /// The kind of `e`.
-    pub(crate) fn of(e: &serde_json::Error) -> Fault {
-        let message = e.to_string();
+    /// The kind of `e`, whose message is `message`.
+    pub(crate) fn of(e: &serde_json::Error, message: &str) -> Fault {
         if message.starts_with("expected ident") {
             Fault::Literal
         } else if e.is_syntax() || e.is_eof() {
@@ -555,7 +554,12 @@ mod tests {
         for (text, want) in cases {
             let e = serde_json::from_str::<Value>(text).unwrap_err();
             assert_eq!(
-                super::path_at(text, e.line(), e.column(), super::Fault::of(&e)),
+                super::path_at(
+                    text,
+                    e.line(),
+                    e.column(),
+                    super::Fault::of(&e, &e.to_string())
+                ),
                 want,
                 "{text} {e}"
             );
