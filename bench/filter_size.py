@@ -10,9 +10,9 @@ with the Envoy bench's own contenders (bench/envoy_bench.py), interleaved over `
   * RSS over a do-nothing wasm filter: Envoy's VmRSS with `--concurrency 2` after a short run of
     the repeated-token contender, less the same for `noop_wasm` (bench/noop-filter.wat); the
     median over the rounds. Nearly all of it is there as soon as Envoy has loaded the module:
-    Envoy turns Liftoff off, so V8 compiles each function with TurboFan the first time it runs
-    (at load: the configuration loader and the key parsing), and much of what the compiler
-    took from the allocator stays in Envoy's heap.
+    Envoy turns Liftoff off, and its V8 then compiles every function of the module with
+    TurboFan at load, and much of what the compiler took from the allocator, most for the
+    largest functions, stays in Envoy's heap (bench/envoy_compile.py, bench/v8_compile.py).
   * req/s and Envoy CPU µs per request, `--concurrency 1`: the repeated-token contender
     (`gatepass`, cache hits) and a fresh token per request for EdDSA (`gatepass_fresh`) and
     ES256 (`gatepass_fresh_es256`); add RS256 with `--algs EdDSA,ES256,RS256`.

@@ -1,16 +1,18 @@
 #!/usr/bin/env python3
-"""What V8 compiles, and the compiler memory it takes, when Envoy loads the gatepass filter and
-when the filter decides its first request (not a test).
+"""What V8 compiles, and the compiler memory each function takes, when Envoy loads the gatepass
+filter (not a test).
 
-Envoy runs V8 with Liftoff off and V8 compiles a wasm function lazily, with TurboFan, the first
-time it runs. Envoy's allocator keeps much of the memory the compiler took, so the code that runs
-at load (the configuration loader, the key parsing) and its size as V8 compiles it (V8 inlines)
-set most of the filter's RSS over a do-nothing filter (README, "Size and memory of the Envoy
-filter"). This runs the shipped filter in Deno's V8 (a version close to Envoy's), under a minimal
-proxy-wasm host (bench/v8/proxy-wasm-host.mjs) with V8's --trace-wasm-compilation-times, on the
-Envoy bench's provider config, and prints per phase the functions compiled, their wasm and
-machine-code bytes and the compiler's memory ("zone": the most one function held at once, and
-all it allocated), and the functions that took the most.
+Envoy runs V8 with Liftoff off, and its V8 then compiles every function of the module with
+TurboFan as soon as it loads it, on several threads, whether the function ever runs or not
+(`bench/envoy_compile.py` shows it in Envoy itself). Envoy's allocator keeps much of the memory
+the compiler took, and the compiler's memory for one function grows faster than the function,
+so the filter's largest functions, as V8 compiles them (V8 inlines small callees), set most of
+its RSS over a do-nothing filter (README, "Size and memory of the Envoy filter"). This compiles
+the shipped filter the same way in Deno's V8 (a version close to Envoy's; `--no-liftoff
+--no-wasm-lazy-compilation`) under a minimal proxy-wasm host (bench/v8/proxy-wasm-host.mjs),
+with V8's --trace-wasm-compilation-times, on the Envoy bench's provider config, and prints the
+functions compiled, their wasm and machine-code bytes, the compiler's memory ("zone": the most
+one function held at once, and all it allocated), and the functions that took the most.
 
   bash scripts/build-filter.sh && .venv/bin/python bench/v8_compile.py [--top N]
 """
@@ -97,7 +99,7 @@ def demangle(name: str) -> str:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--top", type=int, default=12, help="functions listed per phase (12)")
+    p.add_argument("--top", type=int, default=12, help="functions listed (12)")
     args = p.parse_args(argv)
     if not CARGO_OUT.exists():
         sys.exit(f"{CARGO_OUT} missing: run `bash scripts/build-filter.sh` first")
@@ -115,40 +117,37 @@ def main(argv: list[str]) -> int:
     config.write_text(json.dumps(eb.gatepass_config()))
     ctx = eb.prepare(argparse.Namespace(tokens=None, workdir=work, wasm=None, noop_wasm=None), ["gatepass"])
     run = subprocess.run(
-        [str(DENO), "run", "-A", "--v8-flags=--no-liftoff,--trace-wasm-compilation-times",
+        [str(DENO), "run", "-A", "--v8-flags=--no-liftoff,--no-wasm-lazy-compilation,--trace-wasm-compilation-times",
          str(ROOT / "bench" / "v8" / "proxy-wasm-host.mjs"), str(named), str(config), ctx["token"]],
         capture_output=True, text=True, check=True,
     )
     print(run.stderr.strip())
-    phases: dict[str, list[tuple[int, int, int, int, str]]] = {}
-    phase = "load"
+    rows = []
     for line in run.stdout.splitlines():
-        if line.startswith("--- "):
-            phase = line[4:]
-            continue
         m = TRACE.search(line)
         if m:
             idx, zone_max, zone_total, body, code = map(int, m.groups())
-            phases.setdefault(phase, []).append((zone_total, zone_max, body, code, demangle(names.get(idx, f"#{idx}"))))
-    summary = {}
-    for phase, rows in phases.items():
-        rows.sort(reverse=True)
-        s = {
-            "functions": len(rows),
-            "wasm_bytes": sum(r[2] for r in rows),
-            "code_bytes": sum(r[3] for r in rows),
-            "zone_largest_mib": round(max(r[1] for r in rows) / 2**20, 1),
-            "zone_total_mib": round(sum(r[0] for r in rows) / 2**20, 1),
-        }
-        summary[phase] = s
-        print(
-            f"\n{phase}: {s['functions']} functions compiled, {s['wasm_bytes']:,} bytes of wasm -> {s['code_bytes']:,} bytes "
-            f"of machine code; compiler memory: {s['zone_largest_mib']} MiB at most for one function, "
-            f"{s['zone_total_mib']} MiB allocated in all"
-        )
-        print("  zone total  (most)    wasm    code  function")
-        for total, most, body, code, name in rows[: args.top]:
-            print(f"  {total / 2**20:6.1f} MiB {most / 2**20:5.1f} MiB {body:7,} {code:7,}  {name[:110]}")
+            rows.append((zone_max, zone_total, body, code, demangle(names.get(idx, f"#{idx}"))))
+    if not rows:
+        sys.exit("v8_compile.py: V8 printed no compilation trace")
+    rows.sort(reverse=True)
+    summary = {
+        "functions": len(rows),
+        "wasm_bytes": sum(r[2] for r in rows),
+        "code_bytes": sum(r[3] for r in rows),
+        "zone_largest_mib": round(rows[0][0] / 2**20, 1),
+        "zone_total_mib": round(sum(r[1] for r in rows) / 2**20, 1),
+        "functions_over_4_mib": sum(1 for r in rows if r[0] > 4 * 2**20),
+    }
+    print(
+        f"{summary['functions']} functions compiled, {summary['wasm_bytes']:,} bytes of wasm -> "
+        f"{summary['code_bytes']:,} bytes of machine code; compiler memory: {summary['zone_largest_mib']} MiB "
+        f"at most for one function ({summary['functions_over_4_mib']} functions above 4 MiB), "
+        f"{summary['zone_total_mib']} MiB allocated in all"
+    )
+    print("  zone (most)   total     wasm    code  function")
+    for most, total, body, code, name in rows[: args.top]:
+        print(f"  {most / 2**20:5.1f} MiB {total / 2**20:6.1f} MiB {body:7,} {code:7,}  {name[:110]}")
     print("\n" + json.dumps(summary))
     return 0
 
