@@ -32,8 +32,7 @@ The wasm path in the configs is relative to the repository root; it is made abso
 filter: the filter entry becomes `envoy.filters.http.dynamic_modules` (module `gatepass`, found
 in $ENVOY_DYNAMIC_MODULES_SEARCH_PATH; `bash scripts/build-native.sh` builds it) with the same
 plugin JSON. Everything else stays (the token endpoint's buffer filter is then unneeded but
-harmless: the module reads the body itself). A config the module cannot run yet (one with
-`remote_jwks`: it does not fetch key sets) is refused with exit status 3 and the reason.
+harmless: the module reads the body itself).
 
 Standard library only: run it with any python3. Importable: `render(text, ...)` returns the text.
 """
@@ -101,22 +100,8 @@ WASM_ENTRY = re.compile(
 )
 
 
-class NativeUnsupported(Exception):
-    """The native module cannot run this config yet (`render.py` exits 3 with the reason)."""
-
-
-def native_unsupported(text: str) -> str | None:
-    """Why the native module cannot run the config `text` yet, or None when it can."""
-    if "remote_jwks" in text:
-        return "the native module does not fetch remote_jwks yet"
-    return None
-
-
 def native(text: str) -> str:
     """The config with the native module in place of the proxy-wasm filter (same plugin JSON)."""
-    reason = native_unsupported(text)
-    if reason:
-        raise NativeUnsupported(reason)
 
     def entry(m: re.Match[str]) -> str:
         i = m.group("indent")
@@ -191,13 +176,7 @@ def main(argv: list[str]) -> int:
         name, _, value = item.partition("=")
         values[name.strip("_")] = value
 
-    try:
-        out = render(
-            args.config.read_text(), keys=args.keys, values=values, ports=ports, wasm=args.wasm, shell=args.shell
-        )
-    except NativeUnsupported as e:
-        print(f"render.py: {e}", file=sys.stderr)
-        return 3
+    out = render(args.config.read_text(), keys=args.keys, values=values, ports=ports, wasm=args.wasm, shell=args.shell)
     if args.output:
         args.output.write_text(out)
     else:

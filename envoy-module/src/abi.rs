@@ -14,6 +14,8 @@ pub type ConfigEnvoyPtr = *mut c_void;
 pub type FilterEnvoyPtr = *mut c_void;
 /// A scheduler on the main thread (config level).
 pub type ConfigSchedulerPtr = *mut c_void;
+/// A scheduler on one stream's worker thread.
+pub type StreamSchedulerPtr = *mut c_void;
 
 /// Bytes owned by Envoy, valid for the duration of the hook or callback that hands them over.
 #[repr(C)]
@@ -75,6 +77,9 @@ pub const LOG_ERROR: u32 = 4;
 /// `envoy_dynamic_module_type_on_http_filter_request_headers_status`.
 pub const HEADERS_CONTINUE: u32 = 0;
 pub const HEADERS_STOP_ITERATION: u32 = 1;
+/// Holds the request, body and trailers included (Envoy buffers them), until
+/// `continue_decoding`: a request waiting for a first key set.
+pub const HEADERS_STOP_ALL_AND_BUFFER: u32 = 3;
 /// `..._request_body_status`.
 pub const BODY_CONTINUE: u32 = 0;
 pub const BODY_STOP_AND_BUFFER: u32 = 1;
@@ -85,6 +90,10 @@ pub const TRAILERS_STOP: u32 = 1;
 pub const LOCAL_REPLY_CONTINUE: u32 = 0;
 /// `envoy_dynamic_module_type_metrics_result`: success.
 pub const METRICS_SUCCESS: u32 = 0;
+/// `envoy_dynamic_module_type_http_callout_init_result`: the callout started.
+pub const CALLOUT_INIT_SUCCESS: u32 = 0;
+/// `envoy_dynamic_module_type_http_callout_result`: a response arrived (any status).
+pub const CALLOUT_SUCCESS: u32 = 0;
 
 extern "C" {
     pub fn envoy_dynamic_module_callback_log(level: u32, message: ModuleBuffer);
@@ -139,4 +148,48 @@ extern "C" {
         label_values_length: usize,
         value: u64,
     ) -> u32;
+    pub fn envoy_dynamic_module_callback_http_filter_config_increment_counter(
+        config: ConfigEnvoyPtr,
+        id: usize,
+        label_values: *mut ModuleBuffer,
+        label_values_length: usize,
+        value: u64,
+    ) -> u32;
+    /// An HTTP request to `cluster_name`, outside any stream; answered by
+    /// `envoy_dynamic_module_on_http_filter_config_http_callout_done` on the main thread.
+    pub fn envoy_dynamic_module_callback_http_filter_config_http_callout(
+        config: ConfigEnvoyPtr,
+        callout_id_out: *mut u64,
+        cluster_name: ModuleBuffer,
+        headers: *mut ModuleHeader,
+        headers_size: usize,
+        body: ModuleBuffer,
+        timeout_milliseconds: u64,
+    ) -> u32;
+    /// A scheduler whose events run `envoy_dynamic_module_on_http_filter_config_scheduled` on
+    /// the main thread; committing is allowed from any thread.
+    pub fn envoy_dynamic_module_callback_http_filter_config_scheduler_new(
+        config: ConfigEnvoyPtr,
+    ) -> ConfigSchedulerPtr;
+    pub fn envoy_dynamic_module_callback_http_filter_config_scheduler_commit(
+        scheduler: ConfigSchedulerPtr,
+        event_id: u64,
+    );
+    pub fn envoy_dynamic_module_callback_http_filter_config_scheduler_delete(
+        scheduler: ConfigSchedulerPtr,
+    );
+    /// A scheduler whose events run `envoy_dynamic_module_on_http_filter_scheduled` on the
+    /// stream's worker thread; committing is allowed from any thread.
+    pub fn envoy_dynamic_module_callback_http_filter_scheduler_new(
+        filter: FilterEnvoyPtr,
+    ) -> StreamSchedulerPtr;
+    pub fn envoy_dynamic_module_callback_http_filter_scheduler_commit(
+        scheduler: StreamSchedulerPtr,
+        event_id: u64,
+    );
+    pub fn envoy_dynamic_module_callback_http_filter_scheduler_delete(
+        scheduler: StreamSchedulerPtr,
+    );
+    /// Resumes a request whose headers hook returned `HEADERS_STOP_ITERATION`.
+    pub fn envoy_dynamic_module_callback_http_filter_continue_decoding(filter: FilterEnvoyPtr);
 }

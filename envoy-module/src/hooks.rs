@@ -12,15 +12,18 @@ use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use gatepass_core::config::{FilterConfig, KeySource};
+use std::sync::Arc;
+
+use gatepass_core::config::FilterConfig;
 use gatepass_core::exchange;
-use gatepass_core::gateway::{Decision, Enforcer, RequestHead, Route, TokenRequestHead};
+use gatepass_core::gateway::{Decision, Enforcer, Outcome, RequestHead, Route, TokenRequestHead};
 use gatepass_core::routes;
 use gatepass_core::stats::Stat;
 use rand_core::OsRng;
 
 use crate::abi::{self, ConfigEnvoyPtr, EnvoyBuffer, EnvoyHeader, FilterEnvoyPtr};
-use crate::host::{self, Stream};
+use crate::host::{self, Stream, StreamScheduler};
+use crate::remote::{self, Answer, Remotes};
 use crate::state::{CacheHandle, ReplayStore, SharedCache};
 
 /// The ABI version this module was written against (Envoy 1.40 reports `v0.2.0`).
@@ -42,6 +45,8 @@ struct Config {
     signers: crate::crypto::Signers,
     cache: SharedCache,
     replay: ReplayStore,
+    /// Remote key sets, fetched on the main thread and read by every worker without a lock.
+    remote: Remotes,
     counters: Vec<Option<usize>>,
     panic_counter: Option<usize>,
     test_panic: bool,
@@ -53,6 +58,13 @@ impl Config {
             stream.increment(*id);
         }
     }
+
+    /// Counts outside any stream (the main thread's fetches).
+    fn count_config(&self, envoy_config: ConfigEnvoyPtr, stat: Stat) {
+        if let Some(Some(id)) = self.counters.get(stat.index()) {
+            host::config_increment(envoy_config, *id);
+        }
+    }
 }
 
 /// One HTTP stream.
@@ -60,6 +72,15 @@ struct StreamState {
     config: *const Config,
     /// A token request's headers, kept until its body has arrived.
     token_request: Option<TokenRequestHead>,
+    /// Set while the request waits for a first remote key set.
+    waiting: Option<Waiting>,
+}
+
+/// A request held until a first remote key set arrives or `deadline` (Unix seconds) passes.
+struct Waiting {
+    id: u64,
+    deadline: u64,
+    scheduler: Arc<StreamScheduler>,
 }
 
 fn now() -> u64 {
@@ -154,22 +175,12 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_config_new(
 fn load(envoy_config: ConfigEnvoyPtr, name: &[u8], text: &[u8]) -> Result<Config, String> {
     let text = std::str::from_utf8(text).map_err(|_| "the configuration is not UTF-8 text")?;
     let config = FilterConfig::from_json(text).map_err(|e| e.to_string())?;
-    // Remote key sets need the config-level HTTP callout; until this module fetches them, a
-    // configuration that names one is refused rather than served without keys.
-    if let Some((provider, _)) = config
-        .providers
-        .iter()
-        .find(|(_, p)| matches!(p.keys, KeySource::Remote(_)))
-    {
-        return Err(format!(
-            "providers.{provider}.remote_jwks: the native module does not fetch remote key sets yet (use local_jwks, or the proxy-wasm filter)"
-        ));
-    }
     let counters = Stat::ALL
         .iter()
         .map(|s| host::define_counter(envoy_config, s.name()))
         .collect();
     Ok(Config {
+        remote: Remotes::new(envoy_config, &config)?,
         cache: SharedCache::new(config.jwt_cache_size),
         replay: ReplayStore::new(REPLAY_CAPACITY),
         counters,
@@ -237,6 +248,7 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
             let state = StreamState {
                 config: config.cast::<Config>(),
                 token_request: None,
+                waiting: None,
             };
             Box::into_raw(Box::new(state)).cast_const().cast()
         },
@@ -246,7 +258,21 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
 
 #[no_mangle]
 pub extern "C" fn envoy_dynamic_module_on_http_filter_destroy(state: *const c_void) {
-    // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once.
+    guard(
+        || {
+            // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once, and the
+            // configuration outlives its streams.
+            let stream = unsafe { state.cast::<StreamState>().as_ref() };
+            if let Some(s) = stream {
+                if let (Some(w), Some(config)) = (&s.waiting, unsafe { s.config.as_ref() }) {
+                    // Out of the wake list before its scheduler goes.
+                    config.remote.waiters.remove(w.id);
+                }
+            }
+        },
+        || (),
+    );
+    // SAFETY: as above.
     unsafe { destroy::<StreamState>(state) }
 }
 
@@ -300,21 +326,80 @@ fn on_request_headers(
                 stream.send_response(&response);
                 return abi::HEADERS_STOP_ITERATION;
             }
-            Route::Enforce => config.enforcer.decide(
-                &head,
-                &|_| None,
-                now,
-                &mut CacheHandle(&config.cache),
-                &crate::crypto::check,
-            ),
+            Route::Enforce => enforce(config, &head, now),
         }
     };
+    apply(stream, state, config, decision, now, true)
+}
+
+/// Core's decision on `head`, with the remote key sets as they are now.
+fn enforce(config: &Config, head: &RequestHead<'_>, now: u64) -> Decision {
+    // One `Arc` per remote provider for the decision's length (none without remote keys).
+    let held: Vec<_> = config.remote.providers.iter().map(|r| r.keys()).collect();
+    let keys = |index: usize| {
+        config
+            .remote
+            .providers
+            .iter()
+            .position(|r| r.index == index)
+            .and_then(|p| held.get(p))
+            .and_then(|k| k.as_deref())
+    };
+    config.enforcer.decide(
+        head,
+        &keys,
+        now,
+        &mut CacheHandle(&config.cache),
+        &crate::crypto::check,
+    )
+}
+
+/// Applies an enforcement decision, or holds the request for a first key set: the hook's
+/// answer (`HEADERS_CONTINUE` when the request goes on).
+fn apply(
+    stream: Stream,
+    state: &mut StreamState,
+    config: &Config,
+    decision: Decision,
+    now: u64,
+    may_wait: bool,
+) -> u32 {
     match decision {
         Decision::Respond {
-            response, outcome, ..
+            outcome: Outcome::DeniedNoKeys,
+            ..
+        } if may_wait && config.remote.first_fetch_pending(now) => {
+            if state.waiting.is_none() {
+                let Some(scheduler) = StreamScheduler::new(stream) else {
+                    stream.send_response(&routes::internal_error());
+                    return abi::HEADERS_STOP_ITERATION;
+                };
+                let waiting = Waiting {
+                    id: config.remote.waiters.stream_id(),
+                    deadline: now.saturating_add(config.remote.first_fetch_wait()),
+                    scheduler: Arc::new(scheduler),
+                };
+                config
+                    .remote
+                    .waiters
+                    .add(waiting.id, Arc::clone(&waiting.scheduler));
+                state.waiting = Some(waiting);
+            }
+            abi::HEADERS_STOP_ALL_AND_BUFFER
+        }
+        Decision::Respond {
+            response,
+            outcome,
+            unknown_kid_of_provider,
         } => {
             for stat in outcome.stats() {
                 config.count(stream, *stat);
+            }
+            if let Some(r) = unknown_kid_of_provider.and_then(|i| config.remote.provider(i)) {
+                if r.kid_miss(now) {
+                    config.count(stream, Stat::JwksKidMissRefetch);
+                    config.remote.nudge();
+                }
             }
             stream.send_response(&response);
             abi::HEADERS_STOP_ITERATION
@@ -335,6 +420,29 @@ fn on_request_headers(
             }
             abi::HEADERS_CONTINUE
         }
+    }
+}
+
+/// A waiting request is decided again (a tick, or a fetch ended): it goes on, is answered, or
+/// keeps waiting until its deadline.
+fn wake(stream: Stream, state: &mut StreamState, config: &Config) {
+    let Some(deadline) = state.waiting.as_ref().map(|w| w.deadline) else {
+        return;
+    };
+    let now = now();
+    let decision = {
+        let pairs = stream.request_headers();
+        enforce(config, &RequestHead::from_pairs(&pairs), now)
+    };
+    let answer = apply(stream, state, config, decision, now, now < deadline);
+    if answer == abi::HEADERS_STOP_ALL_AND_BUFFER {
+        return; // still waiting
+    }
+    if let Some(w) = state.waiting.take() {
+        config.remote.waiters.remove(w.id);
+    }
+    if answer == abi::HEADERS_CONTINUE {
+        stream.continue_decoding();
     }
 }
 
@@ -574,10 +682,95 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_http_stream_reset(
 
 #[no_mangle]
 pub extern "C" fn envoy_dynamic_module_on_http_filter_scheduled(
-    _filter: FilterEnvoyPtr,
-    _state: *const c_void,
-    _event_id: u64,
+    filter: FilterEnvoyPtr,
+    state: *const c_void,
+    event_id: u64,
 ) {
+    if event_id != remote::EVENT_WAKE {
+        return;
+    }
+    // SAFETY: Envoy's pointers for this stream (its worker thread).
+    unsafe {
+        request_hook(filter, state, 0, |stream, state, config| {
+            wake(stream, state, config);
+            0
+        });
+    }
+}
+
+/// The main thread's tick (see `remote`): due fetches start, waiting requests are woken.
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_config_scheduled(
+    envoy_config: ConfigEnvoyPtr,
+    config: *const c_void,
+    event_id: u64,
+) {
+    guard(
+        || {
+            // SAFETY: the pointer config_new made; Envoy calls this on the main thread while
+            // the configuration is alive.
+            let Some(config) = (unsafe { config.cast::<Config>().as_ref() }) else {
+                return;
+            };
+            if event_id == remote::EVENT_TICK {
+                config.remote.on_tick(envoy_config, now());
+            }
+        },
+        || (),
+    );
+}
+
+/// A remote key-set fetch ended (main thread).
+#[no_mangle]
+pub extern "C" fn envoy_dynamic_module_on_http_filter_config_http_callout_done(
+    envoy_config: ConfigEnvoyPtr,
+    config: *const c_void,
+    callout_id: u64,
+    result: u32,
+    headers: *mut EnvoyHeader,
+    headers_size: usize,
+    body_chunks: *mut EnvoyBuffer,
+    body_chunks_size: usize,
+) {
+    guard(
+        || {
+            // SAFETY: as in config_scheduled.
+            let Some(config) = (unsafe { config.cast::<Config>().as_ref() }) else {
+                return;
+            };
+            // SAFETY: Envoy's arrays, valid during this hook (null when there was no response).
+            let (headers, body) = unsafe {
+                (
+                    host::envoy_headers(headers, headers_size),
+                    host::envoy_body(body_chunks, body_chunks_size, remote::BODY_LIMIT),
+                )
+            };
+            // The answer's bytes are the issuer's, untrusted: core checks them as bytes.
+            let answer = if result == abi::CALLOUT_SUCCESS {
+                let status = headers
+                    .iter()
+                    .find(|(name, _)| *name == b":status")
+                    .map_or(&b""[..], |(_, value)| value);
+                Answer::Response { status, body }
+            } else {
+                Answer::Failed
+            };
+            match config.remote.on_answer(callout_id, &answer, now()) {
+                Some((_, Ok(()))) => config.count_config(envoy_config, Stat::JwksFetchOk),
+                Some((name, Err(e))) => {
+                    config.count_config(envoy_config, Stat::JwksFetchFailed);
+                    host::log(
+                        abi::LOG_WARN,
+                        &format!(
+                            "gatepass: JWKS fetch for provider {name} failed ({e}); keeping the last good key set"
+                        ),
+                    );
+                }
+                None => {}
+            }
+        },
+        || (),
+    );
 }
 
 #[no_mangle]

@@ -175,6 +175,12 @@ impl Stream {
         (body.len() <= limit).then_some(body)
     }
 
+    /// Resumes a request held by `HEADERS_STOP_ALL_AND_BUFFER`.
+    pub fn continue_decoding(&self) {
+        // SAFETY: the filter pointer is Envoy's for this hook.
+        unsafe { abi::envoy_dynamic_module_callback_http_filter_continue_decoding(self.0) }
+    }
+
     /// Adds one to counter `id`.
     pub fn increment(&self, id: usize) {
         // SAFETY: no label buffers are passed.
@@ -213,4 +219,182 @@ pub fn define_counter(config: *mut c_void, name: &str) -> Option<usize> {
 pub unsafe fn buffer_bytes<'a>(buffer: EnvoyBuffer) -> &'a [u8] {
     // SAFETY: guaranteed by the caller.
     unsafe { envoy_bytes(buffer.ptr, buffer.length) }
+}
+
+/// Adds one to counter `id` of filter config `config` (outside any stream).
+pub fn config_increment(config: abi::ConfigEnvoyPtr, id: usize) {
+    // SAFETY: no label buffers are passed; `config` is Envoy's for the current hook.
+    unsafe {
+        abi::envoy_dynamic_module_callback_http_filter_config_increment_counter(
+            config,
+            id,
+            std::ptr::null_mut(),
+            0,
+            1,
+        );
+    }
+}
+
+/// Starts a GET of `path` from `cluster` outside any stream (on the main thread); the answer
+/// comes to `on_http_filter_config_http_callout_done` with the returned id. `None`: Envoy
+/// refused to start it (no such cluster, for one).
+pub fn config_get(
+    config: abi::ConfigEnvoyPtr,
+    cluster: &str,
+    authority: &str,
+    path: &str,
+    timeout_ms: u64,
+) -> Option<u64> {
+    let pairs: [(&str, &str); 4] = [
+        (":method", "GET"),
+        (":path", path),
+        (":authority", authority),
+        ("accept", "application/json"),
+    ];
+    let mut headers: Vec<ModuleHeader> = pairs
+        .iter()
+        .map(|(k, v)| ModuleHeader {
+            key_ptr: k.as_ptr(),
+            key_length: k.len(),
+            value_ptr: v.as_ptr(),
+            value_length: v.len(),
+        })
+        .collect();
+    let mut id = 0u64;
+    // SAFETY: every buffer and the header array are alive for the call; Envoy copies them.
+    let result = unsafe {
+        abi::envoy_dynamic_module_callback_http_filter_config_http_callout(
+            config,
+            &mut id,
+            ModuleBuffer::of(cluster.as_bytes()),
+            headers.as_mut_ptr(),
+            headers.len(),
+            ModuleBuffer::of(&[]),
+            timeout_ms,
+        )
+    };
+    (result == abi::CALLOUT_INIT_SUCCESS).then_some(id)
+}
+
+/// The headers of a callout's answer, as bytes.
+///
+/// # Safety
+/// `headers` must point at `n` headers valid for the lifetime `'a` (or be null).
+pub unsafe fn envoy_headers<'a>(
+    headers: *const EnvoyHeader,
+    n: usize,
+) -> Vec<(&'a [u8], &'a [u8])> {
+    if headers.is_null() || n == 0 {
+        return Vec::new();
+    }
+    // SAFETY: guaranteed by the caller.
+    let headers = unsafe { std::slice::from_raw_parts(headers, n) };
+    headers
+        .iter()
+        // SAFETY: each header's buffers are Envoy's, valid as long as the array.
+        .map(|h| unsafe {
+            (
+                envoy_bytes(h.key_ptr, h.key_length),
+                envoy_bytes(h.value_ptr, h.value_length),
+            )
+        })
+        .collect()
+}
+
+/// The body chunks of a callout's answer joined, or `Err(size)` when they hold more than
+/// `limit` bytes (nothing is copied then).
+///
+/// # Safety
+/// `chunks` must point at `n` buffers valid for the call (or be null).
+pub unsafe fn envoy_body(
+    chunks: *const EnvoyBuffer,
+    n: usize,
+    limit: usize,
+) -> Result<Vec<u8>, usize> {
+    if chunks.is_null() || n == 0 {
+        return Ok(Vec::new());
+    }
+    // SAFETY: guaranteed by the caller.
+    let chunks = unsafe { std::slice::from_raw_parts(chunks, n) };
+    let size = chunks
+        .iter()
+        .fold(0usize, |sum, c| sum.saturating_add(c.length));
+    if size > limit {
+        return Err(size);
+    }
+    let mut body = Vec::with_capacity(size);
+    for c in chunks {
+        // SAFETY: each chunk is Envoy's, valid for the call.
+        body.extend_from_slice(unsafe { envoy_bytes(c.ptr, c.length) });
+    }
+    Ok(body)
+}
+
+/// A scheduler for events on the main thread (`on_http_filter_config_scheduled`), deleted when
+/// dropped.
+#[derive(Debug)]
+pub struct ConfigScheduler(abi::ConfigSchedulerPtr);
+
+// SAFETY: Envoy's config scheduler may be committed to from any thread (the ABI's contract);
+// it is deleted once, by Drop.
+unsafe impl Send for ConfigScheduler {}
+// SAFETY: as above; `commit` takes `&self` and Envoy synchronises it.
+unsafe impl Sync for ConfigScheduler {}
+
+impl ConfigScheduler {
+    /// A scheduler for filter config `config` (`None` if Envoy gives none).
+    pub fn new(config: abi::ConfigEnvoyPtr) -> Option<Self> {
+        // SAFETY: `config` is Envoy's for the current hook.
+        let ptr =
+            unsafe { abi::envoy_dynamic_module_callback_http_filter_config_scheduler_new(config) };
+        (!ptr.is_null()).then_some(ConfigScheduler(ptr))
+    }
+
+    /// Runs `on_http_filter_config_scheduled(event)` on the main thread, soon.
+    pub fn commit(&self, event: u64) {
+        // SAFETY: the scheduler is alive until Drop.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_config_scheduler_commit(self.0, event)
+        }
+    }
+}
+
+impl Drop for ConfigScheduler {
+    fn drop(&mut self) {
+        // SAFETY: made by scheduler_new, deleted once.
+        unsafe { abi::envoy_dynamic_module_callback_http_filter_config_scheduler_delete(self.0) }
+    }
+}
+
+/// A scheduler for events on one stream's worker thread (`on_http_filter_scheduled`), deleted
+/// when dropped. An event committed after the stream ended is dropped by Envoy.
+#[derive(Debug)]
+pub struct StreamScheduler(abi::StreamSchedulerPtr);
+
+// SAFETY: Envoy's stream scheduler may be committed to from any thread (the ABI's contract);
+// it is deleted once, by Drop.
+unsafe impl Send for StreamScheduler {}
+// SAFETY: as above.
+unsafe impl Sync for StreamScheduler {}
+
+impl StreamScheduler {
+    /// A scheduler for `stream` (`None` if Envoy gives none).
+    pub fn new(stream: Stream) -> Option<Self> {
+        // SAFETY: the filter pointer is Envoy's for the current hook.
+        let ptr = unsafe { abi::envoy_dynamic_module_callback_http_filter_scheduler_new(stream.0) };
+        (!ptr.is_null()).then_some(StreamScheduler(ptr))
+    }
+
+    /// Runs `on_http_filter_scheduled(event)` on the stream's worker thread, soon.
+    pub fn commit(&self, event: u64) {
+        // SAFETY: the scheduler is alive until Drop.
+        unsafe { abi::envoy_dynamic_module_callback_http_filter_scheduler_commit(self.0, event) }
+    }
+}
+
+impl Drop for StreamScheduler {
+    fn drop(&mut self) {
+        // SAFETY: made by scheduler_new, deleted once.
+        unsafe { abi::envoy_dynamic_module_callback_http_filter_scheduler_delete(self.0) }
+    }
 }

@@ -8,6 +8,8 @@
 //!   would abort the whole process).
 //! * [`crypto`] — signature checks through `ring` where it is faster than core's primitives.
 //! * `state` — the verified-token cache and the replay store, shared by every worker.
+//! * `remote` — remote key sets: fetched on the main thread through Envoy's config-level HTTP
+//!   callout, read by every worker without a lock.
 //!
 //! Decisions are core's: [`gatepass_core::gateway::Enforcer`] routes and enforces,
 //! [`gatepass_core::exchange`] runs the token endpoint, [`gatepass_core::stats::Stat`] names
@@ -17,4 +19,5 @@ pub mod abi;
 pub mod crypto;
 mod hooks;
 mod host;
+mod remote;
 pub mod state;

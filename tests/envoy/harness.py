@@ -409,11 +409,6 @@ def _render_module() -> Any:
     return module
 
 
-def native_unsupported(text: str) -> str | None:
-    """envoy/render.py's answer: why the native module cannot run this config yet, or None."""
-    return _render_module().native_unsupported(text)
-
-
 def render_shipped(
     name: str,
     *,

@@ -5,10 +5,8 @@ configuration naming the field, and a panic inside it (its test-only path) is an
 Envoy keeps serving on every worker.
 
 Most of tests/envoy runs against both shells (the `shell` and `module_shell` fixtures): the
-cross-shell and attack vectors, the host edge, enforcement, rules, the token endpoint, work
-bounds, interop and the smoke tests. Remote JWKS, the shipped configs and the npm interop run
-against the proxy-wasm filter (the module does not fetch key sets yet; the shipped configs have
-no native twins yet)."""
+cross-shell and attack vectors, the host edge, enforcement, rules, remote JWKS, the token
+endpoint, work bounds, interop, the shipped configs and the smoke tests."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""Remote JWKS in real Envoy: the provider's key set is fetched from the `issuer_server` fixture
-through an Envoy cluster (`dispatch_http_call` from the root context), shared by the worker VMs,
-refreshed after `cache_duration`, refetched on an unknown `kid` at most once per
-`jwks_kid_miss_cooldown`, kept when a fetch fails, and never invented: no key set ever loaded
-means 401.
+"""Remote JWKS in real Envoy, with each shell (`shell`): the provider's key set is fetched from
+the `issuer_server` fixture through an Envoy cluster (the proxy-wasm filter: `dispatch_http_call`
+from a root context, the set shared by the VMs through shared data; the native module: the
+config-level HTTP callout on the main thread, the set published to every worker), refreshed
+after `cache_duration`, refetched on an unknown `kid` at most once per
+`jwks_kid_miss_cooldown` for the whole Envoy, kept when a fetch fails, and never invented: no
+key set ever loaded means 401.
 
 Keys are generated per test (PyJWT/cryptography) and published by the issuer server; every
 request carries a freshly minted token (distinct `jti`), so the verified-token cache never
@@ -57,7 +59,7 @@ class Remote:
 
 
 @pytest.fixture
-def remote(filter_wasm, envoy_factory, upstream, issuer_server):
+def remote(shell, envoy_factory, upstream, issuer_server):
     """start(cache_duration="600s", concurrency=1, publish=True) → Remote. With publish=False
     the issuer serves an empty set until the test publishes one."""
 
@@ -76,9 +78,7 @@ def remote(filter_wasm, envoy_factory, upstream, issuer_server):
                 )
             }
         )
-        b = harness.gatepass_bootstrap(
-            filter_wasm, config, upstream_port=upstream.port, issuer_port=issuer_server.port
-        )
+        b = shell.bootstrap(config, upstream_port=upstream.port, issuer_port=issuer_server.port)
         envoy = envoy_factory(b, concurrency=concurrency)
         return Remote(envoy, issuer_server, key, jwk)
 
@@ -108,9 +108,36 @@ def test_request_arriving_before_the_first_fetch_completes_waits_and_passes(remo
     assert issuer_server.jwks_requests == 1
 
 
+def test_request_with_a_body_that_waits_for_the_first_fetch_reaches_the_upstream_whole(remote, issuer_server):
+    """While a request waits for the first key set, its body is held with it, neither lost nor
+    sent on ahead of the decision: the upstream receives all of it once the keys have arrived."""
+    issuer_server.slow_seconds = 0.5
+    issuer_server.set_mode("slow")
+    r = remote()
+    body = secrets.token_hex(32 * 1024)  # 64 KiB, several chunks
+    sent = time.monotonic()
+    resp = r.envoy.post(
+        "/orders/1",
+        headers={"authorization": f"Bearer {r.token(scope='orders:read orders:write')}", "content-type": "text/plain"},
+        body=body,
+        timeout=10,
+    )
+    answered = time.monotonic()
+    assert resp.status == 200, resp
+    with issuer_server.lock:
+        first_fetch_arrived = issuer_server.requests[0][0]
+    assert sent < first_fetch_arrived + issuer_server.slow_seconds, "sent after the keys arrived: proved nothing"
+    # Decided (and forwarded) only once the keys had arrived: the body did not carry it past.
+    assert answered >= first_fetch_arrived + issuer_server.slow_seconds - 0.05
+    assert resp.json()["body"] == body
+    assert r.counter("denied.no_keys") == 0
+    assert r.counter("jwks.fetch_ok") == 1
+
+
 def test_first_requests_on_two_workers_all_wait_for_one_shared_fetch(remote, issuer_server):
     """--concurrency 2: twelve requests arriving together before the first (slow) fetch is
-    answered all wait and pass; the main VM and both worker VMs fetched once in total."""
+    answered all wait and pass; one fetch for the whole Envoy (the filter's main VM and both
+    worker VMs; the module's main thread)."""
     issuer_server.slow_seconds = 0.7
     issuer_server.set_mode("slow")
     r = remote(concurrency=2)

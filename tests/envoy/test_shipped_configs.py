@@ -15,11 +15,8 @@ import tokens
 
 DEMO_KEYS = harness.ROOT / "envoy" / "demo-keys"
 CONFIGS = sorted(p.name for p in (harness.ROOT / "envoy").glob("*.yaml"))
-# (config, shell): every config with the proxy-wasm filter, and its native twin where the module
-# can run it.
-SHELL_CONFIGS = [(name, "proxy-wasm") for name in CONFIGS] + [
-    (name, "native") for name in CONFIGS if harness.native_unsupported((harness.ROOT / "envoy" / name).read_text()) is None
-]
+# (config, shell): every config with the proxy-wasm filter, and its native twin.
+SHELL_CONFIGS = [(name, shell) for shell in ("proxy-wasm", "native") for name in CONFIGS]
 
 
 def demo_jwks() -> dict:
