@@ -25,6 +25,9 @@ Then the edge: an authorization server on Node running the npm package `gatepass
 
 It prints each request and answer, stops what it started, and exits non-zero if any step answers
 differently. Run through `make demo` (which builds the filter and the CLI and installs Envoy).
+Both Envoys run the native module (target/native/libgatepass.so, scripts/build-native.sh);
+with GATEPASS_SHELL=proxy-wasm, the proxy-wasm filter, with the same plugin JSON (envoy/render.py
+renders either shell).
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ from render import render  # noqa: E402
 ENVOY = ROOT / ".venv/bin/envoy"
 CLI = ROOT / "target/debug/gatepass"
 WASM = ROOT / "target/envoy/gatepass_filter.wasm"
+NATIVE = ROOT / "target/native"  # libgatepass.so
+SHELL = os.environ.get("GATEPASS_SHELL", "native")
+# Where each shell's counters appear in Envoy's stats.
+STATS_PREFIX = {"proxy-wasm": "wasmcustom.", "native": "dynamicmodulescustom."}
 EDGE = ROOT / "node-binding/examples/edge-server.mjs"
 PACKAGE_WASM = ROOT / "node-binding/dist/wasm/gatepass_node_bg.wasm"
 ORDERS_AUDIENCE = "https://orders.gatepass.local"
@@ -127,7 +134,7 @@ def stop(process: subprocess.Popen) -> None:
 def start_envoy(name: str, work: Path, started: list, listener: int, admin: int, ports: dict) -> bool:
     """Renders envoy/NAME.yaml on these ports, starts Envoy and waits until it is ready."""
     text = render((ROOT / f"envoy/{name}.yaml").read_text(), keys=KEYS, values={},
-                  ports={"listener": listener, "admin": admin, **ports}, wasm=WASM)
+                  ports={"listener": listener, "admin": admin, **ports}, wasm=WASM, shell=SHELL)
     config = work / f"{name}.yaml"
     config.write_text(text)
     log_path = work / f"{name}.log"
@@ -136,6 +143,7 @@ def start_envoy(name: str, work: Path, started: list, listener: int, admin: int,
             [str(ENVOY), "-c", str(config), "--base-id", str((os.getpid() + listener) % 60000 + 1000),
              "--concurrency", "2", "-l", "warn"],
             stdout=log, stderr=subprocess.STDOUT,
+            env={**os.environ, "ENVOY_DYNAMIC_MODULES_SEARCH_PATH": str(NATIVE)},
         )
     started.append(envoy)
     deadline = time.time() + 30
@@ -242,13 +250,16 @@ def edge_walkthrough(work: Path, started: list, upstream_port: int, expect, envo
 
     stats = call(admin, "GET", "/stats?filter=gatepass")[2].decode()
     print("\n== Envoy stats (remote_jwks)")
-    print("\n".join(line for line in stats.splitlines() if "wasmcustom" in line and not line.endswith(": 0")))
+    print("\n".join(line for line in stats.splitlines() if STATS_PREFIX[SHELL] in line and not line.endswith(": 0")))
     return True
 
 
 def main() -> int:
-    for path, how in ((ENVOY, "bash scripts/envoy.sh"), (CLI, "cargo build -p gatepass-cli"),
-                      (WASM, "bash scripts/build-filter.sh"),
+    if SHELL not in STATS_PREFIX:
+        print(f"demo: GATEPASS_SHELL must be one of {', '.join(STATS_PREFIX)}, not {SHELL!r}", file=sys.stderr)
+        return 1
+    artifact = (NATIVE / "libgatepass.so", "bash scripts/build-native.sh") if SHELL == "native" else (WASM, "bash scripts/build-filter.sh")
+    for path, how in ((ENVOY, "bash scripts/envoy.sh"), (CLI, "cargo build -p gatepass-cli"), artifact,
                       (PACKAGE_WASM, "bash node-binding/build.sh")):
         if not path.exists():
             print(f"demo: {path} is missing; run `{how}` (make demo does)", file=sys.stderr)
@@ -317,7 +328,7 @@ def main() -> int:
 
         stats = call(admin, "GET", "/stats?filter=gatepass")[2].decode()
         print("\n== Envoy stats")
-        print("\n".join(line for line in stats.splitlines() if "wasmcustom" in line and not line.endswith(": 0")))
+        print("\n".join(line for line in stats.splitlines() if STATS_PREFIX[SHELL] in line and not line.endswith(": 0")))
 
         if not edge_walkthrough(work, started, upstream.server_address[1], expect, token):
             ok = False

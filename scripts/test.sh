@@ -81,9 +81,13 @@ step "end-to-end tests in real Envoy and the npm server in Node (pytest tests/en
 GATEPASS_FILTER_WASM="$PWD/target/envoy/gatepass_filter.wasm" GATEPASS_NATIVE_SO="$native_so" \
   .venv/bin/pytest tests/envoy -q
 
-step "demo in real Envoy, the README's main command (make demo)"
+step "demo in real Envoy, the README's main command (make demo: the native module)"
 bash scripts/demo.sh > target/demo.log 2>&1 || { cat target/demo.log; exit 1; }
 tail -n 1 target/demo.log
+
+step "the same demo with the proxy-wasm filter (GATEPASS_SHELL=proxy-wasm make demo)"
+GATEPASS_SHELL=proxy-wasm bash scripts/demo.sh > target/demo-proxy-wasm.log 2>&1 || { cat target/demo-proxy-wasm.log; exit 1; }
+tail -n 1 target/demo-proxy-wasm.log
 
 step "npm package gatepass: build, Node (ESM + CJS), workerd, Deno, jose/oauth4webapi interop (node-binding/test.sh)"
 bash node-binding/test.sh

@@ -245,12 +245,15 @@ def test_underscore_and_case_variants_of_the_filters_headers_never_reach_the_ups
         assert got[0]["headers"]["x-client-id"] == "billing", got[0]
 
 
-def test_the_shipped_configs_reject_header_names_with_underscores(filter_wasm, envoy_factory, upstream):
-    """envoy/*.yaml set headers_with_underscores_action: REJECT_REQUEST (SECURITY.md)."""
+def test_the_shipped_configs_reject_header_names_with_underscores(shell, envoy_factory, upstream):
+    """envoy/*.yaml set headers_with_underscores_action: REJECT_REQUEST (SECURITY.md), and so do
+    their native twins."""
     for name in ("enforce-local-jwks.yaml", "token-endpoint.yaml", "enforce-remote-jwks.yaml"):
         text = (harness.ROOT / "envoy" / name).read_text()
         assert "headers_with_underscores_action: REJECT_REQUEST" in text, name
-    rendered = harness.render_shipped("enforce-local-jwks.yaml", ports={"upstream": upstream.port}, wasm=filter_wasm)
+    rendered = harness.render_shipped(
+        "enforce-local-jwks.yaml", ports={"upstream": upstream.port}, wasm=shell.wasm, shell=shell.name
+    )
     envoy = envoy_factory(rendered)
     r = http1(envoy.port, b"GET", b"/public/x", [(b"x_client_id", b"admin")])
     assert r.status == 400, r
@@ -285,10 +288,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_provider_moved_to_another_jwks_url_stops_trusting_the_old_urls_keys(filter_wasm, envoy_factory, upstream, tmp_path):
+def test_a_provider_moved_to_another_jwks_url_stops_trusting_the_old_urls_keys(shell, envoy_factory, upstream, tmp_path):
     """A listener update (LDS from a file) moves provider `main` from issuer A's JWKS to issuer
-    B's. Shared data outlives the configuration in the same Envoy; the key set fetched from A
-    must not be trusted for B."""
+    B's. The key set fetched from A must not be trusted for B: for the proxy-wasm filter, shared
+    data outlives the configuration in the same Envoy; the native module's process-wide state
+    must not carry it over either."""
     key_a, jwk_a = tokens.new_key("EdDSA", kid="same-kid")
     key_b, jwk_b = tokens.new_key("EdDSA", kid="same-kid")
     issuer_a = harness.IssuerServer(tokens.jwks(jwk_a)).up()
@@ -302,7 +306,7 @@ def test_a_provider_moved_to_another_jwks_url_stops_trusting_the_old_urls_keys(f
                 {"main": harness.provider(remote_jwks_uri=issuer.jwks_uri, cluster=cluster, timeout="1s")},
                 [{"match": {"prefix": "/orders"}, "requires": {"provider_name": "main"}}],
             )
-            b = harness.gatepass_bootstrap(filter_wasm, config, upstream_port=upstream.port)
+            b = shell.bootstrap(config, upstream_port=upstream.port)
             listener = b["static_resources"]["listeners"][0]
             listener["address"]["socket_address"]["port_value"] = port
             listener["@type"] = "type.googleapis.com/envoy.config.listener.v3.Listener"

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Load soak: Envoy (2 workers) with the gatepass filter serving the token endpoint and enforcing
-its tokens, driven at a sustained rate for several minutes with a mix of token issuance and
+"""Load soak: Envoy (2 workers) with gatepass serving the token endpoint and enforcing its
+tokens, driven at a sustained rate for several minutes with a mix of token issuance and
 enforcement, then the replay race repeated. Run through `scripts/soak.sh` (it builds the filter
-and installs Envoy); standard library + the Envoy test harness.
+or the native module and installs Envoy); standard library + the Envoy test harness.
 
-    scripts/soak.sh [seconds] [requests-per-second]        (defaults 300 s, 200 req/s)
+    scripts/soak.sh [seconds] [requests-per-second] [--shell proxy-wasm|native]
+                                                  (defaults 300 s, 200 req/s, proxy-wasm)
+
+`--shell native` runs the native module (target/native/libgatepass.so, or $GATEPASS_NATIVE_SO)
+instead of the proxy-wasm filter, with the same configuration.
 
 Every request has one right answer, checked as it comes back:
 
@@ -200,17 +204,26 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--race-rounds", type=int, default=100)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--shell", choices=["proxy-wasm", "native"], default="proxy-wasm")
     args = ap.parse_args()
 
-    upstream = harness.UpstreamServer().up()
     work = Path(tempfile.mkdtemp(prefix="gatepass-soak-"))
+    if args.shell == "native":
+        harness.install_native(harness.artifact("GATEPASS_NATIVE_SO", "build-native.sh"), work / "modules")
+        filter_wasm = None
+    else:
+        filter_wasm = harness.artifact("GATEPASS_FILTER_WASM", "build-filter.sh")
+    upstream = harness.UpstreamServer().up()
     envoy = harness.Envoy.start(
-        token_bootstrap(harness.WASM_PATH, server_config(), upstream.port), work, name="soak", concurrency=2, log_level="warn"
+        token_bootstrap(filter_wasm, server_config(), upstream.port), work, name="soak", concurrency=2, log_level="warn"
     )
     try:
         soak = Soak(envoy)
         samples: list[dict] = []
-        print(f"soak: {args.seconds:.0f} s at {args.rate:.0f} req/s ({args.threads} threads), Envoy {envoy.port} with 2 workers", flush=True)
+        print(
+            f"soak: {args.seconds:.0f} s at {args.rate:.0f} req/s ({args.threads} threads), Envoy {envoy.port} with 2 workers, {args.shell}",
+            flush=True,
+        )
         elapsed = soak.load(args.seconds, args.rate, args.threads, samples)
         race = soak.race(args.race_rounds, 8)
         counters = envoy.counters()
@@ -226,6 +239,7 @@ def main() -> int:
     alloc_growth = end["allocated"] - warm["allocated"]
     memory_flat = rss_growth <= max(0.10 * warm["rss_kib"], 8 * 1024) and alloc_growth <= max(0.10 * warm["allocated"], 8 << 20)
     summary = {
+        "shell": args.shell,
         "seconds": round(elapsed, 1),
         "requests": total,
         "rate": round(total / elapsed, 1),
