@@ -63,14 +63,25 @@ less sensitive to other load on the machine than req/s; differences of that colu
 per-step breakdown printed under the ratios. On a shared 2-core machine single runs vary by
 ±20 % or more: `--rounds K` runs every contender K times, interleaved, and reports medians.
 
-`--million` additionally sends 1,000,000 requests through the gatepass repeated-token contender
-(a fresh Envoy) and prints Envoy's memory before and after: VmRSS/VmHWM from /proc/PID/status
-and `server.memory_allocated` / `server.memory_heap_size` from the admin /stats.
+`--memory-run NAMES` additionally sends `--memory-requests N` (1,000,000) requests through each
+named repeated-token contender (a fresh Envoy each, in wrk runs of at most a minute) and prints
+Envoy's memory before and after: VmRSS/VmHWM from /proc/PID/status and
+`server.memory_allocated` / `server.memory_heap_size` from the admin /stats, and VmRSS after
+each run (flat or not); with `native` and `jwt_authn_cache` both, the gap between them.
+`--million` is `--memory-run gatepass`.
+
+The token-endpoint contenders (`gatepass_token`, `native_token`) POST
+`grant_type=client_credentials` with `client_secret_basic` to /oauth/token (the proxy-wasm
+filter behind Envoy's buffer filter on that route, as envoy/token-endpoint.yaml; the native
+module reads the body itself); every answer is a freshly minted EdDSA access token. Before the
+run: 200 with an access token for the right secret, 401 for a wrong one; after it, the filter's
+`token.issued` counter must match wrk's count.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import math
 import os
@@ -88,6 +99,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "envoy"))
 
 import harness  # noqa: E402  (tests/envoy/harness.py: bootstraps, Envoy process handling)
+import tokens  # noqa: E402  (tests/envoy/tokens.py: the demo keys, secret hashes)
 
 try:
     import jwt  # PyJWT (tests/envoy/requirements.txt)
@@ -238,6 +250,32 @@ def native_filter(*, require_token: bool = True, cache_size: int | None = None) 
     return harness.native_filter(gatepass_config(require_token=require_token, cache_size=cache_size))
 
 
+TOKEN_PATH = "/oauth/token"
+TOKEN_CLIENT, TOKEN_SECRET = "bench", "bench-secret-0123456789abcdefghijklmnop"
+TOKEN_BASIC = "Basic " + base64.b64encode(f"{TOKEN_CLIENT}:{TOKEN_SECRET}".encode()).decode()
+TOKEN_BODY = "grant_type=client_credentials"
+
+
+def token_endpoint_config() -> dict[str, Any]:
+    """`gatepass_config` plus a token endpoint: one `client_secret_basic` client, tokens signed
+    with the demo EdDSA key (what the README's token-endpoint row measures)."""
+    config = gatepass_config()
+    config["token_endpoint"] = {
+        "issuer": ISSUER,
+        "signing_keys": [tokens.DEMO_PRIVATE_JWK],
+        "default_audiences": [AUDIENCE],
+        "clients": [
+            {
+                "client_id": TOKEN_CLIENT,
+                "token_endpoint_auth_method": "client_secret_basic",
+                "client_secret_hash": tokens.secret_hash(TOKEN_SECRET),
+                "scope": SCOPE,
+            }
+        ],
+    }
+    return config
+
+
 def noop_filter(wasm: Path) -> dict[str, Any]:
     """The do-nothing proxy-wasm filter (bench/noop-filter.wat), in its own VM."""
     return harness.wasm_filter(wasm, "{}", name="noop", root_id="noop", vm_id="noop")
@@ -262,6 +300,11 @@ class Contender:
     authenticates: bool = True  # 401 without a valid token
     kind: str = ""  # "gatepass" | "jwt_authn" | "noop" | "" (which counters to read)
     alg: str = "EdDSA"  # the fresh tokens' algorithm
+    # The whole bootstrap instead of `filters` on the direct-response listener (the token
+    # endpoint contenders: their own route, and the buffer filter the proxy-wasm filter needs).
+    bootstrap: Callable[[argparse.Namespace], dict[str, Any]] | None = None
+    # "token": POST /oauth/token (client_secret_basic, EdDSA mint) instead of GET / with a token.
+    endpoint: str = ""
 
 
 CONTENDERS = [
@@ -352,6 +395,38 @@ CONTENDERS = [
         lambda a: [native_filter(require_token=False)],
         authenticates=False,
         kind="native",
+    ),
+    Contender(
+        "jwt_authn_cache_es256",
+        "jwt_authn + jwt_cache_config, repeated ES256 token",
+        lambda a: [jwt_authn_filter(cache=True)],
+        kind="jwt_authn",
+        alg="ES256",
+    ),
+    Contender(
+        "jwt_authn_cache_rs256",
+        "jwt_authn + jwt_cache_config, repeated RS256 token",
+        lambda a: [jwt_authn_filter(cache=True)],
+        kind="jwt_authn",
+        alg="RS256",
+    ),
+    Contender("native_es256", "native module, repeated ES256 token", lambda a: [native_filter()], kind="native", alg="ES256"),
+    Contender("native_rs256", "native module, repeated RS256 token", lambda a: [native_filter()], kind="native", alg="RS256"),
+    Contender(
+        "gatepass_token",
+        "gatepass token endpoint (client_secret_basic + EdDSA mint)",
+        lambda a: [],
+        kind="gatepass",
+        bootstrap=lambda a: harness.gatepass_bootstrap(a.wasm, token_endpoint_config()),
+        endpoint="token",
+    ),
+    Contender(
+        "native_token",
+        "native module token endpoint (client_secret_basic + EdDSA mint)",
+        lambda a: [],
+        kind="native",
+        bootstrap=lambda a: harness.gatepass_bootstrap(None, token_endpoint_config()),
+        endpoint="token",
     ),
 ]
 # The kinds whose counters are gatepass's (the proxy-wasm filter's and the native module's).
@@ -598,9 +673,24 @@ class Summary:
         return ", ".join(x for x in [m.note()] + [p for r in self.runs if r is not m for p in r.problems] if x)
 
 
+def check_token_answers(envoy: harness.Envoy, c: Contender) -> None:
+    """The token endpoint contenders: 200 with an access token for the bench client's secret,
+    401 for a wrong one."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    r = envoy.post(TOKEN_PATH, headers={**form, "authorization": TOKEN_BASIC}, body=TOKEN_BODY)
+    if r.status != 200 or "access_token" not in r.json():
+        raise BenchError(f"{c.name}: the token request answered {r.status} {r.body[:200]!r}\n{envoy.log_tail(30)}")
+    wrong = "Basic " + base64.b64encode(f"{TOKEN_CLIENT}:wrong".encode()).decode()
+    r = envoy.post(TOKEN_PATH, headers={**form, "authorization": wrong}, body=TOKEN_BODY)
+    if r.status != 401:
+        raise BenchError(f"{c.name}: a wrong secret answered {r.status}, expected 401")
+
+
 def check_answers(envoy: harness.Envoy, c: Contender, good: list[str]) -> None:
     """200 for each good token; 401 without a token and with a tampered one (if the contender
     authenticates at all). Fails loudly: a wrong answer here would make the numbers meaningless."""
+    if c.endpoint == "token":
+        return check_token_answers(envoy, c)
 
     def get(token: str | None) -> int:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
@@ -616,7 +706,7 @@ def check_answers(envoy: harness.Envoy, c: Contender, good: list[str]) -> None:
 
 
 def start_envoy(c: Contender, args: argparse.Namespace) -> harness.Envoy:
-    config = harness.bootstrap(http_filters=c.filters(args))
+    config = c.bootstrap(args) if c.bootstrap else harness.bootstrap(http_filters=c.filters(args))
     return harness.Envoy.start(config, args.workdir, name=c.name, concurrency=args.concurrency, log_level="warning")
 
 
@@ -624,24 +714,25 @@ def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -
     out = Outcome(c)
     envoy = start_envoy(c, args)
     try:
-        good = ctx["fresh_probe"][c.alg] if c.fresh else [ctx["token"]]
+        good = ctx["fresh_probe"][c.alg] if c.fresh else [ctx["repeated"][c.alg]]
         check_answers(envoy, c, good)
-        script = ctx["lua_fresh"] if c.fresh else ctx["lua_static"]
+        script = ctx["lua_fresh"] if c.fresh else ctx["lua_token"] if c.endpoint == "token" else ctx["lua_static"]
+        url = envoy.url + (TOKEN_PATH if c.endpoint == "token" else "/")
         wrk_kw: dict[str, Any] = dict(
-            token=None if c.fresh else ctx["token"],
+            token=None if c.fresh or c.endpoint == "token" else ctx["repeated"][c.alg],
             tokens_file=ctx["tokens_file"][c.alg] if c.fresh else None,
             threads=args.threads,
             conns=args.connections,
         )
         offset = 0
         if args.warmup > 0:
-            w = run_wrk(envoy.url + "/", args.warmup, script, **wrk_kw)
+            w = run_wrk(url, args.warmup, script, **wrk_kw)
             # wrk does not count the requests still in flight when it stops (at most one per
             # connection): skip those tokens too.
             offset = w.requests + args.connections
         before = counters(envoy, c.kind)
         cpu0 = cpu_seconds(envoy.proc.pid)
-        out.result = run_wrk(envoy.url + "/", args.duration, script, offset=offset, **wrk_kw)
+        out.result = run_wrk(url, args.duration, script, offset=offset, **wrk_kw)
         out.envoy_cpu = cpu_seconds(envoy.proc.pid) - cpu0
         if c.fresh and offset + out.result.requests + args.connections > tokens_for(args, c.alg):
             out.problems.append(f"token rotation wrapped (raise --tokens above {offset + out.result.requests:,})")
@@ -650,7 +741,9 @@ def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -
         out.counters = {k: v - before.get(k, 0) for k, v in after.items()}
         # The filter under test really decided these requests (within the requests in flight
         # at the run's edges, which wrk does not count).
-        decided = out.counters.get("no_requirement" if not c.authenticates else "allowed", 0)
+        decided = out.counters.get(
+            "token.issued" if c.endpoint == "token" else "allowed" if c.authenticates else "no_requirement", 0
+        )
         if c.kind in (*GATEPASS_KINDS, "jwt_authn") and abs(decided - out.result.requests) > 2 * args.connections:
             out.problems.append(f"FILTER COUNTED {decided} REQUESTS, wrk {out.result.requests}")
         if out.result.non2xx:
@@ -664,16 +757,19 @@ def run_contender(c: Contender, args: argparse.Namespace, ctx: dict[str, Any]) -
     return out
 
 
-def million(args: argparse.Namespace, ctx: dict[str, Any], rps_hint: float) -> dict[str, Any]:
-    """1,000,000 requests through the gatepass repeated-token contender; memory before/after."""
-    c = BY_NAME["gatepass"]
-    target = 1_000_000
+def memory_run(args: argparse.Namespace, ctx: dict[str, Any], name: str, target: int, rps_hint: float) -> dict[str, Any]:
+    """`target` requests through the repeated-token contender `name` (a fresh Envoy), in wrk runs
+    of at most a minute; Envoy's memory before, after each run, and after."""
+    c = BY_NAME[name]
+    if c.fresh or c.endpoint:
+        raise BenchError(f"--memory-run takes repeated-token contenders, not {name}")
     envoy = start_envoy(c, args)
     try:
         check_answers(envoy, c, [ctx["token"]])
         before = memory(envoy)
         total = non2xx = errors = 0
         runs = 0
+        samples: list[tuple[int, int]] = []
         wall = time.monotonic()
         rate = rps_hint or 20_000.0
         while total < target:
@@ -688,11 +784,14 @@ def million(args: argparse.Namespace, ctx: dict[str, Any], rps_hint: float) -> d
             non2xx += r.non2xx
             errors += r.socket_errors
             rate = max(1000.0, r.rps)
-            print(f"  1M run {runs}: {r.requests:,} requests at {r.rps:,.0f} req/s (total {total:,})", flush=True)
+            rss = proc_status(envoy.proc.pid).get("VmRSS", 0)
+            samples.append((total, rss))
+            print(f"  {name} run {runs}: {r.requests:,} requests at {r.rps:,.0f} req/s (total {total:,}), RSS {rss / 1024:.1f} MiB", flush=True)
         wall = time.monotonic() - wall
         after = memory(envoy)
-        stats = counters(envoy, "gatepass")
+        stats = counters(envoy, c.kind)
         return {
+            "contender": name,
             "requests": total,
             "runs": runs,
             "seconds": wall,
@@ -700,8 +799,9 @@ def million(args: argparse.Namespace, ctx: dict[str, Any], rps_hint: float) -> d
             "socket_errors": errors,
             "before": before,
             "after": after,
-            "filter_allowed": stats.get("allowed", 0),
-            "filter_allowed_cached": stats.get("allowed_cached", 0),
+            "rss_samples": samples,
+            "allowed": stats.get("allowed", 0),
+            "allowed_cached": stats.get("allowed_cached", 0),
         }
     finally:
         envoy.stop()
@@ -723,7 +823,7 @@ def fmt_ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
-def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: int, mem: dict[str, Any] | None) -> int:
+def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: int, mem: list[dict[str, Any]]) -> int:
     print()
     print(
         f"Envoy {args.envoy_version}, --concurrency {args.concurrency}, direct_response 200; wrk -t{args.threads} "
@@ -759,9 +859,12 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
         ("fresh ES256 gatepass / fresh ES256 jwt_authn", "gatepass_fresh_es256", "jwt_authn_fresh_es256", None),
         ("fresh RS256 gatepass / fresh RS256 jwt_authn", "gatepass_fresh_rs256", "jwt_authn_fresh_rs256", None),
         ("repeated-token native / jwt_authn with cache", "native", "jwt_authn_cache", 1.0),
+        ("repeated ES256 native / jwt_authn with cache", "native_es256", "jwt_authn_cache_es256", 1.0),
+        ("repeated RS256 native / jwt_authn with cache", "native_rs256", "jwt_authn_cache_rs256", 1.0),
         ("fresh EdDSA native / fresh EdDSA jwt_authn", "native_fresh", "jwt_authn_fresh", 1.0),
         ("fresh ES256 native / fresh ES256 jwt_authn", "native_fresh_es256", "jwt_authn_fresh_es256", 1.0),
         ("fresh RS256 native / fresh RS256 jwt_authn", "native_fresh_rs256", "jwt_authn_fresh_rs256", 1.0),
+        ("token endpoint native / proxy-wasm (basic + EdDSA mint)", "native_token", "gatepass_token", None),
     ]
     print()
     print("Ratios (req/s)")
@@ -812,13 +915,13 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
             f"{over / 1024:.1f} MiB"
         )
 
-    if mem is not None:
-        b, a = mem["before"], mem["after"]
+    for m in mem:
+        b, a = m["before"], m["after"]
         print()
         print(
-            f"Memory, gatepass repeated token, {mem['requests']:,} requests in {mem['runs']} wrk runs "
-            f"({mem['seconds']:.0f} s, non-2xx {mem['non2xx']}, socket errors {mem['socket_errors']}; "
-            f"filter allowed {mem['filter_allowed']:,}, from cache {mem['filter_allowed_cached']:,})"
+            f"Memory, {BY_NAME[m['contender']].label}, {m['requests']:,} requests in {m['runs']} wrk runs "
+            f"({m['seconds']:.0f} s, non-2xx {m['non2xx']}, socket errors {m['socket_errors']}; "
+            f"allowed {m['allowed']:,}, from cache {m['allowed_cached']:,})"
         )
         rows = [
             ("VmRSS (KiB)", "VmRSS"),
@@ -829,17 +932,26 @@ def report(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: in
         print(f"  {'':<34} {'before':>14} {'after':>14} {'delta':>12}")
         for label, key in rows:
             print(f"  {label:<34} {b.get(key, 0):>14,} {a.get(key, 0):>14,} {a.get(key, 0) - b.get(key, 0):>+12,}")
+        rss = [kib for _, kib in m["rss_samples"]]
+        first = next((kib for n, kib in m["rss_samples"] if n >= m["requests"] // 10), rss[0])
+        print(
+            f"  VmRSS after each run: {min(rss) / 1024:.1f}–{max(rss) / 1024:.1f} MiB; from 10 % of the requests "
+            f"to the end {first / 1024:.1f} → {rss[-1] / 1024:.1f} MiB ({(rss[-1] - first) / 1024:+.1f} MiB)"
+        )
+    by_name = {m["contender"]: m for m in mem}
+    if "native" in by_name and "jwt_authn_cache" in by_name:
+        gap = by_name["native"]["after"].get("VmRSS", 0) - by_name["jwt_authn_cache"]["after"].get("VmRSS", 0)
+        print(f"  native VmRSS − jwt_authn VmRSS at the end: {gap / 1024:+.1f} MiB (target ≤ +10 MiB: {'met' if gap <= 10 * 1024 else 'MISSED'})")
 
     failed = [o.contender.name for o in outcomes.values() if o.result is None or o.problems]
-    if mem is not None and (mem["non2xx"] or mem["socket_errors"]):
-        failed.append("million")
+    failed += [f"memory run {m['contender']}" for m in mem if m["non2xx"] or m["socket_errors"]]
     if failed:
         print(f"\nPROBLEMS in: {', '.join(failed)}")
         return 1
     return 0
 
 
-def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: int, mem: dict | None) -> dict:
+def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_size: int, mem: list[dict[str, Any]]) -> dict:
     return {
         "envoy": args.envoy_version,
         "concurrency": args.concurrency,
@@ -866,7 +978,7 @@ def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_si
             }
             for name, o in outcomes.items()
         },
-        "million": mem,
+        "memory_runs": mem,
     }
 
 
@@ -875,14 +987,18 @@ def results_json(outcomes: dict[str, Summary], args: argparse.Namespace, wasm_si
 
 def prepare(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
     """The tokens and wrk scripts the contenders `names` need, written under args.workdir."""
-    # Tokens: one repeated (EdDSA); and N fresh ones per algorithm in use, exp one second apart
-    # in mint order.
+    # Tokens: one repeated per algorithm in use (EdDSA always); and N fresh ones per algorithm
+    # in use, exp one second apart in mint order.
     now = int(time.time())
     ctx: dict[str, Any] = {
         "token": mint(signing_key("EdDSA"), jti="bench-repeated", now=now, exp=now + 3600),
         "tokens_file": {},
         "fresh_probe": {},
     }
+    ctx["repeated"] = {"EdDSA": ctx["token"]}
+    for alg in dict.fromkeys(BY_NAME[n].alg for n in names if not BY_NAME[n].fresh):
+        if alg not in ctx["repeated"]:
+            ctx["repeated"][alg] = mint(signing_key(alg), jti=f"bench-repeated-{alg.lower()}", now=now, exp=now + 3600)
     for alg in dict.fromkeys(BY_NAME[n].alg for n in names if BY_NAME[n].fresh):
         key = signing_key(alg)
         t0 = time.monotonic()
@@ -899,6 +1015,13 @@ def prepare(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
     lua_fresh = args.workdir / "fresh.lua"
     lua_fresh.write_text(LUA_FRESH + LUA_DONE)
     ctx["lua_static"], ctx["lua_fresh"] = lua_static, lua_fresh
+    lua_token = args.workdir / "token.lua"
+    lua_token.write_text(
+        f'wrk.method = "POST"\nwrk.body = "{TOKEN_BODY}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Authorization"] = "{TOKEN_BASIC}"\n' + LUA_DONE
+    )
+    ctx["lua_token"] = lua_token
     return ctx
 
 
@@ -925,7 +1048,9 @@ def main(argv: list[str]) -> int:
         default=",".join(c.name for c in CONTENDERS),
         help="comma-separated subset of: " + ", ".join(c.name for c in CONTENDERS),
     )
-    p.add_argument("--million", action="store_true", help="also: memory before/after 1,000,000 requests (gatepass)")
+    p.add_argument("--million", action="store_true", help="also: memory before/after 1,000,000 requests (gatepass); = --memory-run gatepass")
+    p.add_argument("--memory-run", default="", help="also: memory over --memory-requests requests through each of these repeated-token contenders (comma-separated)")
+    p.add_argument("--memory-requests", type=int, default=1_000_000, help="requests per --memory-run contender (1,000,000)")
     p.add_argument("--wasm", type=Path, default=Path(os.environ.get("GATEPASS_FILTER_WASM", WASM)))
     p.add_argument(
         "--native",
@@ -944,15 +1069,21 @@ def main(argv: list[str]) -> int:
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         p.error(f"unknown contender(s): {', '.join(unknown)}")
+    args.memory_run = [n.strip() for n in args.memory_run.split(",") if n.strip()]
+    if args.million and "gatepass" not in args.memory_run:
+        args.memory_run.append("gatepass")
+    unknown = [n for n in args.memory_run if n not in BY_NAME]
+    if unknown:
+        p.error(f"unknown --memory-run contender(s): {', '.join(unknown)}")
     if shutil.which("wrk") is None:
         sys.exit("envoy_bench.py: wrk is not installed (bench/envoy.sh installs it: bash scripts/install-deb.sh wrk)")
     if not os.access(harness.ENVOY_BIN, os.X_OK):
         sys.exit(f"envoy_bench.py: {harness.ENVOY_BIN} missing: run `bash scripts/envoy.sh` first")
-    needs_wasm = any(BY_NAME[n].kind == "gatepass" for n in names) or args.million
+    needs_wasm = any(BY_NAME[n].kind == "gatepass" for n in names + args.memory_run)
     if needs_wasm and not args.wasm.is_file():
         sys.exit(f"envoy_bench.py: {args.wasm} missing: bash scripts/build-filter.sh")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    if any(BY_NAME[n].kind == "native" for n in names):
+    if any(BY_NAME[n].kind == "native" for n in names + args.memory_run):
         if not args.native.is_file():
             sys.exit(f"envoy_bench.py: {args.native} missing: bash scripts/build-native.sh")
         harness.install_native(args.native, args.workdir / "native-module")
@@ -985,18 +1116,14 @@ def main(argv: list[str]) -> int:
                 )
             outcomes[name].runs.append(o)
 
-    mem = None
-    if args.million:
-        print("running 1,000,000 requests through gatepass (repeated token) ...", flush=True)
-        hint = outcomes["gatepass"].rps if "gatepass" in outcomes else 0.0
+    mem: list[dict[str, Any]] = []
+    for name in args.memory_run:
+        print(f"running {args.memory_requests:,} requests through {name} ...", flush=True)
         try:
-            mem = million(args, ctx, hint)
+            mem.append(memory_run(args, ctx, name, args.memory_requests, outcomes[name].rps if name in outcomes else 0.0))
         except (BenchError, harness.EnvoyStartError, RuntimeError, OSError, subprocess.TimeoutExpired) as e:
-            print(f"  million: FAILED: {e}", file=sys.stderr, flush=True)
-            mem = None
-            outcomes.setdefault(
-                "million", Summary(BY_NAME["gatepass"], [Outcome(BY_NAME["gatepass"], problems=[f"1M run FAILED: {e}"])])
-            )
+            print(f"  memory run {name}: FAILED: {e}", file=sys.stderr, flush=True)
+            outcomes.setdefault(f"memory-{name}", Summary(BY_NAME[name], [Outcome(BY_NAME[name], problems=[f"memory run FAILED: {e}"])]))
 
     wasm_size = args.wasm.stat().st_size if args.wasm.is_file() else 0
     rc = report(outcomes, args, wasm_size, mem)
