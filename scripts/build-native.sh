@@ -11,13 +11,23 @@
 #      renamed one must be noticed here, not in production.
 #
 # Prints the installed path on stdout.
+#
+#   bash scripts/build-native.sh --bench-noop   # the bench's baseline instead (feature
+#     `bench-noop`: the module returns at once and enforces nothing), installed as
+#     target/native-bench-noop/libgatepass_noop.so; never shipped
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-cargo build -q -p gatepass-envoy --profile native
 built="target/native/libgatepass_envoy.so"
-out="target/native/libgatepass.so"
+if [[ "${1:-}" == --bench-noop ]]; then
+  cargo build -q -p gatepass-envoy --profile native --features bench-noop
+  mkdir -p target/native-bench-noop
+  out="target/native-bench-noop/libgatepass_noop.so"
+else
+  cargo build -q -p gatepass-envoy --profile native
+  out="target/native/libgatepass.so"
+fi
 cp "$built" "$out"
 
 bash scripts/envoy.sh >&2
