@@ -5,7 +5,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-TOTAL=16
+TOTAL=$(grep -c '^step "' "${BASH_SOURCE[0]}")  # the step lines below
 current=0
 current_name=""
 started=$SECONDS
