@@ -196,8 +196,8 @@ fn load(envoy_config: ConfigEnvoyPtr, name: &[u8], text: &[u8]) -> Result<Config
     })
 }
 
-/// Frees what `Box::into_raw` made for Envoy (a configuration or a stream's state), inside the
-/// panic guard; null is nothing to free.
+/// Frees a configuration `Box::into_raw` made for Envoy, inside the panic guard (a stream's
+/// state is freed by its destroy hook); null is nothing to free.
 ///
 /// # Safety
 /// `ptr` is null or came from `Box::<T>::into_raw`, and Envoy hands it back once.
@@ -260,20 +260,19 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
 pub extern "C" fn envoy_dynamic_module_on_http_filter_destroy(state: *const c_void) {
     guard(
         || {
-            // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once, and the
-            // configuration outlives its streams.
-            let stream = unsafe { state.cast::<StreamState>().as_ref() };
-            if let Some(s) = stream {
-                if let (Some(w), Some(config)) = (&s.waiting, unsafe { s.config.as_ref() }) {
-                    // Out of the wake list before its scheduler goes.
-                    config.remote.waiters.remove(w.id);
-                }
+            if state.is_null() {
+                return;
+            }
+            // SAFETY: made by Box::into_raw in filter_new; Envoy destroys it once.
+            let stream = unsafe { Box::from_raw(state.cast_mut().cast::<StreamState>()) };
+            // SAFETY: the configuration outlives its streams.
+            if let (Some(w), Some(config)) = (&stream.waiting, unsafe { stream.config.as_ref() }) {
+                // Out of the wake list before its scheduler goes (with `stream`).
+                config.remote.waiters.remove(w.id);
             }
         },
         || (),
-    );
-    // SAFETY: as above.
-    unsafe { destroy::<StreamState>(state) }
+    )
 }
 
 #[no_mangle]
@@ -337,7 +336,7 @@ fn on_request_headers(
 
 /// Core's decision on `head`, with the remote key sets as they are now.
 fn enforce(config: &Config, head: &RequestHead<'_>, now: u64) -> Decision {
-    // One `Arc` per remote provider for the decision's length (none without remote keys).
+    // One guard per remote provider for the decision's length (none without remote keys).
     let held: Vec<_> = config.remote.providers.iter().map(|r| r.keys()).collect();
     let keys = |index: usize| {
         config

@@ -81,9 +81,10 @@ impl RemoteProvider {
         }
     }
 
-    /// The current key set (lock-free).
-    pub fn keys(&self) -> Option<Arc<JwkSet>> {
-        self.keys.load_full()
+    /// The current key set, lock-free and without touching the set's reference count (a
+    /// guard that workers hold for one decision).
+    pub fn keys(&self) -> arc_swap::Guard<Option<Arc<JwkSet>>> {
+        self.keys.load()
     }
 
     fn held(&self) -> Option<u64> {
@@ -425,7 +426,7 @@ mod tests {
             body: Ok(SET.to_vec()),
         };
         assert!(p.finish(&good, 100).is_ok());
-        let before = p.keys().expect("published");
+        let before = Option::clone(&p.keys()).expect("published");
         assert_eq!(p.held(), Some(100));
         assert!(!p.first_fetch_pending(100));
         for bad in [
@@ -444,7 +445,7 @@ mod tests {
             },
         ] {
             assert!(p.finish(&bad, 200).is_err(), "{bad:?}");
-            let after = p.keys().expect("still there");
+            let after = Option::clone(&p.keys()).expect("still there");
             assert!(Arc::ptr_eq(&before, &after), "{bad:?} replaced the set");
             assert_eq!(p.held(), Some(100));
         }
