@@ -80,9 +80,7 @@ def load(filters: list[dict], workdir: Path) -> tuple[float, float]:
     )
     try:
         time.sleep(1.5)
-        stat = Path(f"/proc/{envoy.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = int(stat[11]) + int(stat[12])  # utime + stime (fields 14 and 15)
-        return ticks / 100, eb.memory(envoy)["VmRSS"] / 1024
+        return eb.cpu_seconds(envoy.proc.pid), eb.proc_status(envoy.proc.pid)["VmRSS"] / 1024
     finally:
         envoy.stop()
 
