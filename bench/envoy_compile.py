@@ -4,8 +4,11 @@
   bash scripts/build-filter.sh && bash scripts/envoy.sh && .venv/bin/python bench/envoy_compile.py [--rounds N]
 
 Starts Envoy (`--concurrency 2`, as the Envoy bench's RSS figure) with one wasm filter at a time
-and reads, once it is ready and has idled for 1.5 s: the CPU time Envoy has used (user+system)
-and its RSS, less the same for the do-nothing filter (bench/noop-filter.wat). The modules:
+and reads, once it is ready and has idled for 1.5 s: the CPU time Envoy has used (user+system),
+its RSS, and what its allocator (tcmalloc, the admin `/memory` endpoint) holds: the bytes in use
+("live") and the heap it keeps without using it ("kept free": its page heap's free pages, its
+per-thread and central caches), each less the same for the do-nothing filter
+(bench/noop-filter.wat). The modules:
 
   * the do-nothing filter with generated functions added (straight-line integer code, the same
     total of ~190 KB of wasm each time, cut into functions of ~40 KB, ~10 KB or ~1 KB), either
@@ -17,12 +20,14 @@ same CPU and RSS at load as functions that run, so V8 compiles the whole module 
 it (Envoy turns Liftoff off, and its V8 then compiles every function with TurboFan, on several
 threads); and for the same bytes of wasm, large functions cost far more RSS than small ones,
 because the compiler's memory for one function grows faster than the function, and Envoy's
-allocator keeps what the compiler took.
+allocator keeps what the compiler took: for the shipped filter, most of its RSS is heap that
+tcmalloc keeps free after the compilation, not memory in use.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -73,14 +78,24 @@ def synthetic(workdir: Path, count: int, called: bool) -> Path:
     return out
 
 
-def load(filters: list[dict], workdir: Path) -> tuple[float, float]:
-    """(CPU seconds, RSS MiB) of an Envoy with `filters`, 1.5 s after it is ready."""
+MIB = 2**20
+
+
+def load(filters: list[dict], workdir: Path) -> tuple[float, float, float, float]:
+    """(CPU seconds, RSS MiB, live heap MiB, heap kept free MiB) of an Envoy with `filters`, 1.5 s
+    after it is ready."""
     envoy = harness.Envoy.start(
         harness.bootstrap(http_filters=filters), workdir, name="compile", concurrency=2, log_level="warning"
     )
     try:
         time.sleep(1.5)
-        return eb.cpu_seconds(envoy.proc.pid), eb.proc_status(envoy.proc.pid)["VmRSS"] / 1024
+        cpu, rss = eb.cpu_seconds(envoy.proc.pid), eb.proc_status(envoy.proc.pid)["VmRSS"] / 1024
+        # Envoy's allocator: `heap_size` is what tcmalloc took from the system, `allocated` what
+        # is in use; the rest it keeps for later (free pages, thread and central caches).
+        memory = {k: int(v) for k, v in json.loads(envoy.admin("/memory")).items()}
+        live = memory["allocated"] / MIB
+        kept = (memory["heap_size"] - memory["pageheap_unmapped"] - memory["allocated"]) / MIB
+        return cpu, rss, live, kept
     finally:
         envoy.stop()
 
@@ -100,18 +115,22 @@ def main(argv: list[str]) -> int:
             what = f"+ {count} functions of {label}, {'called at configure' if called else 'never called'}"
             modules.append((what, wasm, eb.noop_filter(wasm)))
     modules.append(("gatepass filter (target/envoy), Envoy bench config", FILTER, eb.gatepass_filter(FILTER)))
-    results: dict[str, list[tuple[float, float]]] = {m[0]: [] for m in modules}
+    results: dict[str, list[tuple[float, float, float, float]]] = {m[0]: [] for m in modules}
     for _ in range(args.rounds):
         for what, _wasm, filt in modules:
             results[what].append(load([filt], work))
-    base_cpu = statistics.median(r[0] for r in results[modules[0][0]])
-    base_rss = statistics.median(r[1] for r in results[modules[0][0]])
+
+    def median(what: str, i: int) -> float:
+        return statistics.median(r[i] for r in results[what])
+
+    base = [median(modules[0][0], i) for i in range(4)]
     print(f"medians of {args.rounds} Envoy starts each, --concurrency 2, over the do-nothing filter")
-    print(f"{'module':60} {'wasm bytes':>10} {'CPU at load':>12} {'RSS':>10}")
+    print(f"{'module':60} {'wasm bytes':>10} {'CPU at load':>12} {'RSS':>10} {'heap: live':>11} {'kept free':>10}")
     for what, wasm, _filt in modules:
-        cpu = statistics.median(r[0] for r in results[what]) - base_cpu
-        rss = statistics.median(r[1] for r in results[what]) - base_rss
-        print(f"{what:60} {wasm.stat().st_size:>10,} {cpu:>+10.2f} s {rss:>+7.1f} MiB")
+        cpu, rss, live, kept = (median(what, i) - base[i] for i in range(4))
+        print(
+            f"{what:60} {wasm.stat().st_size:>10,} {cpu:>+10.2f} s {rss:>+7.1f} MiB {live:>+7.1f} MiB {kept:>+6.1f} MiB"
+        )
     return 0
 
 
