@@ -77,7 +77,9 @@ GATEPASS_FILTER_WASM=target/envoy/gatepass_filter.wasm GATEPASS_NATIVE_SO="$nati
 step "npm package build (node-binding/build.sh)"
 bash node-binding/build.sh
 
-step "end-to-end tests in real Envoy and the npm server in Node (pytest tests/envoy)"
+step "end-to-end tests in real Envoy and the npm server in Node, a fleet on a real etcd cluster included (pytest tests/envoy)"
+# The fleet tests start their own 3-member etcd cluster on loopback (tests/envoy/etcd.py).
+bash scripts/install-deb.sh etcd=etcd-server
 GATEPASS_FILTER_WASM="$PWD/target/envoy/gatepass_filter.wasm" GATEPASS_NATIVE_SO="$native_so" \
   .venv/bin/pytest tests/envoy -q
 

@@ -187,8 +187,9 @@ pub enum ReplayOutcome {
     /// The key was already present: the assertion was used before.
     AlreadySeen,
     /// The store did not answer (an error, a timeout). Nothing is known, so the assertion is
-    /// not accepted (fail closed); the answer is a server error, which tells the client to try
-    /// again later rather than that its credentials are wrong.
+    /// not accepted (fail closed); the answer is 503 `temporarily_unavailable` with
+    /// `Retry-After`, which tells the client to try again later rather than that its
+    /// credentials are wrong.
     Unavailable,
 }
 
@@ -224,8 +225,8 @@ impl PendingAssertion {
                 "client assertion was already used",
             )),
             ReplayOutcome::Unavailable => Err(TokenError::new(
-                TokenErrorCode::ServerError,
-                "the replay store is unavailable",
+                TokenErrorCode::TemporarilyUnavailable,
+                "the replay store did not answer; retry later with a new client assertion",
             )),
         }
     }

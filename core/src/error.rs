@@ -46,6 +46,11 @@ pub enum TokenErrorCode {
     /// The server failed (e.g. signing); answered 500 with the `server_error` code RFC 6749
     /// §4.1.2.1 defines for the authorization endpoint.
     ServerError,
+    /// A store the server needs did not answer (the client-assertion replay store): answered
+    /// 503 with `Retry-After` and the `temporarily_unavailable` code RFC 6749 §4.1.2.1 defines
+    /// for the authorization endpoint (RFC 9110 §15.6.4: 503 is a temporary condition). The
+    /// client retries later, with a new assertion: the one it sent may have been recorded.
+    TemporarilyUnavailable,
 }
 
 impl TokenErrorCode {
@@ -60,6 +65,7 @@ impl TokenErrorCode {
             TokenErrorCode::InvalidScope => "invalid_scope",
             TokenErrorCode::InvalidTarget => "invalid_target",
             TokenErrorCode::ServerError => "server_error",
+            TokenErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 }
@@ -109,6 +115,8 @@ impl TokenError {
             405
         } else if self.code == TokenErrorCode::ServerError {
             500
+        } else if self.code == TokenErrorCode::TemporarilyUnavailable {
+            503
         } else if self.code == TokenErrorCode::InvalidClient {
             401
         } else {
@@ -134,9 +142,16 @@ impl TokenError {
         if self.method_not_allowed {
             response = response.with_header("allow", "POST".into());
         }
+        if self.code == TokenErrorCode::TemporarilyUnavailable {
+            // RFC 9110 §10.2.3: how long to wait (the store's own timeout is about that long).
+            response = response.with_header("retry-after", RETRY_AFTER_SECONDS.into());
+        }
         response
     }
 }
+
+/// `Retry-After` of a `temporarily_unavailable` answer, in seconds.
+pub const RETRY_AFTER_SECONDS: &str = "1";
 
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

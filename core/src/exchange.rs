@@ -105,6 +105,8 @@ pub enum Tally {
     Issued,
     /// Client authentication failed (`invalid_client`, 401).
     ClientAuthFailed,
+    /// The replay store did not answer (503 `temporarily_unavailable`).
+    StoreUnavailable,
     /// Any other refusal.
     Refused,
 }
@@ -124,6 +126,7 @@ impl Finished {
         match &self.outcome {
             Ok(_) => Tally::Issued,
             Err(e) if e.code == TokenErrorCode::InvalidClient => Tally::ClientAuthFailed,
+            Err(e) if e.code == TokenErrorCode::TemporarilyUnavailable => Tally::StoreUnavailable,
             Err(_) => Tally::Refused,
         }
     }
@@ -462,30 +465,72 @@ pub fn run_with_host<'c>(
     let mut find_client = Some(find_client);
     let mut record_jti = Some(record_jti);
     loop {
-        match exchange.next() {
-            Next::Respond(_) => {
-                return exchange.finished().unwrap_or_else(|| {
-                    let e = out_of_order();
-                    Finished {
-                        response: e.to_response(&config.issuer),
-                        outcome: Err(e),
-                    }
-                })
-            }
-            Next::LoadClient(id) => {
-                let id = String::from(id);
-                let record = find_client.take().and_then(|find| find(&id));
-                exchange.client_loaded(config, record);
-            }
-            Next::CheckSignature(_) => exchange.check_signature_with(config, host.verify),
-            Next::RecordReplay { key, expires_at } => {
-                let key = String::from(key);
+        let find = |id: &str| find_client.take().and_then(|find| find(id));
+        match advance(&mut exchange, config, find, host, rng) {
+            Advanced::Over(finished) => return finished,
+            Advanced::RecordReplay { key, expires_at } => {
                 // Asked once per exchange; a second ask would be a bug, answered as "seen".
                 let outcome = match record_jti.take() {
                     Some(record) => record(&key, expires_at),
                     None => ReplayOutcome::AlreadySeen,
                 };
                 exchange.replay_recorded(config, outcome);
+            }
+        }
+    }
+}
+
+/// Where [`advance`] stopped.
+#[derive(Debug)]
+pub enum Advanced {
+    /// The exchange is over: send this.
+    Over(Finished),
+    /// The replay store must insert `key` until `expires_at` ([`Next::RecordReplay`]); answer
+    /// with [`TokenExchange::replay_recorded`], then advance again.
+    RecordReplay {
+        /// The replay key.
+        key: String,
+        /// Until when it must be kept (Unix seconds).
+        expires_at: u64,
+    },
+}
+
+/// Runs the synchronous steps of `exchange` (client lookup with `find_client`, signatures with
+/// `host` or core) until it is over or needs the replay store: for a host whose replay store
+/// answers later (an Envoy token endpoint on etcd), which keeps the exchange between its calls.
+pub fn advance<'c>(
+    exchange: &mut TokenExchange,
+    config: &ServerConfig,
+    mut find_client: impl FnMut(&str) -> Option<&'c ClientRecord>,
+    host: &HostCrypto<'_>,
+    rng: &mut impl CryptoRngCore,
+) -> Advanced {
+    loop {
+        match exchange.next() {
+            Next::Respond(_) => {
+                let placeholder = || {
+                    let e = out_of_order();
+                    Finished {
+                        response: e.to_response(&config.issuer),
+                        outcome: Err(e),
+                    }
+                };
+                let over = core::mem::replace(&mut exchange.state, State::Moving);
+                return Advanced::Over(match over {
+                    State::Done(finished) => finished,
+                    _ => placeholder(),
+                });
+            }
+            Next::LoadClient(id) => {
+                let id = String::from(id);
+                exchange.client_loaded(config, find_client(&id));
+            }
+            Next::CheckSignature(_) => exchange.check_signature_with(config, host.verify),
+            Next::RecordReplay { key, expires_at } => {
+                return Advanced::RecordReplay {
+                    key: String::from(key),
+                    expires_at,
+                }
             }
             Next::Sign { alg, kid, input } => match (host.sign)(alg, kid, input) {
                 Some(signature) => exchange.signed(config, &signature),

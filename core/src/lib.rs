@@ -42,6 +42,7 @@ pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
 pub mod error;
+pub mod etcd;
 pub mod exchange;
 pub mod gateway;
 pub mod grant;

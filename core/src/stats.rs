@@ -31,6 +31,8 @@ pub enum Stat {
     TokenClientAuthFailed,
     /// Token endpoint: any other refusal.
     TokenRefused,
+    /// Token endpoint: the replay store did not answer (503, fail closed).
+    TokenStoreUnavailable,
     /// A remote JWKS fetch brought a usable set.
     JwksFetchOk,
     /// A remote JWKS fetch failed (the last good set is kept).
@@ -41,7 +43,7 @@ pub enum Stat {
 
 impl Stat {
     /// Every counter, in a fixed order ([`Stat::index`]).
-    pub const ALL: [Stat; 15] = [
+    pub const ALL: [Stat; 16] = [
         Stat::Allowed,
         Stat::AllowedCached,
         Stat::NoRequirement,
@@ -54,6 +56,7 @@ impl Stat {
         Stat::TokenIssued,
         Stat::TokenClientAuthFailed,
         Stat::TokenRefused,
+        Stat::TokenStoreUnavailable,
         Stat::JwksFetchOk,
         Stat::JwksFetchFailed,
         Stat::JwksKidMissRefetch,
@@ -74,6 +77,7 @@ impl Stat {
             Stat::TokenIssued => "gatepass.token.issued",
             Stat::TokenClientAuthFailed => "gatepass.token.client_auth_failed",
             Stat::TokenRefused => "gatepass.token.refused",
+            Stat::TokenStoreUnavailable => "gatepass.token.store_unavailable",
             Stat::JwksFetchOk => "gatepass.jwks.fetch_ok",
             Stat::JwksFetchFailed => "gatepass.jwks.fetch_failed",
             Stat::JwksKidMissRefetch => "gatepass.jwks.kid_miss_refetch",
@@ -109,6 +113,7 @@ impl Tally {
         match self {
             Tally::Issued => Stat::TokenIssued,
             Tally::ClientAuthFailed => Stat::TokenClientAuthFailed,
+            Tally::StoreUnavailable => Stat::TokenStoreUnavailable,
             Tally::Refused => Stat::TokenRefused,
         }
     }

@@ -517,8 +517,104 @@ fn bad_server_configurations_name_the_field() {
             |r| r["registration"] = json!({ "client_secret_ttl": "1h", "open_registration": true }),
             "registration.client_secret_ttl",
         ),
+        (
+            "replay_store_with_both_stores",
+            |r| r["replay_store"] = json!({ "shared_data": {}, "etcd": { "cluster": "etcd" } }),
+            "replay_store",
+        ),
+        (
+            "replay_store_with_no_store",
+            |r| r["replay_store"] = json!({}),
+            "replay_store",
+        ),
+        (
+            "replay_store_unknown_store",
+            |r| r["replay_store"] = json!({ "redis": {} }),
+            "replay_store.redis",
+        ),
+        (
+            "etcd_without_cluster",
+            |r| r["replay_store"] = json!({ "etcd": { "prefix": "p/" } }),
+            "replay_store.etcd",
+        ),
+        (
+            "etcd_empty_cluster",
+            |r| r["replay_store"] = json!({ "etcd": { "cluster": "" } }),
+            "replay_store.etcd.cluster",
+        ),
+        (
+            "etcd_prefix_with_a_space",
+            |r| r["replay_store"] = json!({ "etcd": { "cluster": "etcd", "prefix": "a b/" } }),
+            "replay_store.etcd.prefix",
+        ),
+        (
+            "etcd_timeout_in_minutes",
+            |r| r["replay_store"] = json!({ "etcd": { "cluster": "etcd", "timeout": "1m" } }),
+            "replay_store.etcd.timeout",
+        ),
+        (
+            "etcd_timeout_too_short",
+            |r| r["replay_store"] = json!({ "etcd": { "cluster": "etcd", "timeout": "5ms" } }),
+            "replay_store.etcd.timeout",
+        ),
+        (
+            "etcd_timeout_too_long",
+            |r| r["replay_store"] = json!({ "etcd": { "cluster": "etcd", "timeout": 11 } }),
+            "replay_store.etcd.timeout",
+        ),
+        (
+            "etcd_misspelt_field",
+            |r| r["replay_store"] = json!({ "etcd": { "cluster": "etcd", "timout": "1s" } }),
+            "replay_store.etcd.timout",
+        ),
     ];
     check_refusals(server_json, load_server, cases);
+}
+
+/// `replay_store` selects Envoy shared data (the default) or etcd, with its defaults; the npm
+/// package, whose stores are objects, refuses an Envoy store by name.
+#[test]
+fn replay_store_selects_shared_data_or_etcd() {
+    use gatepass_core::config::{EtcdConfig, ReplayStoreConfig};
+    let load = |store: Option<Value>| {
+        let mut raw = server_json();
+        if let Some(store) = store {
+            raw["replay_store"] = store;
+        }
+        ServerConfig::from_json(&raw.to_string()).unwrap()
+    };
+    assert_eq!(load(None).replay_store, ReplayStoreConfig::SharedData);
+    assert_eq!(
+        load(Some(json!({ "shared_data": {} }))).replay_store,
+        ReplayStoreConfig::SharedData
+    );
+    assert!(load(None).require_host_stores().is_ok());
+    let etcd = load(Some(json!({ "etcd": { "cluster": "etcd_cluster" } })));
+    assert_eq!(
+        etcd.replay_store,
+        ReplayStoreConfig::Etcd(EtcdConfig {
+            cluster: "etcd_cluster".into(),
+            prefix: "gatepass/replay/".into(),
+            timeout_ms: 1000,
+            authority: "etcd_cluster".into(),
+        })
+    );
+    assert_eq!(
+        etcd.require_host_stores().unwrap_err().field,
+        "replay_store"
+    );
+    let set = load(Some(json!({ "etcd": {
+        "cluster": "etcd", "prefix": "fleet-a/", "timeout": "250ms", "authority": "etcd.internal:2379"
+    } })));
+    assert_eq!(
+        set.replay_store,
+        ReplayStoreConfig::Etcd(EtcdConfig {
+            cluster: "etcd".into(),
+            prefix: "fleet-a/".into(),
+            timeout_ms: 250,
+            authority: "etcd.internal:2379".into(),
+        })
+    );
 }
 
 /// Principle 3: a configuration that could only fail at request time is refused at load time.

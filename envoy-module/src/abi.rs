@@ -155,6 +155,17 @@ extern "C" {
         label_values_length: usize,
         value: u64,
     ) -> u32;
+    /// An HTTP request to `cluster_name` for this stream; answered by
+    /// `envoy_dynamic_module_on_http_filter_http_callout_done` on the stream's worker.
+    pub fn envoy_dynamic_module_callback_http_filter_http_callout(
+        filter: FilterEnvoyPtr,
+        callout_id_out: *mut u64,
+        cluster_name: ModuleBuffer,
+        headers: *mut ModuleHeader,
+        headers_size: usize,
+        body: ModuleBuffer,
+        timeout_milliseconds: u64,
+    ) -> u32;
     /// An HTTP request to `cluster_name`, outside any stream; answered by
     /// `envoy_dynamic_module_on_http_filter_config_http_callout_done` on the main thread.
     pub fn envoy_dynamic_module_callback_http_filter_config_http_callout(

@@ -8,23 +8,25 @@
 
 #![allow(unsafe_code)]
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
-
-use gatepass_core::config::FilterConfig;
-use gatepass_core::exchange;
+use gatepass_core::client_auth::ReplayOutcome;
+use gatepass_core::config::{FilterConfig, ReplayStoreConfig};
+use gatepass_core::etcd::{EtcdInsert, EtcdNext, EtcdStep, LeaseCache, MAX_ANSWER_BYTES};
+use gatepass_core::exchange::{self, Advanced, TokenExchange};
 use gatepass_core::gateway::{Decision, Enforcer, Outcome, RequestHead, Route, TokenRequestHead};
 use gatepass_core::routes;
 use gatepass_core::stats::Stat;
 use rand_core::OsRng;
 
 use crate::abi::{self, ConfigEnvoyPtr, EnvoyBuffer, EnvoyHeader, FilterEnvoyPtr};
-use crate::host::{self, Stream, StreamScheduler};
+use crate::host::{self, Callout, Stream, StreamScheduler};
 use crate::remote::{self, Answer, Remotes};
-use crate::state::{CacheHandle, ReplayStore, SharedCache};
+use crate::state::{lock, CacheHandle, ReplayStore, SharedCache};
 
 /// The ABI version this module was written against (Envoy 1.40 reports `v0.2.0`).
 static ABI_VERSION: &[u8] = b"v0.2.0\0";
@@ -35,7 +37,7 @@ const TEST_PANIC_FILTER_NAME: &[u8] = b"gatepass-test-panic";
 const TEST_PANIC_PATH: &[u8] = b"/gatepass-test-panic";
 
 /// Live keys the replay store holds at most (about 100 MB at the worst); past it, assertions
-/// are refused with a 500 until keys expire.
+/// are refused with a 503 (`temporarily_unavailable`) until keys expire.
 const REPLAY_CAPACITY: usize = 1_000_000;
 
 /// One filter configuration, shared by every worker.
@@ -45,6 +47,8 @@ struct Config {
     signers: crate::crypto::Signers,
     cache: SharedCache,
     replay: ReplayStore,
+    /// The etcd leases granted for replay keys (`replay_store.etcd`), for every worker.
+    leases: Mutex<LeaseCache>,
     /// Remote key sets, fetched on the main thread and read by every worker without a lock.
     remote: Remotes,
     counters: Vec<Option<usize>>,
@@ -74,6 +78,23 @@ struct StreamState {
     token_request: Option<TokenRequestHead>,
     /// Set while the request waits for a first remote key set.
     waiting: Option<Waiting>,
+    /// Set while a token request waits for etcd (`replay_store.etcd`).
+    etcd: Option<EtcdWait>,
+}
+
+/// A token request waiting for the answer to an etcd call.
+struct EtcdWait {
+    exchange: TokenExchange,
+    insert: EtcdInsert,
+    callout: u64,
+}
+
+thread_local! {
+    /// Set while this worker starts a callout: Envoy may answer a callout that fails at once
+    /// (a local "no healthy upstream" reply) inside the call that starts it, which would enter
+    /// the module again for a stream whose state the caller holds. Such an answer is not read
+    /// (the start then reports failure, which counts as no answer).
+    static STARTING_CALLOUT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// A request held until a first remote key set arrives or `deadline` (Unix seconds) passes.
@@ -183,6 +204,7 @@ fn load(envoy_config: ConfigEnvoyPtr, name: &[u8], text: &[u8]) -> Result<Config
         remote: Remotes::new(envoy_config, &config)?,
         cache: SharedCache::new(config.jwt_cache_size),
         replay: ReplayStore::new(REPLAY_CAPACITY),
+        leases: Mutex::new(LeaseCache::new()),
         counters,
         panic_counter: host::define_counter(envoy_config, "gatepass.native.panic_caught"),
         test_panic: name == TEST_PANIC_FILTER_NAME,
@@ -249,6 +271,7 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_new(
                 config: config.cast::<Config>(),
                 token_request: None,
                 waiting: None,
+                etcd: None,
             };
             Box::into_raw(Box::new(state)).cast_const().cast()
         },
@@ -318,7 +341,7 @@ fn on_request_headers(
                     stream.remove_request_header(name);
                 }
                 if end_of_stream {
-                    answer_token_request(stream, config, &kept, &[], now);
+                    answer_token_request(stream, state, config, &kept, &[], now);
                 } else {
                     state.token_request = Some(kept);
                 }
@@ -464,10 +487,10 @@ fn max_body_bytes(config: &Config) -> usize {
         .map_or(0, |server| server.max_body_bytes)
 }
 
-/// Answers a complete token request with core's exchange (the configuration's clients, the
-/// shared replay store, core's signing).
+/// Answers a complete token request with core's exchange (see [`drive`]).
 fn answer_token_request(
     stream: Stream,
+    state: &mut StreamState,
     config: &Config,
     kept: &TokenRequestHead,
     body: &[u8],
@@ -485,22 +508,102 @@ fn answer_token_request(
             return;
         }
     };
-    // Client assertions are checked, and access tokens signed, through `ring`.
+    let mut jti = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut jti);
+    let exchange = TokenExchange::begin(server, &http, now, jti);
+    drive(stream, state, config, exchange, None);
+}
+
+/// Runs core's token exchange: the configuration's clients, `ring` for client assertions and
+/// access tokens, and the replay store — the module's own at once, or etcd through callouts,
+/// between which the request stays stopped (`etcd`: an insert in progress). Answers the request
+/// when the exchange is over.
+fn drive(
+    stream: Stream,
+    state: &mut StreamState,
+    config: &Config,
+    mut exchange: TokenExchange,
+    mut etcd: Option<(EtcdInsert, EtcdNext)>,
+) {
+    let Some(server) = config.enforcer.config().token_endpoint.as_ref() else {
+        stream.send_response(&routes::internal_error());
+        return;
+    };
     let host = exchange::HostCrypto {
         verify: &crate::crypto::check,
         sign: &|alg, kid, input| config.signers.sign(alg, kid, input),
     };
-    let done = exchange::run_with_host(
-        server,
-        &http,
-        |id| server.client(id),
-        |key, expires_at| config.replay.record(key, expires_at, now),
-        &host,
-        now,
-        &mut OsRng,
-    );
-    config.count(stream, done.tally().stat());
-    stream.send_response(&done.response);
+    let now = now();
+    loop {
+        if let Some((mut insert, next)) = etcd.take() {
+            let step = insert.resume(&mut lock(&config.leases), next, now);
+            match (step, &server.replay_store) {
+                (EtcdStep::Done(outcome), _) => exchange.replay_recorded(server, outcome),
+                (EtcdStep::Send(call), ReplayStoreConfig::Etcd(etcd_config)) => {
+                    let callout = Callout {
+                        cluster: &etcd_config.cluster,
+                        method: "POST",
+                        path: call.path,
+                        authority: &etcd_config.authority,
+                        body: call.body.as_bytes(),
+                        timeout_ms: etcd_config.timeout_ms,
+                    };
+                    STARTING_CALLOUT.set(true);
+                    let started = stream.callout(&callout);
+                    STARTING_CALLOUT.set(false);
+                    match started {
+                        Some(id) => {
+                            state.etcd = Some(EtcdWait {
+                                exchange,
+                                insert,
+                                callout: id,
+                            });
+                            return;
+                        }
+                        None => {
+                            host::log(
+                                abi::LOG_WARN,
+                                &format!(
+                                    "gatepass: replay store (etcd): cannot call cluster {}",
+                                    etcd_config.cluster
+                                ),
+                            );
+                            etcd = Some((insert, EtcdNext::Answer(None)));
+                        }
+                    }
+                }
+                (EtcdStep::Send(_), ReplayStoreConfig::SharedData) => {
+                    exchange.replay_recorded(server, ReplayOutcome::Unavailable)
+                }
+            }
+            continue;
+        }
+        let find = |id: &str| server.client(id);
+        match exchange::advance(&mut exchange, server, find, &host, &mut OsRng) {
+            Advanced::Over(done) => {
+                config.count(stream, done.tally().stat());
+                stream.send_response(&done.response);
+                return;
+            }
+            Advanced::RecordReplay { key, expires_at } => match &server.replay_store {
+                ReplayStoreConfig::SharedData => {
+                    let outcome = config.replay.record(&key, expires_at, now);
+                    exchange.replay_recorded(server, outcome);
+                }
+                ReplayStoreConfig::Etcd(etcd_config) => {
+                    let (insert, call) = EtcdInsert::begin(
+                        etcd_config,
+                        &lock(&config.leases),
+                        &key,
+                        expires_at,
+                        now,
+                        &mut OsRng,
+                    );
+                    etcd = Some((insert, EtcdNext::Send(call)));
+                }
+            },
+        }
+    }
 }
 
 fn too_large(stream: Stream, state: &mut StreamState, config: &Config) {
@@ -537,7 +640,7 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_request_body(
                     Some(body) => {
                         let kept = kept.clone();
                         state.token_request = None;
-                        answer_token_request(stream, config, &kept, &body, now());
+                        answer_token_request(stream, state, config, &kept, &body, now());
                     }
                     None => too_large(stream, state, config),
                 }
@@ -565,7 +668,7 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_request_trailers(
                     return abi::TRAILERS_CONTINUE;
                 };
                 match stream.request_body(false, max_body_bytes(config)) {
-                    Some(body) => answer_token_request(stream, config, &kept, &body, now()),
+                    Some(body) => answer_token_request(stream, state, config, &kept, &body, now()),
                     None => too_large(stream, state, config),
                 }
                 abi::TRAILERS_STOP
@@ -620,17 +723,50 @@ pub extern "C" fn envoy_dynamic_module_on_http_filter_local_reply(
     abi::LOCAL_REPLY_CONTINUE
 }
 
+/// An etcd call of a token request ended (the stream's worker).
 #[no_mangle]
 pub extern "C" fn envoy_dynamic_module_on_http_filter_http_callout_done(
-    _filter: FilterEnvoyPtr,
-    _state: *const c_void,
-    _callout_id: u64,
-    _result: u32,
-    _headers: *mut EnvoyHeader,
-    _headers_size: usize,
-    _body_chunks: *mut EnvoyBuffer,
-    _body_chunks_size: usize,
+    filter: FilterEnvoyPtr,
+    state: *const c_void,
+    callout_id: u64,
+    result: u32,
+    headers: *mut EnvoyHeader,
+    headers_size: usize,
+    body_chunks: *mut EnvoyBuffer,
+    body_chunks_size: usize,
 ) {
+    if STARTING_CALLOUT.get() {
+        return; // answered inside the call that starts it: see STARTING_CALLOUT
+    }
+    // SAFETY: Envoy's pointers for this stream (its worker thread).
+    unsafe {
+        request_hook(filter, state, 0, |stream, state, config| {
+            let Some(wait) = state.etcd.take_if(|w| w.callout == callout_id) else {
+                return 0;
+            };
+            // SAFETY: Envoy's arrays, valid during this hook (null when there was no response).
+            let answer = (result == abi::CALLOUT_SUCCESS).then(|| {
+                let headers = host::envoy_headers(headers, headers_size);
+                let status = headers
+                    .iter()
+                    .find(|(name, _)| *name == b":status")
+                    .and_then(|(_, v)| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.parse::<u16>().ok());
+                // Longer than core reads: not an answer it asked for, the same as none.
+                let body = host::envoy_body(body_chunks, body_chunks_size, MAX_ANSWER_BYTES).ok();
+                status.zip(body)
+            });
+            let next = EtcdNext::Answer(answer.flatten());
+            drive(
+                stream,
+                state,
+                config,
+                wait.exchange,
+                Some((wait.insert, next)),
+            );
+            0
+        });
+    }
 }
 
 #[no_mangle]

@@ -235,45 +235,90 @@ pub fn config_increment(config: abi::ConfigEnvoyPtr, id: usize) {
     }
 }
 
-/// Starts a GET of `path` from `cluster` outside any stream (on the main thread); the answer
-/// comes to `on_http_filter_config_http_callout_done` with the returned id. `None`: Envoy
-/// refused to start it (no such cluster, for one).
-pub fn config_get(
-    config: abi::ConfigEnvoyPtr,
-    cluster: &str,
-    authority: &str,
-    path: &str,
-    timeout_ms: u64,
-) -> Option<u64> {
-    let pairs: [(&str, &str); 4] = [
-        (":method", "GET"),
-        (":path", path),
-        (":authority", authority),
-        ("accept", "application/json"),
-    ];
-    let mut headers: Vec<ModuleHeader> = pairs
-        .iter()
-        .map(|(k, v)| ModuleHeader {
-            key_ptr: k.as_ptr(),
-            key_length: k.len(),
-            value_ptr: v.as_ptr(),
-            value_length: v.len(),
-        })
-        .collect();
+/// One HTTP request a callout sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Callout<'a> {
+    /// The Envoy cluster.
+    pub cluster: &'a str,
+    /// `:method`.
+    pub method: &'a str,
+    /// `:path`.
+    pub path: &'a str,
+    /// `:authority`.
+    pub authority: &'a str,
+    /// The body (`content-type: application/json` when not empty).
+    pub body: &'a [u8],
+    /// Timeout in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Callout<'_> {
+    /// Its headers, pointing into `self`'s strings.
+    fn headers(&self) -> Vec<ModuleHeader> {
+        let mut pairs: Vec<(&str, &str)> = vec![
+            (":method", self.method),
+            (":path", self.path),
+            (":authority", self.authority),
+            ("accept", "application/json"),
+        ];
+        if !self.body.is_empty() {
+            pairs.push(("content-type", "application/json"));
+        }
+        pairs
+            .iter()
+            .map(|(k, v)| ModuleHeader {
+                key_ptr: k.as_ptr(),
+                key_length: k.len(),
+                value_ptr: v.as_ptr(),
+                value_length: v.len(),
+            })
+            .collect()
+    }
+}
+
+/// Starts `callout` outside any stream (on the main thread); the answer comes to
+/// `on_http_filter_config_http_callout_done` with the returned id. `None`: Envoy refused to
+/// start it (no such cluster, for one).
+pub fn config_callout(config: abi::ConfigEnvoyPtr, callout: &Callout<'_>) -> Option<u64> {
+    let mut headers = callout.headers();
     let mut id = 0u64;
     // SAFETY: every buffer and the header array are alive for the call; Envoy copies them.
     let result = unsafe {
         abi::envoy_dynamic_module_callback_http_filter_config_http_callout(
             config,
             &mut id,
-            ModuleBuffer::of(cluster.as_bytes()),
+            ModuleBuffer::of(callout.cluster.as_bytes()),
             headers.as_mut_ptr(),
             headers.len(),
-            ModuleBuffer::of(&[]),
-            timeout_ms,
+            ModuleBuffer::of(callout.body),
+            callout.timeout_ms,
         )
     };
     (result == abi::CALLOUT_INIT_SUCCESS).then_some(id)
+}
+
+impl Stream {
+    /// Starts `callout` for this stream; the answer comes to `on_http_filter_http_callout_done`
+    /// on this stream's worker with the returned id. `None`: Envoy refused to start it (no such
+    /// cluster, or no healthy host to send it to).
+    pub fn callout(&self, callout: &Callout<'_>) -> Option<u64> {
+        let mut headers = callout.headers();
+        let mut id = 0u64;
+        // SAFETY: the filter pointer is Envoy's for the current hook; every buffer and the
+        // header array are alive for the call, and Envoy copies them.
+        let result = unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_http_callout(
+                self.0,
+                &mut id,
+                ModuleBuffer::of(callout.cluster.as_bytes()),
+                headers.as_mut_ptr(),
+                headers.len(),
+                ModuleBuffer::of(callout.body),
+                callout.timeout_ms,
+            )
+        };
+        (result == abi::CALLOUT_INIT_SUCCESS).then_some(id)
+    }
 }
 
 /// The headers of a callout's answer, as bytes.

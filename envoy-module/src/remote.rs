@@ -109,12 +109,16 @@ impl RemoteProvider {
             *in_flight = InFlight::Starting;
         }
         // No lock is held across the call: Envoy may call the answer hook before it returns.
-        let sent = host::config_get(
+        let sent = host::config_callout(
             envoy_config,
-            &self.source.cluster,
-            &self.source.authority,
-            &self.source.path,
-            self.source.timeout_ms.max(1),
+            &host::Callout {
+                cluster: &self.source.cluster,
+                method: "GET",
+                path: &self.source.path,
+                authority: &self.source.authority,
+                body: &[],
+                timeout_ms: self.source.timeout_ms.max(1),
+            },
         );
         let mut in_flight = lock(&self.in_flight);
         if *in_flight != InFlight::Starting {

@@ -16,8 +16,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use gatepass_core::client_auth::ReplayOutcome;
-use gatepass_core::config::{FilterConfig, KeySource};
-use gatepass_core::exchange;
+use gatepass_core::config::{FilterConfig, KeySource, ReplayStoreConfig};
+use gatepass_core::etcd::{EtcdInsert, EtcdNext, EtcdStep, LeaseCache};
+use gatepass_core::exchange::{self, Advanced, HostCrypto, TokenExchange};
 use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route, TokenRequestHead};
 use gatepass_core::response::HttpResponse;
 use gatepass_core::routes;
@@ -53,6 +54,8 @@ struct State {
     gateway: RefCell<Gateway>,
     remote: RefCell<Vec<RemoteProvider>>,
     waiting: RefCell<Vec<Waiter>>,
+    /// The etcd leases this VM granted for replay keys (`replay_store.etcd`).
+    leases: RefCell<LeaseCache>,
     stats: Stats,
 }
 
@@ -236,16 +239,18 @@ impl RootContext for Root {
                 return false;
             }
         };
-        if config.token_endpoint.is_some() {
+        if let Some(server) = &config.token_endpoint {
             // Minting needs randomness (jti, RSA blinding): WASI random_get must work here.
             let mut probe = [0u8; 16];
             if getrandom::getrandom(&mut probe).is_err() {
                 host::log_error("invalid configuration: token_endpoint: the host gives no randomness (WASI random_get)");
                 return false;
             }
-            if let Err(e) = replay::prepare() {
-                host::log_error(&format!("cannot prepare the replay store: {e}"));
-                return false;
+            if server.replay_store == ReplayStoreConfig::SharedData {
+                if let Err(e) = replay::prepare() {
+                    host::log_error(&format!("cannot prepare the replay store: {e}"));
+                    return false;
+                }
             }
         }
         let mut remote = Vec::new();
@@ -270,6 +275,7 @@ impl RootContext for Root {
             gateway: RefCell::new(Gateway::new(config)),
             remote: RefCell::new(remote),
             waiting: RefCell::new(Vec::new()),
+            leases: RefCell::new(LeaseCache::new()),
             stats: Stats::define(),
         }));
         true
@@ -296,6 +302,7 @@ impl RootContext for Root {
             context_id,
             state,
             token_request: None,
+            etcd: None,
         }))
     }
 
@@ -316,9 +323,39 @@ struct Request {
     state: Rc<State>,
     /// A token request's headers, kept until the request ends.
     token_request: Option<TokenRequestHead>,
+    /// A token request waiting for etcd (`replay_store.etcd`): the exchange, the insert, and
+    /// the dispatch token of the call in flight.
+    etcd: Option<(TokenExchange, EtcdInsert, u32)>,
 }
 
-impl Context for Request {}
+/// Core's signatures: the filter has no crypto of its own.
+const CORE_CRYPTO: HostCrypto<'static> = HostCrypto {
+    verify: &|c| c.verify_builtin(),
+    sign: &|_, _, _| None,
+};
+
+impl Context for Request {
+    /// etcd's answer to a replay-store call (or Envoy's report that none came: no `:status`).
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        let Some((exchange, insert, token)) = self.etcd.take() else {
+            return;
+        };
+        if token != token_id {
+            self.etcd = Some((exchange, insert, token));
+            return;
+        }
+        let answer = replay::etcd_answer(body_size);
+        // A token request never continues upstream: `drive` answers it, or pauses it again for
+        // the next call.
+        let _ = self.drive(exchange, Some((insert, EtcdNext::Answer(answer))));
+    }
+}
 
 impl Request {
     fn respond(&self, response: &HttpResponse) -> Action {
@@ -344,25 +381,81 @@ impl Request {
                 return self.respond(&e.to_response(&server.issuer));
             }
         };
-        let now = host::now();
-        // Core's token exchange with synchronous I/O: the configuration's clients and the
-        // replay store in Envoy shared data.
-        let done = exchange::run(
-            server,
-            &http,
-            |id| server.client(id),
-            |key, expires_at| {
-                replay::record(key, expires_at, now).unwrap_or_else(|e| {
-                    host::log_error(&format!("replay store failed: {e}"));
-                    ReplayOutcome::Unavailable
-                })
-            },
-            now,
-            &mut rand_core::OsRng,
-        );
-        self.state.stats.increment(done.tally().stat());
+        let mut jti = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut jti);
+        let exchange = TokenExchange::begin(server, &http, host::now(), jti);
         drop(gateway);
-        self.respond(&done.response)
+        self.drive(exchange, None)
+    }
+
+    /// Runs core's token exchange: the configuration's clients, core's signatures, and the
+    /// replay store — Envoy shared data at once, or etcd through HTTP calls, between which the
+    /// request pauses (`etcd` resumes an insert in progress). Answers the request when the
+    /// exchange is over.
+    fn drive(
+        &mut self,
+        mut exchange: TokenExchange,
+        mut etcd: Option<(EtcdInsert, EtcdNext)>,
+    ) -> Action {
+        let state = self.state.clone();
+        let gateway = state.gateway.borrow();
+        let Some(server) = gateway.config().token_endpoint.as_ref() else {
+            return self.respond(&routes::internal_error());
+        };
+        let now = host::now();
+        loop {
+            if let Some((mut insert, next)) = etcd.take() {
+                match insert.resume(&mut state.leases.borrow_mut(), next, now) {
+                    EtcdStep::Done(outcome) => exchange.replay_recorded(server, outcome),
+                    EtcdStep::Send(call) => {
+                        match replay::dispatch_etcd(&server.replay_store, &call) {
+                            Ok(token) => {
+                                self.etcd = Some((exchange, insert, token));
+                                return Action::Pause;
+                            }
+                            Err(e) => {
+                                host::log_warn(&format!("replay store (etcd): {e}"));
+                                etcd = Some((insert, EtcdNext::Answer(None)));
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            let find = |id: &str| server.client(id);
+            match exchange::advance(
+                &mut exchange,
+                server,
+                find,
+                &CORE_CRYPTO,
+                &mut rand_core::OsRng,
+            ) {
+                Advanced::Over(done) => {
+                    state.stats.increment(done.tally().stat());
+                    return self.respond(&done.response);
+                }
+                Advanced::RecordReplay { key, expires_at } => match &server.replay_store {
+                    ReplayStoreConfig::SharedData => {
+                        let outcome = replay::record(&key, expires_at, now).unwrap_or_else(|e| {
+                            host::log_error(&format!("replay store failed: {e}"));
+                            ReplayOutcome::Unavailable
+                        });
+                        exchange.replay_recorded(server, outcome);
+                    }
+                    ReplayStoreConfig::Etcd(config) => {
+                        let (insert, call) = EtcdInsert::begin(
+                            config,
+                            &state.leases.borrow(),
+                            &key,
+                            expires_at,
+                            now,
+                            &mut rand_core::OsRng,
+                        );
+                        etcd = Some((insert, EtcdNext::Send(call)));
+                    }
+                },
+            }
+        }
     }
 
     fn too_large(&mut self) -> Action {

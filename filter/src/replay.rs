@@ -1,5 +1,7 @@
 //! The client-assertion replay store: Envoy shared data, shared by every worker VM of one
-//! Envoy, with compare-and-swap.
+//! Envoy, with compare-and-swap; or etcd (`replay_store.etcd`), shared by a fleet, where core
+//! writes every call and reads every answer (`gatepass_core::etcd`) and this module only sends
+//! them.
 //!
 //! Envoy's `set_shared_data` checks the CAS only for keys that exist, so insert-if-absent on a
 //! key of its own would race. Instead the replay keys live in 64 shard entries (by the first
@@ -8,7 +10,11 @@
 //! entries, appends, and writes back with the CAS, retrying on a mismatch. Two workers racing
 //! with the same assertion: one write wins, the other retries and finds the key.
 
+use std::time::Duration;
+
 use gatepass_core::client_auth::ReplayOutcome;
+use gatepass_core::config::ReplayStoreConfig;
+use gatepass_core::etcd::{EtcdCall, MAX_ANSWER_BYTES};
 
 use crate::host::{self, SetError};
 
@@ -72,4 +78,42 @@ pub fn record(key: &str, expires_at: u64, now: u64) -> Result<ReplayOutcome, Str
         }
     }
     Err("replay store is contended".into())
+}
+
+/// Sends one of core's etcd calls (`replay_store.etcd`) to the configured cluster; returns the
+/// dispatch token its answer comes back with.
+pub fn dispatch_etcd(store: &ReplayStoreConfig, call: &EtcdCall) -> Result<u32, String> {
+    let ReplayStoreConfig::Etcd(etcd) = store else {
+        return Err("the replay store is not etcd".into());
+    };
+    let headers = vec![
+        (":method", "POST"),
+        (":path", call.path),
+        (":authority", etcd.authority.as_str()),
+        ("content-type", "application/json"),
+    ];
+    // The SDK's call (see host.rs: its dispatcher must register the token, so that the answer
+    // reaches this request's context). Its inputs are the checked configuration's and core's.
+    proxy_wasm::hostcalls::dispatch_http_call(
+        &etcd.cluster,
+        headers,
+        Some(call.body.as_bytes()),
+        vec![],
+        Duration::from_millis(etcd.timeout_ms),
+    )
+    .map_err(|status| format!("cannot call cluster {}: {status:?}", etcd.cluster))
+}
+
+/// The answer to an etcd call, read as bytes: its `:status` and body (at most core's bound and
+/// one byte, so that core sees an oversized answer as one), or `None` when Envoy reports that
+/// no answer came (a timeout, a reset, no healthy member: no `:status`).
+pub fn etcd_answer(body_size: usize) -> Option<(u16, Vec<u8>)> {
+    let status = host::header_value(host::MAP_HTTP_CALL_RESPONSE_HEADERS, ":status")?;
+    let status = std::str::from_utf8(&status).ok()?.parse::<u16>().ok()?;
+    let body = host::buffer(
+        host::BUFFER_HTTP_CALL_RESPONSE_BODY,
+        body_size.min(MAX_ANSWER_BYTES + 1),
+    )
+    .unwrap_or_default();
+    Some((status, body))
 }

@@ -70,6 +70,7 @@ impl Server {
     #[wasm_bindgen(constructor)]
     pub fn new(config_json: &str) -> Result<Server, JsError> {
         let config = ServerConfig::from_json(config_json)
+            .and_then(|c| c.require_host_stores().map(|()| c))
             .map_err(|e| js_error("invalid_configuration", e))?;
         Ok(Server {
             config: Rc::new(config),

@@ -66,6 +66,24 @@ impl<'de> Deserialize<'de> for RawDuration {
 }
 
 impl RawDuration {
+    /// In milliseconds: seconds as a number or `"2s"`, or `"250ms"`.
+    fn millis(&self, field: &str) -> Result<u64, ConfigError> {
+        match self {
+            RawDuration::Text(t) if t.ends_with("ms") => t
+                .strip_suffix("ms")
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    ConfigError::new(field, "must be a duration like \"250ms\" or \"2s\"")
+                }),
+            _ => self
+                .seconds(field)
+                .map(|s| s.saturating_mul(1000))
+                .map_err(|_| {
+                    ConfigError::new(field, "must be a duration like \"250ms\" or \"2s\"")
+                }),
+        }
+    }
+
     fn seconds(&self, field: &str) -> Result<u64, ConfigError> {
         match self {
             RawDuration::Seconds(s) => Ok(*s),
@@ -203,6 +221,16 @@ mod tests {
     fn durations_accept_seconds_and_the_envoy_string_form() {
         assert_eq!(RawDuration::Seconds(5).seconds("f"), Ok(5));
         assert_eq!(RawDuration::Text("300s".into()).seconds("f"), Ok(300));
+        assert_eq!(RawDuration::Text("250ms".into()).millis("f"), Ok(250));
+        assert_eq!(RawDuration::Text("2s".into()).millis("f"), Ok(2000));
+        assert_eq!(RawDuration::Seconds(3).millis("f"), Ok(3000));
+        for bad in ["ms", "1.5s", "-1ms", "5m", "250 ms"] {
+            assert_eq!(
+                RawDuration::Text(bad.into()).millis("f").unwrap_err().field,
+                "f",
+                "{bad}"
+            );
+        }
         assert_eq!(
             RawDuration::Text("5m".into())
                 .seconds("f")

@@ -97,6 +97,146 @@ pub struct RawServerConfig {
     /// endpoints, in bytes (default 64 KiB, at most 1 MiB); a longer one is answered 413.
     #[serde(default)]
     pub max_body_bytes: Option<u64>,
+    /// Where the Envoy token endpoint records client assertions' `jti`s (default: Envoy shared
+    /// data, one Envoy). The npm package takes its stores as objects instead.
+    #[serde(default)]
+    pub replay_store: Option<RawReplayStore>,
+}
+
+/// `replay_store` as written: exactly one of its members.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplayStore {
+    /// Envoy shared data: every worker of one Envoy (`{}`; the default).
+    #[serde(default)]
+    pub shared_data: Option<RawSharedData>,
+    /// etcd, shared by every Envoy that names the same cluster and prefix.
+    #[serde(default)]
+    pub etcd: Option<RawEtcd>,
+}
+
+/// `replay_store.shared_data`: no settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSharedData {}
+
+/// `replay_store.etcd` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEtcd {
+    /// The Envoy cluster of the etcd members' client URLs (etcd's v3 JSON gateway).
+    pub cluster: String,
+    /// Prefix of every key written (default `gatepass/replay/`); Envoys that must refuse each
+    /// other's replays share it.
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// How long one call to etcd may take (default 1 s; `"250ms"` or `"2s"`, 10 ms to 10 s).
+    #[serde(default)]
+    pub timeout: Option<RawDuration>,
+    /// `:authority` of the calls (default: the cluster's name).
+    #[serde(default)]
+    pub authority: Option<String>,
+}
+
+/// Where the token endpoint records assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplayStoreConfig {
+    /// Envoy shared data.
+    SharedData,
+    /// etcd.
+    Etcd(EtcdConfig),
+}
+
+/// The typed `replay_store.etcd`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcdConfig {
+    /// Envoy cluster.
+    pub cluster: String,
+    /// Key prefix.
+    pub prefix: String,
+    /// Timeout of one call, in milliseconds.
+    pub timeout_ms: u64,
+    /// `:authority` of the calls.
+    pub authority: String,
+}
+
+impl ServerConfig {
+    /// For a host that takes its stores as objects (the npm package): a configuration that
+    /// names an Envoy replay store is refused, naming the field.
+    pub fn require_host_stores(&self) -> Result<(), ConfigError> {
+        match self.replay_store {
+            ReplayStoreConfig::SharedData => Ok(()),
+            ReplayStoreConfig::Etcd(_) => Err(ConfigError::new(
+                "replay_store",
+                "is for the Envoy token endpoint; here the replay store is an object (replayStore)",
+            )),
+        }
+    }
+}
+
+/// Default of `replay_store.etcd.prefix`.
+pub const DEFAULT_ETCD_PREFIX: &str = "gatepass/replay/";
+
+impl TryFrom<&RawReplayStore> for ReplayStoreConfig {
+    type Error = ConfigError;
+
+    fn try_from(raw: &RawReplayStore) -> Result<Self, ConfigError> {
+        match (&raw.shared_data, &raw.etcd) {
+            (Some(_), None) => Ok(ReplayStoreConfig::SharedData),
+            (None, Some(etcd)) => {
+                let field = |f: &str| alloc::format!("etcd.{f}");
+                let name_like = |v: &str| {
+                    !v.is_empty() && v.len() <= 255 && v.bytes().all(|b| b.is_ascii_graphic())
+                };
+                if !name_like(&etcd.cluster) {
+                    return Err(ConfigError::new(
+                        field("cluster"),
+                        "must name an Envoy cluster (printable ASCII, no spaces)",
+                    ));
+                }
+                let prefix = etcd
+                    .prefix
+                    .clone()
+                    .unwrap_or_else(|| String::from(DEFAULT_ETCD_PREFIX));
+                if !name_like(&prefix) {
+                    return Err(ConfigError::new(
+                        field("prefix"),
+                        "must be 1 to 255 printable ASCII characters without spaces",
+                    ));
+                }
+                let timeout_ms = match &etcd.timeout {
+                    None => 1000,
+                    Some(t) => t.millis(&field("timeout"))?,
+                };
+                if !(10..=10_000).contains(&timeout_ms) {
+                    return Err(ConfigError::new(
+                        field("timeout"),
+                        "must be between 10ms and 10s",
+                    ));
+                }
+                let authority = etcd
+                    .authority
+                    .clone()
+                    .unwrap_or_else(|| etcd.cluster.clone());
+                if !name_like(&authority) {
+                    return Err(ConfigError::new(
+                        field("authority"),
+                        "must be a host[:port] (printable ASCII, no spaces)",
+                    ));
+                }
+                Ok(ReplayStoreConfig::Etcd(EtcdConfig {
+                    cluster: etcd.cluster.clone(),
+                    prefix,
+                    timeout_ms,
+                    authority,
+                }))
+            }
+            _ => Err(ConfigError::new(
+                "",
+                "set exactly one of shared_data or etcd",
+            )),
+        }
+    }
 }
 
 /// The typed authorization server configuration.
@@ -138,6 +278,8 @@ pub struct ServerConfig {
     pub scopes_supported: Vec<String>,
     /// Largest request body the endpoints read (`max_body_bytes`).
     pub max_body_bytes: usize,
+    /// Where the Envoy token endpoint records assertions (`replay_store`).
+    pub replay_store: ReplayStoreConfig,
 }
 
 /// Default of `max_body_bytes`: the token parser's own bound ([`crate::limits::MAX_BODY_BYTES`]).
@@ -283,6 +425,10 @@ impl TryFrom<RawServerConfig> for ServerConfig {
         };
         assertion.allow_legacy_audience = raw.allow_legacy_assertion_audience;
         assertion.require_explicit_typ = raw.require_explicit_assertion_typ;
+        let replay_store = match &raw.replay_store {
+            None => ReplayStoreConfig::SharedData,
+            Some(r) => ReplayStoreConfig::try_from(r).map_err(|e| e.within("replay_store"))?,
+        };
         // Read once: it bounds new registrations and, on or off, the clients already stored.
         let allowed_scopes = match &raw.registration {
             Some(r) => scopes_field("registration.allowed_scope", &r.allowed_scope)?,
@@ -374,6 +520,7 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             stored_clients,
             scopes_supported,
             max_body_bytes,
+            replay_store,
         })
     }
 }

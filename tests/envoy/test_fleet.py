@@ -1,0 +1,279 @@
+"""A fleet of Envoys on one replay store in etcd (`token_endpoint.replay_store.etcd`): a real
+3-member etcd cluster on loopback (tests/envoy/etcd.py) and two Envoys with the same token
+endpoint configuration, one with each shell (the proxy-wasm filter, the native module).
+
+- One client assertion sent to both Envoys at once, 100 rounds: exactly one token per round,
+  the other request 401 `invalid_client`; the keys are in etcd, under few leases.
+- The leader stopped during a run: no round issues two tokens, and tokens keep being issued.
+- Two members stopped (no quorum): token requests fail closed, 503 `temporarily_unavailable`
+  with `Retry-After`, counted; enforcement keeps answering; service resumes when the members
+  return.
+- An etcd cluster with no endpoint (Envoy answers "no healthy upstream" inside the call that
+  starts it): 503, and Envoy keeps serving.
+
+The fault tests run in this order on one cluster; each brings its members back before it ends.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import uuid
+
+import pytest
+
+import harness
+import tokens
+from etcd import EtcdCluster
+
+TOKEN_PATH = "/oauth/token"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+ETCD_TIMEOUT_MS = 500
+ROUNDS = 100
+
+
+def etcd_cluster_config(ports: list[int]) -> dict:
+    """The Envoy cluster of the etcd members' client URLs, as the README's fleet how-to: active
+    health checks on etcd's `/health` (false without a leader), so a stopped member is left out
+    within a second."""
+    return {
+        "name": "etcd",
+        "type": "STATIC",
+        "connect_timeout": "0.25s",
+        "lb_policy": "ROUND_ROBIN",
+        "load_assignment": {
+            "cluster_name": "etcd",
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": p}}}}
+                        for p in ports
+                    ]
+                }
+            ],
+        },
+        "health_checks": [
+            {
+                "timeout": "0.5s",
+                "interval": "0.5s",
+                "no_traffic_interval": "0.5s",
+                "unhealthy_threshold": 1,
+                "healthy_threshold": 1,
+                "http_health_check": {"path": "/health"},
+            }
+        ],
+    }
+
+
+def fleet_config(prefix: str) -> dict:
+    te = {
+        "issuer": harness.ISSUER,
+        "signing_keys": [tokens.DEMO_PRIVATE_JWK],
+        "default_audiences": [harness.AUDIENCE],
+        "clients": [
+            {
+                "client_id": "worker",
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": tokens.WORKER_PUBLIC_JWKS,
+                "scope": "orders:read orders:write",
+            }
+        ],
+        "replay_store": {"etcd": {"cluster": "etcd", "prefix": prefix, "timeout": f"{ETCD_TIMEOUT_MS}ms"}},
+    }
+    return harness.plugin_config({"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS)}, token_endpoint=te)
+
+
+def fleet_bootstrap(wasm, config: dict, upstream_port: int, etcd_ports: list[int]) -> dict:
+    b = harness.gatepass_bootstrap(wasm, config, upstream_port=upstream_port)
+    b["static_resources"]["clusters"].append(etcd_cluster_config(etcd_ports))
+    return b
+
+
+def post_token(envoy, body: str) -> harness.Response:
+    return envoy.post(TOKEN_PATH, headers=FORM, body=body, timeout=15)
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory, filter_wasm, native_module, module_envoy_factory, module_upstream):
+    """(etcd cluster, key prefix, [proxy-wasm Envoy, native Envoy])."""
+    cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), size=3).start()
+    prefix = f"gatepass-test/{uuid.uuid4().hex}/"
+    config = fleet_config(prefix)
+    try:
+        envoys = [
+            module_envoy_factory(
+                fleet_bootstrap(wasm, config, module_upstream.port, cluster.client_ports), name=f"fleet-{name}"
+            )
+            for name, wasm in (("proxy-wasm", filter_wasm), ("native", None))
+        ]
+        yield cluster, prefix, envoys
+    finally:
+        cluster.stop()
+
+
+def race(envoys, body: str) -> list:
+    """The same token request sent to every Envoy at once; the responses (or exceptions)."""
+    barrier = threading.Barrier(len(envoys))
+    results: list = [None] * len(envoys)
+
+    def fire(i: int) -> None:
+        barrier.wait(timeout=10)
+        try:
+            results[i] = post_token(envoys[i], body)
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            results[i] = e
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(len(envoys))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def verdict(r) -> str:
+    """What one answer says: `token`, `replay` (401 invalid_client), `unavailable` (503
+    temporarily_unavailable with Retry-After), or a description of anything else."""
+    if not isinstance(r, harness.Response):
+        return f"exception {r!r}"
+    if r.status == 200 and r.json().get("access_token"):
+        return "token"
+    if r.status == 401 and r.json().get("error") == "invalid_client":
+        return "replay"
+    if (
+        r.status == 503
+        and r.json().get("error") == "temporarily_unavailable"
+        and r.headers.get("retry-after") == "1"
+        and r.headers.get("cache-control") == "no-store"
+    ):
+        return "unavailable"
+    return f"{r.status} {r.headers} {r.body[:200]!r}"
+
+
+def rounds(envoys, n: int, during=None) -> list[collections.Counter]:
+    """`n` rounds of one fresh assertion raced at every Envoy; `during(i)` runs before round i."""
+    out = []
+    for i in range(n):
+        if during:
+            during(i)
+        body = tokens.assertion_form(tokens.client_assertion())
+        out.append(collections.Counter(verdict(r) for r in race(envoys, body)))
+    return out
+
+
+def leases(cluster: EtcdCluster) -> int:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{cluster.client_ports[0]}/v3/lease/leases", data=b"{}", method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=3) as r:
+        return len(json.loads(r.read()).get("leases", []))
+
+
+def test_one_assertion_at_both_envoys_at_once_is_accepted_exactly_once(fleet):
+    cluster, prefix, envoys = fleet
+    before = [e.counters() for e in envoys]
+    results = rounds(envoys, ROUNDS)
+    wrong = [(i, c) for i, c in enumerate(results) if c != {"token": 1, "replay": 1}]
+    print(f"\nfleet: {ROUNDS} rounds, {ROUNDS - len(wrong)} with exactly one token and one replay refusal")
+    assert not wrong, wrong[:5]
+    # Both shells took part: each issued some of the tokens and refused some replays.
+    deltas = [e.counters_delta(b) for e, b in zip(envoys, before)]
+    issued = [d.get("gatepass.token.issued", 0) for d in deltas]
+    refused = [d.get("gatepass.token.client_auth_failed", 0) for d in deltas]
+    assert sum(issued) == ROUNDS and sum(refused) == ROUNDS, deltas
+    assert all(n > 0 for n in issued) and all(n > 0 for n in refused), deltas
+    # The keys are etcd's, not each Envoy's own: one per round, under the configured prefix,
+    # kept with a few leases (one per worker and expiry bucket), not one per key.
+    assert len(cluster.keys(prefix)) == ROUNDS
+    assert leases(cluster) <= 6
+
+
+def test_the_leader_stopped_during_a_run_costs_no_wrong_answer(fleet):
+    """The member stopped is the Raft leader: the others elect a new one while requests go on."""
+    cluster, _, envoys = fleet
+    leader = cluster.leader()
+    try:
+        results = rounds(envoys, 60, during=lambda i: cluster.stop_member(leader) if i == 20 else None)
+    finally:
+        cluster.start_member(leader)
+        cluster.wait_healthy(range(3))
+    print(
+        f"\nfleet, the leader (m{leader}) stopped before round 20 of 60: rounds by answers",
+        dict(collections.Counter(tuple(sorted(c.items())) for c in results)),
+    )
+    # Never two tokens for one assertion; every answer is a token, a replay refusal or a
+    # clear 503; and tokens keep being issued after the member went away.
+    assert all(c["token"] <= 1 for c in results), results
+    odd = [c for c in results if set(c) - {"token", "replay", "unavailable"}]
+    assert not odd, odd[:3]
+    after_stop = results[20:]
+    issued_after = sum(c["token"] for c in after_stop)
+    assert issued_after >= len(after_stop) - 2, after_stop
+
+
+def test_lost_quorum_fails_closed_enforcement_continues_and_service_resumes(fleet):
+    cluster, _, envoys = fleet
+    # A token minted while the store works, to check enforcement during the outage.
+    body = tokens.assertion_form(tokens.client_assertion())
+    minted = post_token(envoys[0], body)
+    assert verdict(minted) == "token", minted
+    access = minted.json()["access_token"]
+    before = [e.counters() for e in envoys]
+    try:
+        cluster.stop_member(0)
+        cluster.stop_member(1)
+        deadline = time.monotonic() + 10
+        while cluster.health(2) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not cluster.health(2), "the last member still reports a leader"
+        for envoy in envoys:
+            for _ in range(3):
+                started = time.monotonic()
+                r = post_token(envoy, tokens.assertion_form(tokens.client_assertion()))
+                took = time.monotonic() - started
+                assert verdict(r) == "unavailable", (envoy.name, verdict(r))
+                # At most four calls of the configured timeout each (core's MAX_CALLS).
+                assert took < 4 * ETCD_TIMEOUT_MS / 1000 + 1.5, took
+            # Enforcement does not touch etcd.
+            ok = envoy.get("/orders/1", headers={"authorization": f"Bearer {access}"})
+            assert ok.status == 200, ok
+            assert envoy.get("/orders/1").status == 401
+        for envoy, b in zip(envoys, before):
+            delta = envoy.counters_delta(b)
+            assert delta.get("gatepass.token.store_unavailable") == 3, delta
+            assert "gatepass.token.issued" not in delta, delta
+    finally:
+        cluster.start_member(0)
+        cluster.start_member(1)
+    cluster.wait_healthy(range(3))
+    # Service resumes: each Envoy issues tokens again within seconds, and once per assertion.
+    for envoy in envoys:
+        deadline = time.monotonic() + 20
+        while True:
+            v = verdict(post_token(envoy, tokens.assertion_form(tokens.client_assertion())))
+            if v == "token" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert v == "token", (envoy.name, v)
+    results = rounds(envoys, 10)
+    assert all(c == {"token": 1, "replay": 1} for c in results), results
+
+
+def test_an_etcd_cluster_with_no_endpoint_fails_closed_and_envoy_keeps_serving(shell, envoy_factory, upstream):
+    """Envoy's HTTP client answers a call to a cluster with no host at once ("no healthy
+    upstream"), inside the call that starts it: the shells count it as no answer."""
+    config = fleet_config("unused/")
+    b = harness.gatepass_bootstrap(shell.wasm, config, upstream_port=upstream.port)
+    empty = etcd_cluster_config([])
+    empty.pop("health_checks")
+    b["static_resources"]["clusters"].append(empty)
+    envoy = envoy_factory(b)
+    for _ in range(3):
+        r = post_token(envoy, tokens.assertion_form(tokens.client_assertion()))
+        assert verdict(r) == "unavailable", verdict(r)
+    assert envoy.get("/orders/1").status == 401
+    assert envoy.counters().get("gatepass.token.store_unavailable") == 3
