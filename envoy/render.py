@@ -54,7 +54,16 @@ WASM_IN_CONFIGS = "target/envoy/gatepass_filter.wasm"
 DEFAULT_WASM = ROOT / WASM_IN_CONFIGS
 
 # Fixed ports in envoy/*.yaml, by name.
-DEFAULT_PORTS = {"listener": 10000, "admin": 9901, "upstream": 8081, "issuer": 8082}
+DEFAULT_PORTS = {
+    "listener": 10000,
+    "admin": 9901,
+    "upstream": 8081,
+    "issuer": 8082,
+    # The etcd members of envoy/token-endpoint-etcd.yaml (etcd's convention for a local cluster).
+    "etcd0": 2379,
+    "etcd1": 22379,
+    "etcd2": 32379,
+}
 
 PLACEHOLDER = re.compile(r"__([A-Z][A-Z0-9_]*)__")
 

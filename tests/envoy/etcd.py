@@ -6,6 +6,9 @@ client and peer ports and data directory under a work directory, started and sto
     cluster.client_ports          # the v3 JSON gateway of each member
     cluster.stop_member(0); cluster.start_member(0)
     cluster.stop()
+
+Run as a program (`bash scripts/etcd-cluster.sh`), it starts a cluster on the client ports
+envoy/token-endpoint-etcd.yaml names (2379, 22379, 32379) and keeps it until interrupted.
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ def free_port() -> int:
 
 
 class EtcdCluster:
-    def __init__(self, workdir: Path, size: int = 3) -> None:
+    def __init__(self, workdir: Path, size: int = 3, client_ports: list[int] | None = None) -> None:
         self.workdir = Path(workdir)
         self.size = size
-        self.client_ports = [free_port() for _ in range(size)]
+        self.client_ports = list(client_ports) if client_ports else [free_port() for _ in range(size)]
         self.peer_ports = [free_port() for _ in range(size)]
         self.procs: list[subprocess.Popen | None] = [None] * size
         self.logs: list[Path] = [self.workdir / f"etcd-m{i}.log" for i in range(size)]
@@ -148,3 +151,36 @@ class EtcdCluster:
             except OSError:
                 continue
         raise RuntimeError("no etcd member answered")
+
+
+def main() -> None:
+    import argparse
+    import tempfile
+
+    p = argparse.ArgumentParser(description="A local etcd cluster for envoy/token-endpoint-etcd.yaml")
+    p.add_argument("--ports", default="2379,22379,32379", help="client ports, one per member")
+    p.add_argument("--dir", type=Path, help="data directory (default: a new temporary one)")
+    args = p.parse_args()
+    ports = [int(x) for x in args.ports.split(",")]
+
+    def interrupted(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="gatepass-etcd-"))
+    cluster = EtcdCluster(workdir, size=len(ports), client_ports=ports).start()
+    pids = [proc.pid for proc in cluster.procs if proc]
+    print(f"etcd: {len(ports)} members, client URLs " + ", ".join(f"http://127.0.0.1:{p}" for p in ports))
+    print(f"etcd: PIDs {pids}, data in {workdir}; Ctrl-C stops them", flush=True)
+    try:
+        while all(proc and proc.poll() is None for proc in cluster.procs):
+            time.sleep(1)
+        print("etcd: a member exited; stopping the others", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """A fleet of Envoys on one replay store in etcd (`token_endpoint.replay_store.etcd`): a real
-3-member etcd cluster on loopback (tests/envoy/etcd.py) and two Envoys with the same token
-endpoint configuration, one with each shell (the proxy-wasm filter, the native module).
+3-member etcd cluster on loopback (tests/envoy/etcd.py) and two Envoys started with the shipped
+envoy/token-endpoint-etcd.yaml, one with each shell (the proxy-wasm filter, the native module).
 
 - One client assertion sent to both Envoys at once, 100 rounds: exactly one token per round,
   the other request 401 `invalid_client`; the keys are in etcd, under few leases.
@@ -29,65 +29,18 @@ from etcd import EtcdCluster
 
 TOKEN_PATH = "/oauth/token"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
-ETCD_TIMEOUT_MS = 500
+ETCD_TIMEOUT_MS = 500  # replay_store.etcd.timeout in the shipped config
+PREFIX = "gatepass/replay/"  # replay_store.etcd.prefix in the shipped config
 ROUNDS = 100
 
 
-def etcd_cluster_config(ports: list[int]) -> dict:
-    """The Envoy cluster of the etcd members' client URLs, as the README's fleet how-to: active
-    health checks on etcd's `/health` (false without a leader), so a stopped member is left out
-    within a second."""
-    return {
-        "name": "etcd",
-        "type": "STATIC",
-        "connect_timeout": "0.25s",
-        "lb_policy": "ROUND_ROBIN",
-        "load_assignment": {
-            "cluster_name": "etcd",
-            "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": p}}}}
-                        for p in ports
-                    ]
-                }
-            ],
-        },
-        "health_checks": [
-            {
-                "timeout": "0.5s",
-                "interval": "0.5s",
-                "no_traffic_interval": "0.5s",
-                "unhealthy_threshold": 1,
-                "healthy_threshold": 1,
-                "http_health_check": {"path": "/health"},
-            }
-        ],
-    }
+SHIPPED = "token-endpoint-etcd.yaml"
 
 
-def fleet_config(prefix: str) -> dict:
-    te = {
-        "issuer": harness.ISSUER,
-        "signing_keys": [tokens.DEMO_PRIVATE_JWK],
-        "default_audiences": [harness.AUDIENCE],
-        "clients": [
-            {
-                "client_id": "worker",
-                "token_endpoint_auth_method": "private_key_jwt",
-                "jwks": tokens.WORKER_PUBLIC_JWKS,
-                "scope": "orders:read orders:write",
-            }
-        ],
-        "replay_store": {"etcd": {"cluster": "etcd", "prefix": prefix, "timeout": f"{ETCD_TIMEOUT_MS}ms"}},
-    }
-    return harness.plugin_config({"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS)}, token_endpoint=te)
-
-
-def fleet_bootstrap(wasm, config: dict, upstream_port: int, etcd_ports: list[int]) -> dict:
-    b = harness.gatepass_bootstrap(wasm, config, upstream_port=upstream_port)
-    b["static_resources"]["clusters"].append(etcd_cluster_config(etcd_ports))
-    return b
+def fleet_envoy(factory, shell: str, wasm, upstream_port: int, etcd_ports: list[int], name: str):
+    """envoy/token-endpoint-etcd.yaml as shipped, its etcd members moved to `etcd_ports`."""
+    ports = {"upstream": upstream_port, **{f"etcd{i}": p for i, p in enumerate(etcd_ports)}}
+    return factory(harness.render_shipped(SHIPPED, ports=ports, wasm=wasm, shell=shell), name=name)
 
 
 def post_token(envoy, body: str) -> harness.Response:
@@ -98,16 +51,14 @@ def post_token(envoy, body: str) -> harness.Response:
 def fleet(tmp_path_factory, filter_wasm, native_module, module_envoy_factory, module_upstream):
     """(etcd cluster, key prefix, [proxy-wasm Envoy, native Envoy])."""
     cluster = EtcdCluster(tmp_path_factory.mktemp("etcd"), size=3).start()
-    prefix = f"gatepass-test/{uuid.uuid4().hex}/"
-    config = fleet_config(prefix)
     try:
         envoys = [
-            module_envoy_factory(
-                fleet_bootstrap(wasm, config, module_upstream.port, cluster.client_ports), name=f"fleet-{name}"
+            fleet_envoy(
+                module_envoy_factory, shell, filter_wasm, module_upstream.port, cluster.client_ports, f"fleet-{shell}"
             )
-            for name, wasm in (("proxy-wasm", filter_wasm), ("native", None))
+            for shell in ("proxy-wasm", "native")
         ]
-        yield cluster, prefix, envoys
+        yield cluster, PREFIX, envoys
     finally:
         cluster.stop()
 
@@ -266,11 +217,26 @@ def test_lost_quorum_fails_closed_enforcement_continues_and_service_resumes(flee
 def test_an_etcd_cluster_with_no_endpoint_fails_closed_and_envoy_keeps_serving(shell, envoy_factory, upstream):
     """Envoy's HTTP client answers a call to a cluster with no host at once ("no healthy
     upstream"), inside the call that starts it: the shells count it as no answer."""
-    config = fleet_config("unused/")
-    b = harness.gatepass_bootstrap(shell.wasm, config, upstream_port=upstream.port)
-    empty = etcd_cluster_config([])
-    empty.pop("health_checks")
-    b["static_resources"]["clusters"].append(empty)
+    config = harness.plugin_config(
+        {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS)},
+        token_endpoint={
+            "issuer": harness.ISSUER,
+            "signing_keys": [tokens.DEMO_PRIVATE_JWK],
+            "default_audiences": [harness.AUDIENCE],
+            "clients": [
+                {
+                    "client_id": "worker",
+                    "token_endpoint_auth_method": "private_key_jwt",
+                    "jwks": tokens.WORKER_PUBLIC_JWKS,
+                }
+            ],
+            "replay_store": {"etcd": {"cluster": "etcd", "timeout": "200ms"}},
+        },
+    )
+    b = shell.bootstrap(config, upstream_port=upstream.port)
+    b["static_resources"]["clusters"].append(
+        {"name": "etcd", "type": "STATIC", "connect_timeout": "0.25s", "load_assignment": {"cluster_name": "etcd"}}
+    )
     envoy = envoy_factory(b)
     for _ in range(3):
         r = post_token(envoy, tokens.assertion_form(tokens.client_assertion()))
