@@ -114,10 +114,25 @@ pub fn too_large() -> HttpResponse {
     )
 }
 
-/// The answer when the host itself failed (a store that threw or timed out): 500 with
-/// `server_error` (RFC 6749 §4.1.2.1's code for an unexpected condition).
+/// The answer when the host itself failed (a bug, a store that answered with the wrong type):
+/// 500 with `server_error` (RFC 6749 §4.1.2.1's code for an unexpected condition).
 pub fn internal_error() -> HttpResponse {
     HttpResponse::json(500, &error_body("server_error", "internal error"))
+}
+
+/// The answer when a store did not answer (it threw, timed out, or its server is down): 503
+/// with `temporarily_unavailable` and `Retry-After`, as a replay store that does not answer
+/// (see [`crate::error::TokenErrorCode::TemporarilyUnavailable`]). Nothing was decided: the
+/// client may try again.
+pub fn store_unavailable() -> HttpResponse {
+    HttpResponse::json(
+        503,
+        &error_body(
+            "temporarily_unavailable",
+            "a store did not answer; retry later",
+        ),
+    )
+    .with_header("retry-after", crate::error::RETRY_AFTER_SECONDS.into())
 }
 
 /// The JWKS or metadata answer for `method` (405 for other than `GET` and `HEAD`); `None` for

@@ -17,3 +17,4 @@ export const generateClientSecret = api.generateClientSecret;
 export { GatepassError } from './errors.js';
 export { MemoryClientStore, MemoryReplayStore } from './stores.js';
 export { KVClientStore, DurableObjectReplayStore, ReplayGuard } from './cloudflare.js';
+export { RedisClientStore, RedisReplayStore } from './redis.js';

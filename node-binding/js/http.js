@@ -16,6 +16,14 @@ const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 /** Thrown inside `handle` when the body is over the limit; answered with the core's 413. */
 class BodyTooLarge extends Error {}
 
+/** A store call that threw, rejected or did not settle in time: answered 503. */
+class StoreUnavailable extends GatepassError {
+  /** @param {string} message @param {unknown} [cause] */
+  constructor(message, cause) {
+    super('temporarily_unavailable', message, cause === undefined ? {} : { cause });
+  }
+}
+
 /**
  * The core's `{status, headers: [[name, value]...], body}` as a Response. A HEAD request, a
  * null-body status or an empty body gives a Response without a body.
@@ -94,10 +102,11 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
     #maxBodyBytes;
     #tooLarge;
     #internalError;
+    #storeUnavailable;
     #onError;
     #storeTimeoutMs;
     #signingKeyOf;
-    #counters = { errorCallbackFailures: 0, storeTimeouts: 0 };
+    #counters = { errorCallbackFailures: 0, storeTimeouts: 0, storeErrors: 0 };
 
     /**
      * @param {{config: object|string, clientStore?: object, replayStore?: object,
@@ -134,6 +143,7 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
       // Made now, so answering a failure never needs the wasm module that may have failed.
       this.#tooLarge = JSON.parse(this.#server.tooLarge()).response;
       this.#internalError = JSON.parse(this.#server.internalError()).response;
+      this.#storeUnavailable = JSON.parse(this.#server.storeUnavailable()).response;
       this.#signingKeyOf = mint.signingKeyReader(this.#server);
       this.#now = now ?? systemNow;
       this.#storeTimeoutMs = storeTimeoutMs;
@@ -153,8 +163,8 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
 
     /**
      * A snapshot of the failure counters: `errorCallbackFailures` (calls of `onError` that
-     * threw or whose promise rejected) and `storeTimeouts` (store calls that did not settle
-     * within `storeTimeoutMs`).
+     * threw or whose promise rejected), `storeTimeouts` (store calls that did not settle
+     * within `storeTimeoutMs`) and `storeErrors` (store calls that threw or rejected).
      */
     get counters() {
       return Object.freeze({ ...this.#counters });
@@ -181,8 +191,10 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
 
     /**
      * Serves one request: token endpoint, JWKS, metadata, registration (RFC 7591) and client
-     * configuration (RFC 7592); 404 for any other path. Never rejects: a failure (a store that
-     * throws, a bug) is logged through `onError` and answered 500 `server_error`.
+     * configuration (RFC 7592); 404 for any other path. Never rejects: a store that throws,
+     * rejects or does not settle within `storeTimeoutMs` is logged through `onError` and
+     * answered 503 `temporarily_unavailable` with `Retry-After`; any other failure (a store
+     * answering with the wrong type, a bug) is logged and answered 500 `server_error`.
      * @param {Request} request
      * @returns {Promise<Response>}
      */
@@ -192,7 +204,7 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
       } catch (e) {
         if (e instanceof BodyTooLarge) return toResponse(this.#tooLarge);
         this.#report(e);
-        return toResponse(this.#internalError);
+        return toResponse(e instanceof StoreUnavailable ? this.#storeUnavailable : this.#internalError);
       }
     }
 
@@ -218,23 +230,30 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
     }
 
     /**
-     * `store[method](...args)`, raced against `storeTimeoutMs`: a call that does not settle in
-     * time fails the request closed (500 `server_error`, like a store that throws), so the
+     * `store[method](...args)`, raced against `storeTimeoutMs`. A call that throws, rejects or
+     * does not settle in time fails the request closed with a `StoreUnavailable` (503), so the
      * request's wasm objects are freed by its `finally`. The timer is cleared as soon as the
      * call settles, so it never keeps the event loop alive.
      */
     async #call(store, name, method, ...args) {
       const ms = this.#storeTimeoutMs;
-      if (ms === undefined) return store[method](...args);
       let timer;
+      let timedOut = false;
       const timeout = new Promise((_, reject) => {
+        if (ms === undefined) return;
         timer = setTimeout(() => {
+          timedOut = true;
           this.#counters.storeTimeouts++;
-          reject(new GatepassError('server_error', `${name}.${method} did not settle within ${ms} ms (storeTimeoutMs)`));
+          reject(new StoreUnavailable(`${name}.${method} did not settle within ${ms} ms (storeTimeoutMs)`));
         }, ms);
       });
       try {
-        return await Promise.race([store[method](...args), timeout]);
+        // A synchronous throw becomes a rejection here, like an asynchronous one.
+        return await Promise.race([Promise.resolve().then(() => store[method](...args)), timeout]);
+      } catch (e) {
+        if (timedOut) throw e;
+        this.#counters.storeErrors++;
+        throw new StoreUnavailable(`${name}.${method} failed: ${e instanceof Error ? e.message : String(e)}`, e);
       } finally {
         clearTimeout(timer);
       }
@@ -281,7 +300,16 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
             const valid = await webcrypto.verify(step.verify);
             step = JSON.parse(valid === undefined ? exchange.checkSignatureBuiltin() : exchange.signatureChecked(valid));
           } else if (step.replay) {
-            const fresh = await this.#call(this.replayStore, 'replayStore', 'insertIfAbsent', step.replay.key, step.replay.expiresAt);
+            let fresh;
+            try {
+              fresh = await this.#call(this.replayStore, 'replayStore', 'insertIfAbsent', step.replay.key, step.replay.expiresAt);
+            } catch (e) {
+              if (!(e instanceof StoreUnavailable)) throw e;
+              // The core's answer for a replay store that did not answer (503, a new assertion).
+              this.#report(e);
+              step = JSON.parse(exchange.replayUnavailable());
+              continue;
+            }
             if (typeof fresh !== 'boolean') throw new TypeError('replayStore.insertIfAbsent must resolve to a boolean');
             step = JSON.parse(exchange.replayRecorded(fresh));
           } else if (step.sign) {

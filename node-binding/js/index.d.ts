@@ -89,6 +89,35 @@ export class KVClientStore implements ClientStore {
   delete(clientId: string): Promise<void>;
 }
 
+/** The parts of a node-redis client (`redis` 4 to 6: `createClient`, `createCluster`, `createSentinel`) the Redis stores use. */
+export interface RedisClientLike {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, options?: { NX?: boolean; PXAT?: number }): Promise<string | null>;
+  del(key: string): Promise<number>;
+}
+
+/**
+ * Client records in Redis under `prefix + clientId` (default prefix `gatepass:client:`): every
+ * server process using the same Redis sees a client registered, updated or deleted by any of
+ * them. The application creates, connects and closes the client.
+ */
+export class RedisClientStore implements ClientStore {
+  constructor(client: Pick<RedisClientLike, 'get' | 'set' | 'del'>, options?: { prefix?: string });
+  get(clientId: string): Promise<string | undefined>;
+  put(clientId: string, record: string): Promise<void>;
+  delete(clientId: string): Promise<void>;
+}
+
+/**
+ * Replay keys in Redis under `prefix + key` (default prefix `gatepass:replay:`), inserted with
+ * `SET key 1 NX PXAT`: atomic insert-if-absent across every server using the same Redis primary.
+ * Redis replication is asynchronous: a failover can lose the last keys (see the README).
+ */
+export class RedisReplayStore implements ReplayStore {
+  constructor(client: Pick<RedisClientLike, 'set'>, options?: { prefix?: string });
+  insertIfAbsent(key: string, expiresAt: number): Promise<boolean>;
+}
+
 /** The parts of a Durable Object namespace binding that {@link DurableObjectReplayStore} uses. */
 export interface DurableObjectNamespaceLike {
   idFromName(name: string): unknown;
@@ -199,13 +228,14 @@ export interface AuthorizationServerOptions {
   /**
    * Longest wait for any client store or replay store call, in milliseconds (a positive
    * integer, at most 2147483647; default: no limit). A call still pending then fails the
-   * request with 500 `server_error`, like a store that throws; `onError` gets a `GatepassError`
-   * (`server_error`) naming the call, and `counters.storeTimeouts` goes up.
+   * request with 503 `temporarily_unavailable` and `Retry-After`, like a store that throws;
+   * `onError` gets a `GatepassError` (`temporarily_unavailable`) naming the call, and
+   * `counters.storeTimeouts` goes up.
    */
   storeTimeoutMs?: number;
   /**
-   * Called with the error behind every 500 answer (default: `console.error`). May return a
-   * promise. A throw or a rejection is counted in `counters.errorCallbackFailures` and
+   * Called with the error behind every 500 and 503 answer (default: `console.error`). May return
+   * a promise. A throw or a rejection is counted in `counters.errorCallbackFailures` and
    * otherwise ignored.
    */
   onError?: (error: unknown) => unknown;
@@ -217,6 +247,8 @@ export interface ServerCounters {
   readonly errorCallbackFailures: number;
   /** Store calls that did not settle within `storeTimeoutMs`. */
   readonly storeTimeouts: number;
+  /** Store calls that threw or rejected (answered 503 `temporarily_unavailable`). */
+  readonly storeErrors: number;
 }
 
 /**

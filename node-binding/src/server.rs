@@ -114,6 +114,12 @@ impl Server {
         answer(&routes::internal_error())
     }
 
+    /// The answer when a store did not answer (503 `temporarily_unavailable`, `Retry-After`).
+    #[wasm_bindgen(js_name = storeUnavailable)]
+    pub fn store_unavailable(&self) -> String {
+        answer(&routes::store_unavailable())
+    }
+
     /// The issuer identifier.
     pub fn issuer(&self) -> String {
         self.config.issuer.clone()
@@ -322,6 +328,16 @@ impl TokenExchange {
             ReplayOutcome::AlreadySeen
         };
         self.inner.replay_recorded(&self.config, outcome);
+        self.next()
+    }
+
+    /// The replay store did not answer (it threw or timed out): the request is refused, 503
+    /// `temporarily_unavailable` (the assertion may have been recorded: the client retries
+    /// with a new one).
+    #[wasm_bindgen(js_name = replayUnavailable)]
+    pub fn replay_unavailable(&mut self) -> String {
+        self.inner
+            .replay_recorded(&self.config, ReplayOutcome::Unavailable);
         self.next()
     }
 

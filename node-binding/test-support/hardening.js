@@ -25,6 +25,7 @@ async function seen(response) {
     status: response.status,
     body: await response.text(),
     wwwAuthenticate: response.headers.get('www-authenticate'),
+    retryAfter: response.headers.get('retry-after'),
   };
 }
 
@@ -538,12 +539,13 @@ export async function hungStores(gp, { glue } = {}) {
     const client = await (await server.handle(registerRequest(ISSUER, { scope: 'orders:read' }, initialAccessToken))).json();
     await timed('clientStore.delete (RFC 7592)', server, manageRequest(ISSUER, client.client_id, 'DELETE', client.registration_access_token));
 
-    const total = { errorCallbackFailures: 0, storeTimeouts: 0 };
+    const total = { errorCallbackFailures: 0, storeTimeouts: 0, storeErrors: 0 };
     for (const read of counters) {
       const c = read();
       if (c === undefined) return { cases, errors, counters: null, exchanges: null };
       total.errorCallbackFailures += c.errorCallbackFailures;
       total.storeTimeouts += c.storeTimeouts;
+      total.storeErrors += c.storeErrors;
     }
     return {
       cases,

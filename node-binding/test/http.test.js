@@ -108,7 +108,7 @@ test('the default body limit is 64 KiB', async () => {
   assert.equal(response.status, 413);
 });
 
-test('a client store that throws becomes 500 server_error, not an exception', async () => {
+test('a client store that throws becomes 503 temporarily_unavailable, not an exception', async () => {
   const failing = {
     get: async () => {
       throw new Error('KV down');
@@ -122,9 +122,10 @@ test('a client store that throws becomes 500 server_error, not an exception', as
   };
   const fx = await makeFixture({ clientStore: failing });
   const token = await fx.server.handle(tokenRequest({ grant_type: 'client_credentials', client_id: 'x', client_secret: 'y' }));
-  assert.equal(token.status, 500);
-  assert.deepEqual(await token.json(), { error: 'server_error', error_description: 'internal error' });
+  assert.equal(token.status, 503);
+  assert.deepEqual(await token.json(), { error: 'temporarily_unavailable', error_description: 'a store did not answer; retry later' });
   assert.equal(token.headers.get('cache-control'), 'no-store');
+  assert.equal(token.headers.get('retry-after'), '1');
 
   const reg = await fx.server.handle(
     new Request(REGISTER_URL, {
@@ -133,13 +134,15 @@ test('a client store that throws becomes 500 server_error, not an exception', as
       body: '{}',
     }),
   );
-  assert.equal(reg.status, 500);
-  assert.equal((await reg.json()).error, 'server_error');
+  assert.equal(reg.status, 503);
+  assert.equal((await reg.json()).error, 'temporarily_unavailable');
 
   const read = await fx.server.handle(new Request(`${REGISTER_URL}/abc`, { headers: { authorization: 'Bearer t' } }));
-  assert.equal(read.status, 500);
+  assert.equal(read.status, 503);
   assert.equal(fx.errors.length, 3);
-  assert.equal(fx.errors[0].message, 'KV down');
+  assert.equal(fx.errors[0].message, 'clientStore.get failed: KV down');
+  assert.equal(fx.errors[0].cause.message, 'KV down');
+  assert.equal(fx.server.counters.storeErrors, 3);
 
   // Configured clients need no store round trip.
   const configured = await fx.server.handle(
@@ -148,7 +151,7 @@ test('a client store that throws becomes 500 server_error, not an exception', as
   assert.equal(configured.status, 200);
 });
 
-test('a replay store that throws refuses with 500 server_error', async () => {
+test('a replay store that throws refuses with 503 temporarily_unavailable: retry with a new assertion', async () => {
   const fx = await makeFixture({
     replayStore: {
       insertIfAbsent: async () => {
@@ -160,9 +163,14 @@ test('a replay store that throws refuses with 500 server_error', async () => {
   const response = await fx.server.handle(
     tokenRequest({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: jwt }),
   );
-  assert.equal(response.status, 500);
-  assert.equal((await response.json()).error, 'server_error');
+  assert.equal(response.status, 503);
+  assert.deepEqual(await response.json(), {
+    error: 'temporarily_unavailable',
+    error_description: 'the replay store did not answer; retry later with a new client assertion',
+  });
+  assert.equal(response.headers.get('retry-after'), '1');
   assert.equal(fx.errors.length, 1);
+  assert.equal(fx.errors[0].code, 'temporarily_unavailable');
 });
 
 test('a store answering the wrong type, a throwing logger or a non-Request are 500 too', async () => {

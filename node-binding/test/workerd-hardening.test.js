@@ -81,7 +81,7 @@ test('workerd item 5: onError that rejects or throws is counted', async () => {
   expect.errorCallbackFailures(await run('errorCallbackFailures'));
 });
 
-test('workerd item 5: a store call that never settles answers 500 after storeTimeoutMs and frees the TokenExchange', async () => {
+test('workerd item 5: a store call that never settles answers 503 after storeTimeoutMs and frees the TokenExchange', async () => {
   expect.hungStores(await run('hungStores'));
 });
 

@@ -1,0 +1,209 @@
+// The Node fleet: two server processes (test-support/fleet-server.mjs) serving one
+// AuthorizationServer configuration with RedisClientStore and RedisReplayStore on a real
+// redis-server (Debian's, installed by node-binding/test.sh) started here on loopback, with its
+// own port and data directory, and stopped by PID.
+//
+// - a client registered on A gets tokens on B; RFC 7592 delete on B stops tokens on A;
+// - one assertion sent to A and B at once, 100 rounds: exactly one token per round;
+// - Redis restarted during a run: 503 temporarily_unavailable while it is down, and an assertion
+//   accepted before the restart is still refused after it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as jose from 'jose';
+import { generateClientSecret, generateSigningKey, hashClientSecret } from 'gatepass';
+import { ASSERTION_TYPE, ISSUER, API, assertion, basicAuth } from '../test-support/helpers.js';
+
+const REDIS_SERVER = '/usr/bin/redis-server';
+const FLEET_SERVER = fileURLToPath(new URL('../test-support/fleet-server.mjs', import.meta.url));
+const ROUNDS = 100;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A redis-server on loopback: append-only file, fsync on every write (the README's setting). */
+class Redis {
+  constructor(port, dir) {
+    this.port = port;
+    this.dir = dir;
+    this.proc = null;
+  }
+
+  async start() {
+    this.proc = spawn(
+      REDIS_SERVER,
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--save', '',
+       '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    for (let i = 0; i < 100; i++) {
+      if (spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') return;
+      await sleep(50);
+    }
+    throw new Error('redis-server did not start');
+  }
+
+  /** SIGTERM: Redis flushes its append-only file and exits. */
+  async stop() {
+    if (!this.proc) return;
+    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.proc.kill('SIGTERM');
+    await exited;
+    this.proc = null;
+  }
+}
+
+/** One fleet server process; resolves its origin once it listens. */
+function startServer(config, redisPort) {
+  const proc = spawn(process.execPath, [FLEET_SERVER], {
+    env: { ...process.env, GATEPASS_CONFIG: JSON.stringify(config), REDIS_URL: `redis://127.0.0.1:${redisPort}` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = /listening (\S+)/.exec(out);
+      if (m) resolve({ proc, origin: m[1] });
+    });
+    proc.once('exit', (code) => reject(new Error(`fleet server exited with ${code}`)));
+  });
+}
+
+let redis;
+let servers;
+let dir;
+let secrets;
+let clientKeys;
+
+before(async () => {
+  assert.equal(spawnSync(REDIS_SERVER, ['--version']).status, 0, `${REDIS_SERVER} missing: run bash scripts/install-deb.sh redis-server`);
+  dir = mkdtempSync(join(tmpdir(), 'gatepass-redis-'));
+  redis = new Redis(await freePort(), dir);
+  await redis.start();
+  secrets = { initialAccessToken: generateClientSecret() };
+  clientKeys = await jose.generateKeyPair('ES256', { extractable: true });
+  const clientJwk = { ...(await jose.exportJWK(clientKeys.publicKey)), kid: 'worker-1', alg: 'ES256' };
+  const config = {
+    issuer: ISSUER,
+    signing_keys: [generateSigningKey('ES256', 'fleet-1')],
+    default_audiences: [API],
+    clients: [{ client_id: 'worker', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] }, scope: 'orders:read' }],
+    registration: {
+      allowed_scope: 'orders:read',
+      default_scope: 'orders:read',
+      initial_access_token_hash: hashClientSecret(secrets.initialAccessToken),
+    },
+  };
+  servers = await Promise.all([startServer(config, redis.port), startServer(config, redis.port)]);
+});
+
+after(async () => {
+  for (const s of servers ?? []) s.proc.kill('SIGTERM');
+  await redis?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (origin, path, body, headers = {}) =>
+  fetch(origin + path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body });
+
+async function newAssertionBody() {
+  const jwt = await assertion(clientKeys.privateKey, {
+    clientId: 'worker',
+    alg: 'ES256',
+    kid: 'worker-1',
+    now: Math.floor(Date.now() / 1000),
+    lifetime: 300,
+  });
+  return new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: jwt }).toString();
+}
+
+/** What an answer says: `token`, `invalid_client` (401: a replay, or an unknown client), `unavailable` (503 with Retry-After), or the status. */
+async function verdict(response) {
+  const body = await response.json().catch(() => ({}));
+  if (response.status === 200 && body.access_token) return 'token';
+  if (response.status === 401 && body.error === 'invalid_client') return 'invalid_client';
+  if (response.status === 503 && body.error === 'temporarily_unavailable' && response.headers.get('retry-after') === '1') {
+    return 'unavailable';
+  }
+  return `${response.status} ${JSON.stringify(body)}`;
+}
+
+test('a client registered on A gets tokens on B, and RFC 7592 delete on B stops its tokens on A', async () => {
+  const [a, b] = servers;
+  const reg = await fetch(`${a.origin}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${secrets.initialAccessToken}` },
+    body: JSON.stringify({ token_endpoint_auth_method: 'client_secret_basic', client_name: 'fleet' }),
+  });
+  assert.equal(reg.status, 201);
+  const client = await reg.json();
+  const basic = { authorization: basicAuth(client.client_id, client.client_secret) };
+  const form = 'grant_type=client_credentials';
+  assert.equal(await verdict(await post(b.origin, '/oauth/token', form, basic)), 'token');
+  assert.equal(await verdict(await post(a.origin, '/oauth/token', form, basic)), 'token');
+
+  // RFC 7592 on B, at the path of the registration_client_uri A gave.
+  const path = new URL(client.registration_client_uri).pathname;
+  const read = await fetch(b.origin + path, { headers: { authorization: `Bearer ${client.registration_access_token}` } });
+  assert.equal(read.status, 200);
+  assert.equal((await read.json()).client_id, client.client_id);
+  const deleted = await fetch(b.origin + path, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration_access_token}` } });
+  assert.equal(deleted.status, 204);
+  assert.equal(await verdict(await post(a.origin, '/oauth/token', form, basic)), 'invalid_client'); // unknown now
+  assert.equal((await fetch(a.origin + path, { headers: { authorization: `Bearer ${client.registration_access_token}` } })).status, 401);
+});
+
+test(`one assertion sent to A and B at once is accepted exactly once (${ROUNDS} rounds)`, async () => {
+  const [a, b] = servers;
+  const tally = new Map();
+  for (let round = 0; round < ROUNDS; round++) {
+    const body = await newAssertionBody();
+    const answers = await Promise.all([post(a.origin, '/oauth/token', body), post(b.origin, '/oauth/token', body)]);
+    const verdicts = (await Promise.all(answers.map(verdict))).sort();
+    const key = verdicts.join('+');
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  }
+  console.log(`node fleet: ${ROUNDS} rounds by answers`, Object.fromEntries(tally));
+  assert.deepEqual(Object.fromEntries(tally), { 'invalid_client+token': ROUNDS });
+});
+
+test('Redis restarted during a run: 503 while it is down, and no replay accepted after it is back', async () => {
+  const [a, b] = servers;
+  const used = await newAssertionBody();
+  assert.equal(await verdict(await post(a.origin, '/oauth/token', used)), 'token');
+
+  await redis.stop();
+  const down = [];
+  for (const s of [a, b]) {
+    for (let i = 0; i < 3; i++) down.push(await verdict(await post(s.origin, '/oauth/token', await newAssertionBody())));
+  }
+  assert.deepEqual(down, Array(6).fill('unavailable'));
+
+  await redis.start();
+  // node-redis reconnects by itself: tokens are issued again within seconds on both servers.
+  for (const s of [a, b]) {
+    let v;
+    for (let i = 0; i < 100; i++) {
+      v = await verdict(await post(s.origin, '/oauth/token', await newAssertionBody()));
+      if (v === 'token') break;
+      await sleep(100);
+    }
+    assert.equal(v, 'token');
+  }
+  // The assertion accepted before the restart is still known, on either server.
+  assert.equal(await verdict(await post(a.origin, '/oauth/token', used)), 'invalid_client');
+  assert.equal(await verdict(await post(b.origin, '/oauth/token', used)), 'invalid_client');
+});
