@@ -1,7 +1,7 @@
 // The Node fleet: two server processes (test-support/fleet-server.mjs) serving one
 // AuthorizationServer configuration with RedisClientStore and RedisReplayStore on a real
-// redis-server (Debian's, installed by node-binding/test.sh) started here on loopback, with its
-// own port and data directory, and stopped by PID.
+// redis-server (test-support/redis-server.js: Debian's, installed by node-binding/test.sh)
+// started here on loopback, with its own port and data directory, and stopped by PID.
 //
 // - a client registered on A gets tokens on B; RFC 7592 delete on B stops tokens on A;
 // - one assertion sent to A and B at once, 100 rounds: exactly one token per round;
@@ -9,61 +9,17 @@
 //   accepted before the restart is still refused after it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
 import { generateClientSecret, generateSigningKey, hashClientSecret } from 'gatepass';
 import { ASSERTION_TYPE, ISSUER, API, assertion, basicAuth } from '../test-support/helpers.js';
+import { RedisServer } from '../test-support/redis-server.js';
 
-const REDIS_SERVER = '/usr/bin/redis-server';
 const FLEET_SERVER = fileURLToPath(new URL('../test-support/fleet-server.mjs', import.meta.url));
 const ROUNDS = 100;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A redis-server on loopback: append-only file, fsync on every write (the README's setting). */
-class Redis {
-  constructor(port, dir) {
-    this.port = port;
-    this.dir = dir;
-    this.proc = null;
-  }
-
-  async start() {
-    this.proc = spawn(
-      REDIS_SERVER,
-      ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--save', '',
-       '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-    for (let i = 0; i < 100; i++) {
-      if (spawnSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' }).stdout.trim() === 'PONG') return;
-      await sleep(50);
-    }
-    throw new Error('redis-server did not start');
-  }
-
-  /** SIGTERM: Redis flushes its append-only file and exits. */
-  async stop() {
-    if (!this.proc) return;
-    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-    this.proc.kill('SIGTERM');
-    await exited;
-    this.proc = null;
-  }
-}
 
 /** One fleet server process; resolves its origin once it listens. */
 function startServer(config, redisPort) {
@@ -84,15 +40,11 @@ function startServer(config, redisPort) {
 
 let redis;
 let servers;
-let dir;
 let secrets;
 let clientKeys;
 
 before(async () => {
-  assert.equal(spawnSync(REDIS_SERVER, ['--version']).status, 0, `${REDIS_SERVER} missing: run bash scripts/install-deb.sh redis-server`);
-  dir = mkdtempSync(join(tmpdir(), 'gatepass-redis-'));
-  redis = new Redis(await freePort(), dir);
-  await redis.start();
+  redis = await (await RedisServer.create()).start();
   secrets = { initialAccessToken: generateClientSecret() };
   clientKeys = await jose.generateKeyPair('ES256', { extractable: true });
   const clientJwk = { ...(await jose.exportJWK(clientKeys.publicKey)), kid: 'worker-1', alg: 'ES256' };
@@ -112,8 +64,7 @@ before(async () => {
 
 after(async () => {
   for (const s of servers ?? []) s.proc.kill('SIGTERM');
-  await redis?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await redis?.destroy();
 });
 
 const post = (origin, path, body, headers = {}) =>
