@@ -276,25 +276,40 @@ impl Callout<'_> {
     }
 }
 
+impl Callout<'_> {
+    /// Starts this callout with `start` (one of the ABI's callout functions, bound to its
+    /// owner); the id Envoy gave it, or `None` when Envoy refused to start it.
+    fn start(
+        &self,
+        start: impl FnOnce(*mut u64, ModuleBuffer, *mut ModuleHeader, usize, ModuleBuffer, u64) -> u32,
+    ) -> Option<u64> {
+        let mut headers = self.headers();
+        let mut id = 0u64;
+        let result = start(
+            &mut id,
+            ModuleBuffer::of(self.cluster.as_bytes()),
+            headers.as_mut_ptr(),
+            headers.len(),
+            ModuleBuffer::of(self.body),
+            self.timeout_ms,
+        );
+        (result == abi::CALLOUT_INIT_SUCCESS).then_some(id)
+    }
+}
+
 /// Starts `callout` outside any stream (on the main thread); the answer comes to
 /// `on_http_filter_config_http_callout_done` with the returned id. `None`: Envoy refused to
 /// start it (no such cluster, for one).
 pub fn config_callout(config: abi::ConfigEnvoyPtr, callout: &Callout<'_>) -> Option<u64> {
-    let mut headers = callout.headers();
-    let mut id = 0u64;
-    // SAFETY: every buffer and the header array are alive for the call; Envoy copies them.
-    let result = unsafe {
-        abi::envoy_dynamic_module_callback_http_filter_config_http_callout(
-            config,
-            &mut id,
-            ModuleBuffer::of(callout.cluster.as_bytes()),
-            headers.as_mut_ptr(),
-            headers.len(),
-            ModuleBuffer::of(callout.body),
-            callout.timeout_ms,
-        )
-    };
-    (result == abi::CALLOUT_INIT_SUCCESS).then_some(id)
+    callout.start(|id, cluster, headers, n, body, timeout| {
+        // SAFETY: every buffer and the header array are alive for the call (`start` holds
+        // them); Envoy copies them. `config` is Envoy's for the current hook.
+        unsafe {
+            abi::envoy_dynamic_module_callback_http_filter_config_http_callout(
+                config, id, cluster, headers, n, body, timeout,
+            )
+        }
+    })
 }
 
 impl Stream {
@@ -302,22 +317,14 @@ impl Stream {
     /// on this stream's worker with the returned id. `None`: Envoy refused to start it (no such
     /// cluster, or no healthy host to send it to).
     pub fn callout(&self, callout: &Callout<'_>) -> Option<u64> {
-        let mut headers = callout.headers();
-        let mut id = 0u64;
-        // SAFETY: the filter pointer is Envoy's for the current hook; every buffer and the
-        // header array are alive for the call, and Envoy copies them.
-        let result = unsafe {
-            abi::envoy_dynamic_module_callback_http_filter_http_callout(
-                self.0,
-                &mut id,
-                ModuleBuffer::of(callout.cluster.as_bytes()),
-                headers.as_mut_ptr(),
-                headers.len(),
-                ModuleBuffer::of(callout.body),
-                callout.timeout_ms,
-            )
-        };
-        (result == abi::CALLOUT_INIT_SUCCESS).then_some(id)
+        callout.start(|id, cluster, headers, n, body, timeout| {
+            // SAFETY: as in `config_callout`; the filter pointer is Envoy's for the current hook.
+            unsafe {
+                abi::envoy_dynamic_module_callback_http_filter_http_callout(
+                    self.0, id, cluster, headers, n, body, timeout,
+                )
+            }
+        })
     }
 }
 
