@@ -399,6 +399,23 @@ def host_edge_seeds(verify: dict[str, bytes], requests: dict[str, bytes]) -> dic
     return seeds
 
 
+def etcd_answer_seeds() -> dict[str, bytes]:
+    """Answer sequences as etcd's v3 gateway gives them (fuzz_targets/etcd_answers.rs: two NUL
+    bytes between answers; the first byte of each 1 for a 200, 2 for a 404, 0 for none)."""
+    grant = b'\x01{"header":{"revision":"1"},"ID":"7587862","TTL":"90"}'
+    ok = b'\x01{"header":{"revision":"2"},"succeeded":true,"responses":[{"response_put":{}}]}'
+    seen = b'\x01{"header":{"revision":"3"},"responses":[{"response_range":{"kvs":[{"key":"Z3AvS0VZ","value":"b3RoZXI="}],"count":"1"}}]}'
+    gone = b'\x02{"error":"etcdserver: requested lease not found","message":"etcdserver: requested lease not found","code":5}'
+    none = b"\x00"
+    return {
+        "granted-recorded": grant + b"\0\0" + ok,
+        "granted-replay": grant + b"\0\0" + seen,
+        "lease-gone-then-recorded": grant + b"\0\0" + gone + b"\0\0" + grant + b"\0\0" + ok,
+        "no-answer-then-recorded": none + b"\0\0" + grant + b"\0\0" + ok,
+        "no-answers": none + b"\0\0" + none + b"\0\0" + none + b"\0\0" + none,
+    }
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "seeds")
@@ -417,6 +434,7 @@ def main(argv: list[str]) -> int:
         "jwks": jwks_seeds(rsa),
         "config_server": server_seeds,
         "config_filter": filter_seeds,
+        "etcd_answers": etcd_answer_seeds(),
     }
     total = 0
     for target, seeds in corpora.items():

@@ -21,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET="${1:-180}"
-ALL_TARGETS="token_verify token_request basic_header client_assertion jwks config_server config_filter host_edge"
+ALL_TARGETS="token_verify token_request basic_header client_assertion jwks config_server config_filter host_edge etcd_answers"
 TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 # A single input slower than this (seconds) is reported as a timeout crash.
 UNIT_TIMEOUT="${FUZZ_UNIT_TIMEOUT:-30}"
