@@ -12,7 +12,8 @@ request a POST of a distinct ES256 client assertion (client `worker` of the demo
 before the runs, never sent twice: every run starts where the last one stopped), answered with a
 freshly signed EdDSA access token. Before each run: one assertion gets 200 and the same one
 again 401; after it, the Envoy's `token.issued` counter must match wrk's count and wrk must have
-seen no other answer than 200.
+seen no other answer than 200. Besides req/s, the CPU time per request of Envoy and of the three
+etcd members (all on this machine: on a small one they compete for the same cores).
 """
 
 from __future__ import annotations
@@ -103,7 +104,11 @@ def main(argv: list[str]) -> int:
     print(f"etcd: 3 members, data in {etcd_dir}", flush=True)
     ports = {f"etcd{i}": port for i, port in enumerate(cluster.client_ports)}
     cursor = 0
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name, *_ in CONTENDERS}
+    results: dict[str, list[tuple[float, float, float]]] = {name: [] for name, *_ in CONTENDERS}
+
+    def etcd_cpu() -> float:
+        return sum(eb.cpu_seconds(p.pid) for p in cluster.procs if p)
+
     problems: list[str] = []
     try:
         for round_ in range(1, args.rounds + 1):
@@ -119,11 +124,13 @@ def main(argv: list[str]) -> int:
                         raise RuntimeError(f"{name}: probe answered {first.status}, then {again.status}")
                     before = envoy.counters().get("gatepass.token.issued", 0)
                     cpu0 = eb.cpu_seconds(envoy.proc.pid)
+                    etcd0 = etcd_cpu()
                     r = eb.run_wrk(
                         envoy.url + TOKEN_PATH, args.duration, script, token=None, tokens_file=bodies,
                         threads=1, conns=args.connections, offset=cursor,
                     )  # fmt: skip
                     cpu = eb.cpu_seconds(envoy.proc.pid) - cpu0
+                    etcd = etcd_cpu() - etcd0
                     issued = envoy.counters().get("gatepass.token.issued", 0) - before
                 finally:
                     envoy.stop()
@@ -132,8 +139,13 @@ def main(argv: list[str]) -> int:
                     problems.append(f"{name}: ran out of assertions (raise --assertions)")
                 if r.non2xx or r.socket_errors or abs(issued - r.requests) > args.connections:
                     problems.append(f"{name}: {r.non2xx} non-2xx, {r.socket_errors} socket errors, issued {issued} of {r.requests}")
-                results[name].append((r.rps, cpu / max(1, r.requests) * 1e6))
-                print(f"round {round_} {name}: {r.rps:,.0f} req/s, {cpu / max(1, r.requests) * 1e6:,.0f} µs Envoy CPU/request", flush=True)
+                per = 1e6 / max(1, r.requests)
+                results[name].append((r.rps, cpu * per, etcd * per))
+                print(
+                    f"round {round_} {name}: {r.rps:,.0f} req/s, {cpu * per:,.0f} µs Envoy CPU and "
+                    f"{etcd * per:,.0f} µs etcd CPU (3 members) per request",
+                    flush=True,
+                )
     finally:
         cluster.stop()
 
@@ -141,10 +153,10 @@ def main(argv: list[str]) -> int:
         return statistics.median(x[i] for x in results[name])
 
     print(f"\nmedians of {args.rounds} rounds; wrk -t1 -c{args.connections} -d{args.duration:g}s, Envoy --concurrency 1")
-    print("| contender | req/s | Envoy CPU µs/request |")
-    print("| --- | ---: | ---: |")
+    print("| contender | req/s | Envoy CPU µs/request | etcd CPU µs/request (3 members) |")
+    print("| --- | ---: | ---: | ---: |")
     for name, label, *_ in CONTENDERS:
-        print(f"| {label} | {med(name, 0):,.0f} | {med(name, 1):,.0f} |")
+        print(f"| {label} | {med(name, 0):,.0f} | {med(name, 1):,.0f} | {med(name, 2):,.0f} |")
     for shell, local, fleet in (("proxy-wasm", "filter_shared_data", "filter_etcd"), ("native", "native_local", "native_etcd")):
         print(f"{shell}: etcd / one Envoy's store = {med(fleet, 0) / med(local, 0):.2f}x req/s")
     for problem in problems:
