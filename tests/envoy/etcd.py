@@ -26,6 +26,86 @@ from pathlib import Path
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
 
+class ClientTls:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate it signed, written
+    under `directory` (PEM): what etcd's `--client-cert-auth` and an Envoy cluster's
+    `transport_socket` need."""
+
+    def __init__(self, directory: Path) -> None:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        directory.mkdir(parents=True, exist_ok=True)
+        now = datetime.datetime.now(datetime.timezone.utc)
+
+        def name(cn: str) -> x509.Name:
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+        def write(stem: str, cert, key) -> tuple[Path, Path]:
+            cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}-key.pem"
+            cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+            key_path.write_bytes(
+                key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+            )
+            return cert_path, key_path
+
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(name("gatepass test CA"))
+            .issuer_name(name("gatepass test CA"))
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        self.ca, _ = write("ca", ca, ca_key)
+
+        def leaf(cn: str, usages, san=None):
+            key = ec.generate_private_key(ec.SECP256R1())
+            b = (
+                x509.CertificateBuilder()
+                .subject_name(name(cn))
+                .issuer_name(ca.subject)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - datetime.timedelta(minutes=5))
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+            )
+            if san is not None:
+                b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+            return b.sign(ca_key, hashes.SHA256()), key
+
+        import ipaddress
+
+        # Client use too: etcd's JSON gateway calls the member's own gRPC API with this
+        # certificate, which `--client-cert-auth` checks like any client's.
+        server, server_key = leaf(
+            "127.0.0.1",
+            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+        )
+        self.server_cert, self.server_key = write("server", server, server_key)
+        client, client_key = leaf("gatepass-envoy", [ExtendedKeyUsageOID.CLIENT_AUTH])
+        self.client_cert, self.client_key = write("client", client, client_key)
+
+    def context(self):
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=str(self.ca))
+        ctx.load_cert_chain(str(self.client_cert), str(self.client_key))
+        return ctx
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -33,9 +113,14 @@ def free_port() -> int:
 
 
 class EtcdCluster:
-    def __init__(self, workdir: Path, size: int = 3, client_ports: list[int] | None = None) -> None:
+    def __init__(
+        self, workdir: Path, size: int = 3, client_ports: list[int] | None = None, tls: "ClientTls | None" = None
+    ) -> None:
+        """`tls`: serve the client URLs over TLS and require a client certificate signed by
+        `tls.ca` (etcd `--client-cert-auth`); peers stay plain HTTP on loopback."""
         self.workdir = Path(workdir)
         self.size = size
+        self.tls = tls
         self.client_ports = list(client_ports) if client_ports else [free_port() for _ in range(size)]
         self.peer_ports = [free_port() for _ in range(size)]
         self.procs: list[subprocess.Popen | None] = [None] * size
@@ -45,7 +130,8 @@ class EtcdCluster:
         return ",".join(f"m{i}=http://127.0.0.1:{p}" for i, p in enumerate(self.peer_ports))
 
     def _start(self, i: int, state: str) -> None:
-        client = f"http://127.0.0.1:{self.client_ports[i]}"
+        scheme = "https" if self.tls else "http"
+        client = f"{scheme}://127.0.0.1:{self.client_ports[i]}"
         peer = f"http://127.0.0.1:{self.peer_ports[i]}"
         args = [
             ETCD,
@@ -61,6 +147,13 @@ class EtcdCluster:
             "--logger", "zap",
             "--log-level", "warn",
         ]
+        if self.tls:
+            args += [
+                "--client-cert-auth",
+                "--trusted-ca-file", str(self.tls.ca),
+                "--cert-file", str(self.tls.server_cert),
+                "--key-file", str(self.tls.server_key),
+            ]
         with self.logs[i].open("ab") as log:
             self.procs[i] = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
@@ -73,10 +166,17 @@ class EtcdCluster:
         self.wait_healthy(range(self.size), timeout)
         return self
 
+    def _open(self, i: int, path: str, body: bytes | None = None, timeout: float = 3):
+        scheme = "https" if self.tls else "http"
+        req = urllib.request.Request(
+            f"{scheme}://127.0.0.1:{self.client_ports[i]}{path}", data=body, method="POST" if body is not None else "GET"
+        )
+        return urllib.request.urlopen(req, timeout=timeout, context=self.tls.context() if self.tls else None)
+
     def health(self, i: int) -> bool:
         """The member's `/health`: true when it is up and the cluster has a leader (a quorum)."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.client_ports[i]}/health", timeout=1) as r:
+            with self._open(i, "/health", timeout=1) as r:
                 return json.loads(r.read()).get("health") == "true"
         except (OSError, ValueError):
             return False
@@ -98,11 +198,8 @@ class EtcdCluster:
         for i in range(self.size):
             if self.procs[i] is None:
                 continue
-            req = urllib.request.Request(
-                f"http://127.0.0.1:{self.client_ports[i]}/v3/maintenance/status", data=b"{}", method="POST"
-            )
             try:
-                with urllib.request.urlopen(req, timeout=3) as r:
+                with self._open(i, "/v3/maintenance/status", b"{}") as r:
                     status = json.loads(r.read())
             except (OSError, ValueError):
                 continue
@@ -143,9 +240,8 @@ class EtcdCluster:
             if self.procs[i] is None:
                 continue
             body = json.dumps({"key": start, "range_end": end, "keys_only": True}).encode()
-            req = urllib.request.Request(f"http://127.0.0.1:{self.client_ports[i]}/v3/kv/range", data=body, method="POST")
             try:
-                with urllib.request.urlopen(req, timeout=3) as r:
+                with self._open(i, "/v3/kv/range", body) as r:
                     kvs = json.loads(r.read()).get("kvs", [])
                 return [base64.b64decode(kv["key"]).decode() for kv in kvs]
             except OSError:

@@ -10,6 +10,8 @@ envoy/token-endpoint-etcd.yaml, one with each shell (the proxy-wasm filter, the 
   return.
 - An etcd cluster with no endpoint (Envoy answers "no healthy upstream" inside the call that
   starts it): 503, and Envoy keeps serving.
+- etcd with client-certificate authentication: the Envoy whose cluster presents a certificate
+  of etcd's CA records assertions; one without gets 503.
 
 The fault tests run in this order on one cluster; each brings its members back before it ends.
 """
@@ -25,7 +27,7 @@ import pytest
 
 import harness
 import tokens
-from etcd import EtcdCluster
+from etcd import ClientTls, EtcdCluster
 
 TOKEN_PATH = "/oauth/token"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -84,14 +86,14 @@ def race(envoys, body: str) -> list:
 
 
 def verdict(r) -> str:
-    """What one answer says: `token`, `replay` (401 invalid_client), `unavailable` (503
+    """What one answer says: `token`, `invalid_client` (401: a replay), `unavailable` (503
     temporarily_unavailable with Retry-After), or a description of anything else."""
     if not isinstance(r, harness.Response):
         return f"exception {r!r}"
     if r.status == 200 and r.json().get("access_token"):
         return "token"
     if r.status == 401 and r.json().get("error") == "invalid_client":
-        return "replay"
+        return "invalid_client"
     if (
         r.status == 503
         and r.json().get("error") == "temporarily_unavailable"
@@ -128,7 +130,7 @@ def test_one_assertion_at_both_envoys_at_once_is_accepted_exactly_once(fleet):
     cluster, prefix, envoys = fleet
     before = [e.counters() for e in envoys]
     results = rounds(envoys, ROUNDS)
-    wrong = [(i, c) for i, c in enumerate(results) if c != {"token": 1, "replay": 1}]
+    wrong = [(i, c) for i, c in enumerate(results) if c != {"token": 1, "invalid_client": 1}]
     print(f"\nfleet: {ROUNDS} rounds, {ROUNDS - len(wrong)} with exactly one token and one replay refusal")
     assert not wrong, wrong[:5]
     # Both shells took part: each issued some of the tokens and refused some replays.
@@ -159,7 +161,7 @@ def test_the_leader_stopped_during_a_run_costs_no_wrong_answer(fleet):
     # Never two tokens for one assertion; every answer is a token, a replay refusal or a
     # clear 503; and tokens keep being issued after the member went away.
     assert all(c["token"] <= 1 for c in results), results
-    odd = [c for c in results if set(c) - {"token", "replay", "unavailable"}]
+    odd = [c for c in results if set(c) - {"token", "invalid_client", "unavailable"}]
     assert not odd, odd[:3]
     after_stop = results[20:]
     issued_after = sum(c["token"] for c in after_stop)
@@ -211,13 +213,12 @@ def test_lost_quorum_fails_closed_enforcement_continues_and_service_resumes(flee
             time.sleep(0.5)
         assert v == "token", (envoy.name, v)
     results = rounds(envoys, 10)
-    assert all(c == {"token": 1, "replay": 1} for c in results), results
+    assert all(c == {"token": 1, "invalid_client": 1} for c in results), results
 
 
-def test_an_etcd_cluster_with_no_endpoint_fails_closed_and_envoy_keeps_serving(shell, envoy_factory, upstream):
-    """Envoy's HTTP client answers a call to a cluster with no host at once ("no healthy
-    upstream"), inside the call that starts it: the shells count it as no answer."""
-    config = harness.plugin_config(
+def etcd_token_config(timeout: str) -> dict:
+    """A token endpoint with the replay store in etcd (cluster `etcd`), as plugin JSON."""
+    return harness.plugin_config(
         {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS)},
         token_endpoint={
             "issuer": harness.ISSUER,
@@ -230,10 +231,15 @@ def test_an_etcd_cluster_with_no_endpoint_fails_closed_and_envoy_keeps_serving(s
                     "jwks": tokens.WORKER_PUBLIC_JWKS,
                 }
             ],
-            "replay_store": {"etcd": {"cluster": "etcd", "timeout": "200ms"}},
+            "replay_store": {"etcd": {"cluster": "etcd", "timeout": timeout}},
         },
     )
-    b = shell.bootstrap(config, upstream_port=upstream.port)
+
+
+def test_an_etcd_cluster_with_no_endpoint_fails_closed_and_envoy_keeps_serving(shell, envoy_factory, upstream):
+    """Envoy's HTTP client answers a call to a cluster with no host at once ("no healthy
+    upstream"), inside the call that starts it: the shells count it as no answer."""
+    b = shell.bootstrap(etcd_token_config("200ms"), upstream_port=upstream.port)
     b["static_resources"]["clusters"].append(
         {"name": "etcd", "type": "STATIC", "connect_timeout": "0.25s", "load_assignment": {"cluster_name": "etcd"}}
     )
@@ -243,3 +249,44 @@ def test_an_etcd_cluster_with_no_endpoint_fails_closed_and_envoy_keeps_serving(s
         assert verdict(r) == "unavailable", verdict(r)
     assert envoy.get("/orders/1").status == 401
     assert envoy.counters().get("gatepass.token.store_unavailable") == 3
+
+
+def test_etcd_with_client_certificates_takes_the_envoy_holding_one(shell, envoy_factory, upstream, tmp_path):
+    """etcd's authentication as the README documents it: client URLs over TLS with
+    `--client-cert-auth`, and the Envoy cluster's `transport_socket` presenting a certificate of
+    the CA etcd trusts. An Envoy whose cluster presents none gets no answer from etcd: 503."""
+    tls = ClientTls(tmp_path / "tls")
+    cluster = EtcdCluster(tmp_path / "etcd", size=1, tls=tls).start()
+    try:
+
+        def tls_cluster(with_client_cert: bool) -> dict:
+            context = {"validation_context": {"trusted_ca": {"filename": str(tls.ca)}}}
+            if with_client_cert:
+                context["tls_certificates"] = [
+                    {
+                        "certificate_chain": {"filename": str(tls.client_cert)},
+                        "private_key": {"filename": str(tls.client_key)},
+                    }
+                ]
+            c = harness.static_cluster("etcd", cluster.client_ports[0], connect_timeout="0.25s")
+            c["transport_socket"] = {
+                "name": "envoy.transport_sockets.tls",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+                    "common_tls_context": context,
+                },
+            }
+            return c
+
+        for with_cert, expected in ((True, ["token", "invalid_client"]), (False, ["unavailable", "unavailable"])):
+            b = shell.bootstrap(etcd_token_config("500ms"), upstream_port=upstream.port)
+            b["static_resources"]["clusters"].append(tls_cluster(with_cert))
+            envoy = envoy_factory(b, name=f"etcd-tls-{'cert' if with_cert else 'nocert'}")
+            body = tokens.assertion_form(tokens.client_assertion())
+            got = [verdict(post_token(envoy, body)) for _ in range(2)]
+            assert got == expected, (with_cert, got)
+            envoy.stop()
+        # The replay key is in etcd (read back over TLS with the client certificate).
+        assert len(cluster.keys("gatepass/replay/")) == 1
+    finally:
+        cluster.stop()
