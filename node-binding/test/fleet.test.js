@@ -3,7 +3,8 @@
 // redis-server (test-support/redis-server.js: Debian's, installed by node-binding/test.sh)
 // started here on loopback, with its own port and data directory, and stopped by PID.
 //
-// - a client registered on A gets tokens on B; RFC 7592 delete on B stops tokens on A;
+// - a client registered on A gets tokens on B; an RFC 7592 update on A is read on B; RFC 7592
+//   delete on B stops its tokens on A;
 // - one assertion sent to A and B at once, 100 rounds: exactly one token per round;
 // - Redis restarted during a run: 503 temporarily_unavailable while it is down, and an assertion
 //   accepted before the restart is still refused after it.
@@ -92,7 +93,7 @@ async function verdict(response) {
   return `${response.status} ${JSON.stringify(body)}`;
 }
 
-test('a client registered on A gets tokens on B, and RFC 7592 delete on B stops its tokens on A', async () => {
+test('a client registered on A gets tokens on B, an RFC 7592 update on A is read on B, and delete on B stops its tokens on A', async () => {
   const [a, b] = servers;
   const reg = await fetch(`${a.origin}/oauth/register`, {
     method: 'POST',
@@ -106,11 +107,21 @@ test('a client registered on A gets tokens on B, and RFC 7592 delete on B stops 
   assert.equal(await verdict(await post(b.origin, '/oauth/token', form, basic)), 'token');
   assert.equal(await verdict(await post(a.origin, '/oauth/token', form, basic)), 'token');
 
-  // RFC 7592 on B, at the path of the registration_client_uri A gave.
+  // RFC 7592 on B, at the path of the registration_client_uri A gave: an update on A is what B
+  // reads, and a delete on B is what A sees.
   const path = new URL(client.registration_client_uri).pathname;
-  const read = await fetch(b.origin + path, { headers: { authorization: `Bearer ${client.registration_access_token}` } });
+  const manage = { authorization: `Bearer ${client.registration_access_token}` };
+  const update = await fetch(a.origin + path, {
+    method: 'PUT',
+    headers: { ...manage, 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: client.client_id, client_name: 'fleet v2', token_endpoint_auth_method: 'client_secret_basic' }),
+  });
+  assert.equal(update.status, 200);
+  const read = await fetch(b.origin + path, { headers: manage });
   assert.equal(read.status, 200);
-  assert.equal((await read.json()).client_id, client.client_id);
+  const record = await read.json();
+  assert.equal(record.client_id, client.client_id);
+  assert.equal(record.client_name, 'fleet v2');
   const deleted = await fetch(b.origin + path, { method: 'DELETE', headers: { authorization: `Bearer ${client.registration_access_token}` } });
   assert.equal(deleted.status, 204);
   assert.equal(await verdict(await post(a.origin, '/oauth/token', form, basic)), 'invalid_client'); // unknown now
