@@ -235,8 +235,12 @@ impl BearerError {
                 quoted_safe(&self.description)
             ));
         }
+        // RFC 6750 §3: `scope` lists what the resource needs; a rule that needs claim values
+        // and no scope has nothing to list.
         if let BearerErrorCode::InsufficientScope { scope } = &self.code {
-            value.push_str(&alloc::format!(", scope=\"{}\"", quoted_safe(scope)));
+            if !scope.is_empty() {
+                value.push_str(&alloc::format!(", scope=\"{}\"", quoted_safe(scope)));
+            }
         }
         value
     }

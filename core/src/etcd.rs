@@ -23,10 +23,10 @@
 //! with a TTL that reaches past the bucket's end. [`LeaseCache`] keeps them; an answer that the
 //! lease is gone (etcd restarted without its data, or it expired) grants a new one.
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use rand_core::CryptoRngCore;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::b64;
 use crate::client_auth::ReplayOutcome;
@@ -189,24 +189,22 @@ impl EtcdInsert {
             .saturating_add(LEASE_MARGIN_SECONDS);
         EtcdCall {
             path: LEASE_GRANT_PATH,
-            body: json!({ "TTL": ttl.to_string() }).to_string(),
+            // int64 as a string, as proto3 JSON writes it.
+            body: alloc::format!("{{\"TTL\":\"{ttl}\"}}"),
         }
     }
 
     fn txn(&self, lease: i64) -> EtcdCall {
+        // Written out: every value is base64 or digits, nothing to escape.
         let key = b64::encode_standard(self.key.as_bytes());
-        let body = json!({
-            "compare": [{ "key": key, "target": "CREATE", "result": "EQUAL", "create_revision": "0" }],
-            "success": [{ "request_put": {
-                "key": key,
-                "value": b64::encode_standard(self.nonce.as_bytes()),
-                "lease": lease.to_string(),
-            }}],
-            "failure": [{ "request_range": { "key": key } }],
-        });
+        let value = b64::encode_standard(self.nonce.as_bytes());
         EtcdCall {
             path: TXN_PATH,
-            body: body.to_string(),
+            body: alloc::format!(
+                "{{\"compare\":[{{\"key\":\"{key}\",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}}],\
+                 \"success\":[{{\"request_put\":{{\"key\":\"{key}\",\"value\":\"{value}\",\"lease\":\"{lease}\"}}}}],\
+                 \"failure\":[{{\"request_range\":{{\"key\":\"{key}\"}}}}]}}"
+            ),
         }
     }
 
@@ -346,6 +344,9 @@ mod tests {
             authority: "etcd".into(),
         }
     }
+
+    use alloc::string::ToString;
+    use serde_json::json;
 
     fn body(call: &EtcdCall) -> Value {
         serde_json::from_str(&call.body).unwrap()

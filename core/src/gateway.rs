@@ -410,7 +410,7 @@ impl Enforcer {
         // contains, so a rule matches the lossy path exactly when it matches the raw one.
         let path = String::from_utf8_lossy(head.path);
         let owned = self.owned_headers.iter().map(String::as_str);
-        let (provider_index, scopes, optional) =
+        let (provider_index, scopes, claims, optional) =
             match requirement_for(&self.config.rules, &method, &path) {
                 Ok(Requirement::None) => {
                     return Decision::Forward {
@@ -419,8 +419,12 @@ impl Enforcer {
                         outcome: Outcome::NoRequirement,
                     }
                 }
-                Ok(Requirement::Token { provider, scopes }) => (*provider, scopes.clone(), false),
-                Ok(Requirement::AllowMissing { provider }) => (*provider, Vec::new(), true),
+                Ok(Requirement::Token {
+                    provider,
+                    scopes,
+                    claims,
+                }) => (*provider, scopes.as_slice(), claims.as_slice(), false),
+                Ok(Requirement::AllowMissing { provider }) => (*provider, &[][..], &[][..], true),
                 // Path parameters make the rule ambiguous: 400 invalid_request (rules.rs).
                 Err(e) => return self.deny(e.into(), Outcome::DeniedInvalidRequest, None),
             };
@@ -548,7 +552,10 @@ impl Enforcer {
             };
         // Scopes are checked on every request, cached or not: the cache holds the token's
         // validity, not a route's decision.
-        if let Err(e) = verified.require_scopes(&scopes) {
+        if let Err(e) = verified
+            .require_scopes(scopes)
+            .and_then(|()| verified.require_claims(claims, scopes))
+        {
             return self.deny(e, Outcome::DeniedInsufficientScope, None);
         }
         let mut set = Vec::new();

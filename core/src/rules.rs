@@ -35,12 +35,15 @@ pub enum PathMatch {
 pub enum Requirement {
     /// Nothing: the request passes without a token check.
     None,
-    /// A valid token from the provider, with every scope listed.
+    /// A valid token from the provider, with every scope listed and every claim value.
     Token {
         /// Index into [`crate::config::FilterConfig::providers`].
         provider: usize,
         /// Scopes the token must carry.
         scopes: Vec<String>,
+        /// Claim values the token must carry (`requires.claims`): a string claim equal to the
+        /// value, or an array claim holding it.
+        claims: Vec<(String, String)>,
     },
     /// No token is fine; a token that is present must be valid (Envoy's `allow_missing`).
     AllowMissing {
@@ -244,6 +247,7 @@ mod tests {
         Requirement::Token {
             provider: 0,
             scopes: vec![scope.into()],
+            claims: vec![],
         }
     }
 

@@ -45,7 +45,13 @@ pub struct VerifierPolicy {
     pub max_lifetime: Option<u64>,
     /// Longest accepted token, in bytes.
     pub max_token_bytes: usize,
+    /// The claims that carry the granted scopes, in order: the first one the token has is
+    /// read, the others are not (default `["scope"]`, RFC 9068 §2.2.3).
+    pub scope_claims: Vec<String>,
 }
+
+/// The claim RFC 9068 §2.2.3 puts scopes in: a space-delimited string.
+pub const SCOPE_CLAIM: &str = "scope";
 
 impl VerifierPolicy {
     /// A policy with the defaults: `typ` `at+jwt`, asymmetric algorithms only, 60 s skew,
@@ -64,6 +70,7 @@ impl VerifierPolicy {
             clock_skew_seconds: 60,
             max_lifetime: None,
             max_token_bytes: jws::DEFAULT_MAX_TOKEN_BYTES,
+            scope_claims: alloc::vec![String::from(SCOPE_CLAIM)],
         }
     }
 }
@@ -293,7 +300,7 @@ impl<'a> PendingVerification<'a> {
         let sub = text("sub")?;
         let jti = text("jti")?;
         let client_id = text("client_id")?;
-        let scopes = scopes_of(&claims)?;
+        let scopes = scopes_of(&claims, &policy.scope_claims)?;
         Ok(VerifiedAccessToken {
             issuer: policy.issuer.clone(),
             subject: sub,
@@ -342,31 +349,50 @@ impl DetachedVerification {
     }
 }
 
-/// Reads the granted scopes: `scope` (space-delimited string, RFC 9068 §2.2.3), plus the
-/// `scp` and `scopes` arrays some issuers use.
-fn scopes_of(claims: &Map<String, Value>) -> Result<BTreeSet<String>, BearerError> {
+/// Reads the granted scopes from the first of `scope_claims` the token has (the provider's
+/// `scope_claims`): `scope` is a space-delimited string (RFC 9068 §2.2.3); any other claim
+/// (`scp`, `permissions` as Auth0's and Mia-Platform's RBAC tokens carry it, ...) a string of
+/// the same form or an array of strings. A token with none of them grants no scope; a claim of
+/// another type refuses the token (`invalid_token`): it cannot be read as intended.
+fn scopes_of(
+    claims: &Map<String, Value>,
+    scope_claims: &[String],
+) -> Result<BTreeSet<String>, BearerError> {
     let mut out = BTreeSet::new();
     let bad = || BearerError::invalid_token("token scope claim has the wrong type");
-    for name in ["scope", "scp", "scopes"] {
-        match claims.get(name) {
-            None => {}
-            Some(Value::String(s)) => {
-                out.extend(s.split(' ').filter(|t| !t.is_empty()).map(String::from))
-            }
-            Some(Value::Array(items)) if name != "scope" => {
-                for item in items {
-                    match item {
-                        Value::String(s) => {
-                            out.insert(s.clone());
-                        }
-                        _ => return Err(bad()),
+    let Some((name, value)) = scope_claims
+        .iter()
+        .find_map(|name| claims.get(name).map(|v| (name, v)))
+    else {
+        return Ok(out);
+    };
+    match value {
+        Value::String(s) => out.extend(s.split(' ').filter(|t| !t.is_empty()).map(String::from)),
+        Value::Array(items) if name != SCOPE_CLAIM => {
+            for item in items {
+                match item {
+                    Value::String(s) => {
+                        out.insert(s.clone());
                     }
+                    _ => return Err(bad()),
                 }
             }
-            Some(_) => return Err(bad()),
         }
+        _ => return Err(bad()),
     }
     Ok(out)
+}
+
+/// 403 `insufficient_scope`, `scope=` listing `scopes` (RFC 6750 §3.1).
+fn insufficient<S: AsRef<str>>(scopes: &[S], description: &'static str) -> BearerError {
+    let mut scope = String::new();
+    for s in scopes {
+        if !scope.is_empty() {
+            scope.push(' ');
+        }
+        scope.push_str(s.as_ref());
+    }
+    BearerError::new(BearerErrorCode::InsufficientScope { scope }, description)
 }
 
 /// An access token whose signature and claims were verified.
@@ -388,7 +414,7 @@ pub struct VerifiedAccessToken {
     pub jti: Option<String>,
     /// `client_id`.
     pub client_id: Option<String>,
-    /// Granted scopes (from `scope`, `scp` and `scopes`).
+    /// Granted scopes (from the first of the provider's `scope_claims` the token has).
     pub scopes: BTreeSet<String>,
     /// The payload as received (base64url), for forwarding upstream.
     pub payload_b64: String,
@@ -403,15 +429,28 @@ impl VerifiedAccessToken {
         if required.iter().all(|s| self.scopes.contains(s.as_ref())) {
             return Ok(());
         }
-        let scope = required
-            .iter()
-            .map(|s| s.as_ref())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Err(BearerError::new(
-            BearerErrorCode::InsufficientScope { scope },
-            "token lacks a required scope",
-        ))
+        Err(insufficient(required, "token lacks a required scope"))
+    }
+
+    /// A rule's `requires.claims`: each claim must be a string equal to its value, or an array
+    /// holding that string. Otherwise 403 `insufficient_scope`, RFC 6750 §3.1's answer for a
+    /// valid token that does not carry the privileges the request needs (a required claim value
+    /// is such a privilege; RFC 6750 has no other code for it); `scope=` names the rule's scopes,
+    /// if any, as for a missing scope.
+    pub fn require_claims<S: AsRef<str>>(
+        &self,
+        required: &[(String, String)],
+        scopes: &[S],
+    ) -> Result<(), BearerError> {
+        let holds = |name: &str, want: &str| match self.claims.get(name) {
+            Some(Value::String(s)) => s == want,
+            Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(want)),
+            _ => false,
+        };
+        if required.iter().all(|(name, want)| holds(name, want)) {
+            return Ok(());
+        }
+        Err(insufficient(scopes, "token lacks a required claim value"))
     }
 
     /// A claim value rendered for a header: strings as-is, numbers and booleans as text, others

@@ -888,6 +888,31 @@ fn bad_provider_configurations_name_the_field() {
             },
             "local_jwks",
         ),
+        (
+            "scope_claims_empty",
+            |r| r["scope_claims"] = json!([]),
+            "scope_claims",
+        ),
+        (
+            "scope_claims_too_many",
+            |r| r["scope_claims"] = json!(["a", "b", "c", "d", "e", "f", "g", "h", "i"]),
+            "scope_claims",
+        ),
+        (
+            "scope_claims_blank_name",
+            |r| r["scope_claims"] = json!(["scope", ""]),
+            "scope_claims[1]",
+        ),
+        (
+            "scope_claims_listed_twice",
+            |r| r["scope_claims"] = json!(["scp", "permissions", "scp"]),
+            "scope_claims[2]",
+        ),
+        (
+            "scope_claims_not_strings",
+            |r| r["scope_claims"] = json!(["scope", 1]),
+            "scope_claims[1]",
+        ),
     ];
     check_refusals(provider_json, load_provider, cases);
 

@@ -69,6 +69,9 @@ fn provider(tweak: fn(&mut Value)) -> (VerifierPolicy, JwkSet) {
 }
 
 fn standard(_: &mut Value) {}
+fn scope_scp_permissions(raw: &mut Value) {
+    raw["scope_claims"] = json!(["scope", "scp", "permissions"]);
+}
 fn max_lifetime_1h(raw: &mut Value) {
     raw["max_lifetime"] = json!("3600s");
 }
@@ -773,10 +776,33 @@ fn claim_rules() {
             ed(|j| j.claim("scope", json!(["read"]))),
             Expect::InvalidToken,
         ),
-        row(
-            "scp_with_a_non_string_is_invalid_token",
-            ed(|j| j.claim("scp", json!(["read", 1]))),
+        row_with(
+            "scp_with_a_non_string_is_invalid_token_when_scopes_are_read_from_it",
+            scope_scp_permissions,
+            ed(|j| j.without_claim("scope").claim("scp", json!(["read", 1]))),
             Expect::InvalidToken,
+        ),
+        row_with(
+            "permissions_that_is_an_object_is_invalid_token_when_read",
+            scope_scp_permissions,
+            ed(|j| {
+                j.without_claim("scope")
+                    .claim("permissions", json!({"read": true}))
+            }),
+            Expect::InvalidToken,
+        ),
+        // Only the first of scope_claims the token has is read: a bad `scp` beside a `scope`
+        // is not looked at, and neither is `scp` without scope_claims naming it.
+        row_with(
+            "scp_behind_a_present_scope_is_not_read",
+            scope_scp_permissions,
+            ed(|j| j.claim("scp", json!(["read", 1]))),
+            Expect::Valid,
+        ),
+        row(
+            "scp_is_not_read_by_default",
+            ed(|j| j.claim("scp", json!(["read", 1]))),
+            Expect::Valid,
         ),
         // typ (RFC 9068 §4, RFC 8725 §3.11)
         row(
@@ -885,19 +911,111 @@ fn scope_names_are_not_prefixes() {
     assert!(v.require_scopes(&["read"]).is_err());
 }
 
+fn verified_with(tweak: fn(&mut Value), edit: impl FnOnce(Jwt) -> Jwt) -> VerifiedAccessToken {
+    let (policy, keys) = provider(tweak);
+    verify::verify_access_token(&ed(edit), &policy, &keys, NOW).unwrap()
+}
+
+/// `scope_claims`: scopes come from the first listed claim the token has, read whole (a string
+/// split on spaces, or an array of strings); by default `scope` only (RFC 9068 §2.2.3).
 #[test]
-fn scopes_from_scp_and_scopes_arrays_count() {
-    let v = verified(|j| {
+fn scopes_come_from_the_first_of_scope_claims_the_token_has() {
+    let granted = |tweak: fn(&mut Value), edit: fn(Jwt) -> Jwt| {
+        verified_with(tweak, edit)
+            .scopes
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    // Default: `scope` only; `scp` and `permissions` are other claims.
+    assert_eq!(
+        granted(standard, |j| j
+            .claim("scope", json!("read"))
+            .claim("scp", json!(["admin"]))),
+        ["read"]
+    );
+    assert!(granted(standard, |j| j
+        .without_claim("scope")
+        .claim("scp", json!(["admin"])))
+    .is_empty());
+    // In order, the first present one only.
+    let ordered = scope_scp_permissions;
+    assert_eq!(
+        granted(ordered, |j| j
+            .claim("scope", json!("read"))
+            .claim("permissions", json!(["admin"]))),
+        ["read"]
+    );
+    assert_eq!(
+        granted(ordered, |j| j
+            .without_claim("scope")
+            .claim("scp", json!("read write"))),
+        ["read", "write"]
+    );
+    // Mia-Platform / Auth0 RBAC: a `permissions` array.
+    assert_eq!(
+        granted(ordered, |j| j
+            .without_claim("scope")
+            .claim("permissions", json!(["orders:read", "orders:write"]))),
+        ["orders:read", "orders:write"]
+    );
+    let v = verified_with(ordered, |j| {
         j.without_claim("scope")
-            .claim("scp", json!(["read"]))
-            .claim("scopes", json!(["write"]))
+            .claim("permissions", json!(["orders:read"]))
     });
-    assert_eq!(v.require_scopes(&["read", "write"]), Ok(()));
-    let v = verified(|j| j.claim("scope", json!("read")).claim("scp", "admin".into()));
-    assert_eq!(v.require_scopes(&["read", "admin"]), Ok(()));
+    assert_eq!(v.require_scopes(&["orders:read"]), Ok(()));
+    assert!(v.require_scopes(&["orders:write"]).is_err());
     let v = verified(|j| j.without_claim("scope"));
     assert!(v.scopes.is_empty());
     assert!(v.require_scopes(&["read"]).is_err());
+}
+
+/// `requires.claims`: a string claim equal to the value, or an array claim holding it; else 403
+/// `insufficient_scope` (RFC 6750 §3.1), `scope=` naming the rule's scopes when it has any.
+#[test]
+fn required_claim_values_are_equal_strings_or_array_members() {
+    let v = verified(|j| {
+        j.claim("tenant", json!("acme"))
+            .claim("groups", json!(["billing", "ops"]))
+            .claim("level", json!(3))
+    });
+    let need = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        v.require_claims::<&str>(&need(&[("tenant", "acme")]), &[]),
+        Ok(())
+    );
+    assert_eq!(
+        v.require_claims::<&str>(&need(&[("groups", "billing"), ("tenant", "acme")]), &[]),
+        Ok(())
+    );
+    assert_eq!(v.require_claims::<&str>(&[], &[]), Ok(()));
+    for unmet in [
+        need(&[("tenant", "other")]),
+        need(&[("tenant", "acm")]),
+        need(&[("groups", "admin")]),
+        need(&[("missing", "x")]),
+        // Only strings are compared: a number is not its text.
+        need(&[("level", "3")]),
+        need(&[("tenant", "acme"), ("groups", "admin")]),
+    ] {
+        let e = v.require_claims(&unmet, &["read"]).unwrap_err();
+        assert_eq!(e.status(), 403, "{unmet:?}");
+        let challenge = e.www_authenticate("gatepass");
+        assert!(
+            challenge.contains("error=\"insufficient_scope\""),
+            "{challenge}"
+        );
+        assert!(challenge.contains("scope=\"read\""), "{challenge}");
+    }
+    // No scopes on the rule: no empty scope= attribute.
+    let e = v
+        .require_claims::<&str>(&need(&[("tenant", "x")]), &[])
+        .unwrap_err();
+    assert!(!e.www_authenticate("gatepass").contains("scope="));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,10 @@ pub struct RawRequires {
     /// Scopes the token must carry.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Claim values the token must carry: `{"tenant": "acme"}` needs a `tenant` claim equal to
+    /// `"acme"`, or an array claim holding it (`{"groups": "billing"}`).
+    #[serde(default)]
+    pub claims: Map<String, Value>,
 }
 
 /// A rule's `allow_missing`.
@@ -157,6 +161,42 @@ fn rule_path(m: &RawMatch) -> Result<crate::rules::PathMatch, ConfigError> {
     })
 }
 
+/// Most claim values one rule may require.
+pub const MAX_REQUIRED_CLAIMS: usize = 16;
+
+/// `requires.claims`: at most [`MAX_REQUIRED_CLAIMS`] claim names (1 to 64 visible ASCII
+/// characters) with a value each (1 to 256 bytes). The registered claims that the token checks
+/// already decide (`iss`, `aud`, `exp`, `nbf`, `iat`) cannot be required here.
+fn required_claims(
+    field: &str,
+    claims: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    if claims.len() > MAX_REQUIRED_CLAIMS {
+        return Err(ConfigError::new(field, "at most 16 claims"));
+    }
+    let mut out = Vec::with_capacity(claims.len());
+    for (name, value) in claims {
+        let at = alloc::format!("{field}.{name}");
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::new(
+                at,
+                "must be a claim name of 1 to 64 visible ASCII characters",
+            ));
+        }
+        if ["iss", "aud", "exp", "nbf", "iat"].contains(&name.as_str()) {
+            return Err(ConfigError::new(
+                at,
+                "is checked by the provider (issuer, audiences, times), not by a rule",
+            ));
+        }
+        match value.as_str() {
+            Some(v) if !v.is_empty() && v.len() <= 256 => out.push((name.clone(), String::from(v))),
+            _ => return Err(ConfigError::new(at, "must be a string of 1 to 256 bytes")),
+        }
+    }
+    Ok(out)
+}
+
 impl TryFrom<RawFilterConfig> for FilterConfig {
     type Error = ConfigError;
 
@@ -206,6 +246,7 @@ impl TryFrom<RawFilterConfig> for FilterConfig {
                     Requirement::Token {
                         provider: index(&at("requires.provider_name"), &req.provider_name)?,
                         scopes: req.scopes.clone(),
+                        claims: required_claims(&at("requires.claims"), &req.claims)?,
                     }
                 }
                 (None, Some(allow)) => Requirement::AllowMissing {
@@ -386,5 +427,46 @@ mod rule_config_tests {
         assert!(err.message.contains("only one of"), "{err}");
         let err = filter(json!([{"match": {"prefx": "/a"}}])).unwrap_err();
         assert!(err.message.contains("unknown field `prefx`"), "{err}");
+    }
+
+    #[test]
+    fn required_claims_become_the_rules_requirement_and_bad_ones_name_the_field() {
+        use crate::rules::Requirement;
+        let config = filter(
+            json!([{"match": {"prefix": "/"}, "requires": {"provider_name": "main",
+            "scopes": ["read"], "claims": {"tenant": "acme", "groups": "billing"}}}]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.rules[0].requirement,
+            Requirement::Token {
+                provider: 0,
+                scopes: alloc::vec!["read".into()],
+                claims: alloc::vec![
+                    ("groups".into(), "billing".into()),
+                    ("tenant".into(), "acme".into())
+                ],
+            }
+        );
+        let many: serde_json::Map<String, serde_json::Value> =
+            (0..17).map(|i| (alloc::format!("c{i}"), json!("v"))).collect();
+        for (claims, field) in [
+            (json!({"": "x"}), "rules[0].requires.claims."),
+            (json!({"a b": "x"}), "rules[0].requires.claims.a b"),
+            (json!({"tenant": ""}), "rules[0].requires.claims.tenant"),
+            (
+                json!({"tenant": "x".repeat(257)}),
+                "rules[0].requires.claims.tenant",
+            ),
+            (json!({"aud": "x"}), "rules[0].requires.claims.aud"),
+            (json!({"exp": "1"}), "rules[0].requires.claims.exp"),
+            (json!({"tenant": 1}), "rules[0].requires.claims.tenant"),
+            (json!(many), "rules[0].requires.claims"),
+        ] {
+            let rules = json!([{"match": {"prefix": "/"},
+                "requires": {"provider_name": "main", "claims": claims}}]);
+            let err = filter(rules).unwrap_err();
+            assert_eq!(err.field, field, "{claims}: {err}");
+        }
     }
 }

@@ -96,6 +96,10 @@ pub struct RawProvider {
     /// Minimum seconds between JWKS refetches caused by an unknown `kid` (default 30).
     #[serde(default)]
     pub jwks_kid_miss_cooldown: Option<RawDuration>,
+    /// The claims that carry the granted scopes, read in order, the first present one only
+    /// (default `["scope"]`): for example `["scope", "scp", "permissions"]`.
+    #[serde(default)]
+    pub scope_claims: Option<Vec<String>>,
 }
 
 /// Where a provider's keys come from.
@@ -178,6 +182,33 @@ fn header_name(field: &str, name: &str) -> Result<String, ConfigError> {
     Ok(name.to_ascii_lowercase())
 }
 
+/// Most claims `scope_claims` may name.
+pub const MAX_SCOPE_CLAIMS: usize = 8;
+
+/// `scope_claims`: 1 to [`MAX_SCOPE_CLAIMS`] distinct claim names of 1 to 64 visible ASCII
+/// characters.
+fn scope_claims(names: &[String]) -> Result<Vec<String>, ConfigError> {
+    if names.is_empty() || names.len() > MAX_SCOPE_CLAIMS {
+        return Err(ConfigError::new(
+            "scope_claims",
+            "must name 1 to 8 claims (the first one a token has is read)",
+        ));
+    }
+    for (i, name) in names.iter().enumerate() {
+        let field = alloc::format!("scope_claims[{i}]");
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError::new(
+                field,
+                "must be a claim name of 1 to 64 visible ASCII characters",
+            ));
+        }
+        if names[..i].contains(name) {
+            return Err(ConfigError::new(field, "is listed twice"));
+        }
+    }
+    Ok(names.to_vec())
+}
+
 impl TryFrom<RawProvider> for Provider {
     type Error = ConfigError;
 
@@ -214,6 +245,9 @@ impl TryFrom<RawProvider> for Provider {
         }
         if let Some(d) = &raw.max_lifetime {
             policy.max_lifetime = Some(d.seconds("max_lifetime")?);
+        }
+        if let Some(names) = &raw.scope_claims {
+            policy.scope_claims = scope_claims(names)?;
         }
         let keys = match (&raw.local_jwks, &raw.remote_jwks) {
             (Some(_), Some(_)) => {
