@@ -333,6 +333,12 @@ export interface Provider {
   require_typ?: string;
   /** Accepted algorithms (default: all asymmetric). */
   algorithms?: string[];
+  /**
+   * The claims that carry the granted scopes, in order; the first one the token has is read
+   * (default `["scope"]`; for example `["scope", "scp", "permissions"]`). `scope` is a
+   * space-delimited string; any other a string of that form or an array of strings.
+   */
+  scope_claims?: string[];
   [name: string]: unknown;
 }
 

@@ -69,6 +69,34 @@ test('verifyAccessToken: claims, required scopes, RFC 6750 errors', async () => 
   await rejects(verifyAccessToken(idLike, provider, { now: FIXED_NOW }), 'invalid_token', 401);
 });
 
+test('verifyAccessToken: scope_claims reads the scopes from the claim another issuer uses (permissions)', async () => {
+  // A Mia-Platform-style token from another issuer: RS256, typ JWT, a `permissions` array.
+  const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await jose.exportJWK(publicKey)), kid: 'mia-1', alg: 'RS256' };
+  const token = await new jose.SignJWT({ client_id: 'svc', permissions: ['orders:read'] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'mia-1', typ: 'JWT' })
+    .setIssuer('https://mia.example')
+    .setSubject('svc')
+    .setAudience(API)
+    .setIssuedAt(FIXED_NOW)
+    .setExpirationTime(FIXED_NOW + 600)
+    .setJti('j1')
+    .sign(privateKey);
+  const provider = {
+    issuer: 'https://mia.example',
+    audiences: [API],
+    local_jwks: { inline_string: JSON.stringify({ keys: [jwk] }) },
+    require_typ: '',
+    algorithms: ['RS256'],
+  };
+  // By default only `scope` carries scopes (RFC 9068): the permissions grant nothing.
+  await rejects(verifyAccessToken(token, provider, { now: FIXED_NOW, scopes: 'orders:read' }), 'insufficient_scope', 403);
+  const withPermissions = { ...provider, scope_claims: ['scope', 'permissions'] };
+  assert.equal((await verifyAccessToken(token, withPermissions, { now: FIXED_NOW, scopes: 'orders:read' })).sub, 'svc');
+  await rejects(verifyAccessToken(token, withPermissions, { now: FIXED_NOW, scopes: 'orders:write' }), 'insufficient_scope', 403);
+  await rejects(verifyAccessToken(token, { ...provider, scope_claims: [] }, { now: FIXED_NOW }), 'invalid_configuration', undefined);
+});
+
 test('verifyAccessToken: a bad provider rejects with invalid_configuration', async () => {
   await assert.rejects(verifyAccessToken('x', { issuer: ISSUER }), (e) => e.code === 'invalid_configuration');
   await assert.rejects(

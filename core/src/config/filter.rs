@@ -448,8 +448,9 @@ mod rule_config_tests {
                 ],
             }
         );
-        let many: serde_json::Map<String, serde_json::Value> =
-            (0..17).map(|i| (alloc::format!("c{i}"), json!("v"))).collect();
+        let many: serde_json::Map<String, serde_json::Value> = (0..17)
+            .map(|i| (alloc::format!("c{i}"), json!("v")))
+            .collect();
         for (claims, field) in [
             (json!({"": "x"}), "rules[0].requires.claims."),
             (json!({"a b": "x"}), "rules[0].requires.claims.a b"),
