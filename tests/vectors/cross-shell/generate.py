@@ -78,9 +78,16 @@ cases = [
     ("padded base64 signature", h + "." + p + "." + s + "==", ["orders:read"], 401, "invalid_token"),
     ("duplicate header member", b64(b'{"alg":"EdDSA","alg":"EdDSA","kid":"ed","typ":"at+jwt"}') + "." + p + "." + s, ["orders:read"], 401, "invalid_token"),
     ("tampered payload", h + "." + b64(json.dumps(claims(scope="orders:read orders:write")).encode()) + "." + s, ["orders:read"], 401, "invalid_token"),
+    # The provider's scope_claims is ["scope", "permissions"]: the first of them a token has
+    # gives its scopes (issue 15).
+    ("scopes from permissions without scope", sign(claims(scope=None, permissions=["orders:read"])), ["orders:read"], 200, None),
+    ("scope read first, permissions not", sign(claims(scope="orders:write", permissions=["orders:read"])), ["orders:read"], 403, "insufficient_scope"),
+    ("permissions as a space-delimited string", sign(claims(scope=None, permissions="orders:write orders:read")), ["orders:read"], 200, None),
+    ("permissions of the wrong type", sign(claims(scope=None, permissions=["orders:read", 1])), ["orders:read"], 401, "invalid_token"),
+    ("scp is not among scope_claims", sign(claims(scope=None, scp=["orders:read"])), ["orders:read"], 403, "insufficient_scope"),
 ]
 doc = {
-    "provider": {"issuer": ISSUER, "audiences": [AUD], "local_jwks": {"inline_string": json.dumps(jwks())}, "algorithms": ["EdDSA", "ES256"]},
+    "provider": {"issuer": ISSUER, "audiences": [AUD], "local_jwks": {"inline_string": json.dumps(jwks())}, "algorithms": ["EdDSA", "ES256"], "scope_claims": ["scope", "permissions"]},
     "cases": [{"name": n, "token": t, "scopes": sc, "status": st, "error": e} for n, t, sc, st, e in cases],
 }
 if "--assertions-only" not in sys.argv:
