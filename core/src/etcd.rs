@@ -34,8 +34,11 @@ use crate::config::EtcdConfig;
 
 /// Width of a lease's bucket of expiry times, in seconds.
 pub const LEASE_BUCKET_SECONDS: u64 = 60;
-/// A lease lives this much longer than its bucket's end (etcd's TTL counts from the grant).
-pub const LEASE_MARGIN_SECONDS: u64 = 10;
+/// A lease lives this much longer than its bucket's end (etcd's TTL counts from the grant, by
+/// the granting Envoy's clock): the clock disagreement between the Envoys of a fleet that the
+/// store tolerates. An Envoy whose clock runs behind accepts an assertion until its own
+/// `exp` + skew; the key outlives that by up to this margin.
+pub const LEASE_MARGIN_SECONDS: u64 = 60;
 /// Calls one insert may make: a grant and a transaction, each once more after a failure, or
 /// once more after the lease was gone.
 pub const MAX_CALLS: u8 = 4;
@@ -277,11 +280,11 @@ impl EtcdInsert {
     /// A transaction's answer: put (recorded), or the key read back (this insert's own nonce:
     /// an earlier call of it committed; another value: a replay).
     fn txn_outcome(&self, v: &Value) -> Option<ReplayOutcome> {
+        // The header is in every answer etcd gives; without it this is not a txn answer.
+        v.get("header")?;
         if v.get("succeeded").and_then(Value::as_bool) == Some(true) {
             return Some(ReplayOutcome::Recorded);
         }
-        // The header is in every answer etcd gives; without it this is not a txn answer.
-        v.get("header")?;
         let kvs = v
             .get("responses")?
             .get(0)?
@@ -374,9 +377,9 @@ mod tests {
         let (mut insert, call) = begin(&leases);
         assert_eq!(call.path, LEASE_GRANT_PATH);
         // Kept until 1_000_030: bucket end 1_000_080 (a multiple of 60); granted at 1_000_000
-        // for 80 + 10 s.
+        // for 80 + 60 s.
         assert_eq!(bucket_end(1_000_030), 1_000_080);
-        assert_eq!(body(&call)["TTL"], "90");
+        assert_eq!(body(&call)["TTL"], "140");
         let step = insert.answered(&mut leases, Some((200, GRANT_OK)), 1_000_000);
         let EtcdStep::Send(txn) = step else {
             panic!("{step:?}")
@@ -411,7 +414,7 @@ mod tests {
             panic!()
         };
         assert_eq!(again.path, LEASE_GRANT_PATH);
-        assert_eq!(body(&again)["TTL"], "70");
+        assert_eq!(body(&again)["TTL"], "120");
     }
 
     #[test]
@@ -446,15 +449,31 @@ mod tests {
     }
 
     #[test]
-    fn proto3_json_omits_succeeded_false_and_an_answer_without_a_header_is_not_trusted() {
+    fn an_answer_without_etcds_header_is_not_trusted_either_way() {
         let mut leases = LeaseCache::new();
         let (mut insert, _) = begin(&leases);
+        let nonce = insert.nonce.clone();
         insert.answered(&mut leases, Some((200, GRANT_OK)), 1_000_000);
-        // Neither `succeeded` nor a header: not etcd's answer; retried, then unavailable.
-        let step = insert.answered(&mut leases, Some((200, b"{}")), 1_000_000);
-        assert!(
-            matches!(step, EtcdStep::Send(ref c) if c.path == TXN_PATH),
-            "{step:?}"
+        // A success, or this insert's own value read back, but without the header every etcd
+        // answer has: not etcd's answer; the call is made again.
+        let mut headless_read: Value =
+            serde_json::from_slice(&txn_found(nonce.as_bytes())).unwrap();
+        headless_read.as_object_mut().unwrap().remove("header");
+        for body in [
+            br#"{"succeeded":true,"responses":[{"response_put":{}}]}"#.to_vec(),
+            headless_read.to_string().into_bytes(),
+        ] {
+            let step = insert.answered(&mut leases, Some((200, &body)), 1_000_000);
+            assert!(
+                matches!(step, EtcdStep::Send(ref c) if c.path == TXN_PATH),
+                "{step:?}"
+            );
+        }
+        // proto3 JSON leaves `succeeded: false` out: with the header and the key read back
+        // holding another value, that is a replay.
+        assert_eq!(
+            insert.answered(&mut leases, Some((200, &txn_found(b"other"))), 1_000_000),
+            EtcdStep::Done(ReplayOutcome::AlreadySeen)
         );
     }
 

@@ -89,6 +89,22 @@ struct EtcdWait {
     callout: u64,
 }
 
+/// Sets [`STARTING_CALLOUT`] for its life, and clears it on the way out, a panic included.
+struct Starting;
+
+impl Starting {
+    fn new() -> Self {
+        STARTING_CALLOUT.set(true);
+        Starting
+    }
+}
+
+impl Drop for Starting {
+    fn drop(&mut self) {
+        STARTING_CALLOUT.set(false);
+    }
+}
+
 thread_local! {
     /// Set while this worker starts a callout: Envoy may answer a callout that fails at once
     /// (a local "no healthy upstream" reply) inside the call that starts it, which would enter
@@ -548,9 +564,10 @@ fn drive(
                         body: call.body.as_bytes(),
                         timeout_ms: etcd_config.timeout_ms,
                     };
-                    STARTING_CALLOUT.set(true);
-                    let started = stream.callout(&callout);
-                    STARTING_CALLOUT.set(false);
+                    let started = {
+                        let _starting = Starting::new();
+                        stream.callout(&callout)
+                    };
                     match started {
                         Some(id) => {
                             state.etcd = Some(EtcdWait {

@@ -45,7 +45,7 @@ export interface ClientStore {
  * expiry in the past) and is now recorded until `expiresAt` (Unix seconds), `false` when it was
  * already present. The check and the insert must be one atomic step for everything that shares
  * the store — the "accepted at most once" guarantee is exactly the store's. A rejection refuses
- * the request (500 `server_error`).
+ * the request (503 `temporarily_unavailable`).
  */
 export interface ReplayStore {
   insertIfAbsent(key: string, expiresAt: number): Promise<boolean>;
@@ -271,7 +271,8 @@ export class AuthorizationServer {
    * Serves the token endpoint (POST), JWKS and metadata (GET/HEAD), registration (POST, RFC
    * 7591) and client configuration (GET/PUT/DELETE, RFC 7592; 404 when the decoded client id is
    * not 1 to 255 visible ASCII); 404 for other paths, 405 for other methods, 413 for bodies over
-   * `config.max_body_bytes`. Never rejects: failures answer 500 `server_error`.
+   * `config.max_body_bytes`. Never rejects: a store that throws, rejects or times out answers 503
+   * `temporarily_unavailable` with `Retry-After`, any other failure 500 `server_error`.
    */
   handle(request: Request): Promise<Response>;
   /**

@@ -33,9 +33,9 @@ function checkClient(client, methods, what) {
   return client;
 }
 
-/** @param {unknown} prefix @param {string} fallback @param {string} what */
+/** @param {{prefix?: string} | undefined | null} options @param {string} fallback @param {string} what */
 function checkPrefix(options, fallback, what) {
-  if (options === undefined || options.prefix === undefined) return fallback;
+  if (options === undefined || options === null || options.prefix === undefined) return fallback;
   if (typeof options.prefix !== 'string') throw new TypeError(`${what}: options.prefix must be a string`);
   return options.prefix;
 }

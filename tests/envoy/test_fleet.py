@@ -290,3 +290,54 @@ def test_etcd_with_client_certificates_takes_the_envoy_holding_one(shell, envoy_
         assert len(cluster.keys("gatepass/replay/")) == 1
     finally:
         cluster.stop()
+
+
+def test_answers_that_come_after_their_client_left_find_no_request_and_envoy_serves_on(shell, envoy_factory, upstream):
+    """Clients that give up while their token requests wait for etcd (here a socket that
+    accepts and never answers). proxy-wasm: Envoy 1.40 does not cancel the calls, which end in
+    their timeout after the requests are gone, and the filter drops those answers; native: Envoy
+    cancels a stream's callouts with it. Either way the next request is answered as usual."""
+    import socket
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    held = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        hole.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(hole.accept()[0])
+            except OSError:
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        b = shell.bootstrap(etcd_token_config("300ms"), upstream_port=upstream.port)
+        b["static_resources"]["clusters"].append(
+            harness.static_cluster("etcd", hole.getsockname()[1], connect_timeout="0.25s")
+        )
+        envoy = envoy_factory(b)
+        body = tokens.assertion_form(tokens.client_assertion())
+        for _ in range(3):
+            with pytest.raises(OSError):  # the client gives up before Envoy answers
+                harness.http_request(envoy.port, "POST", "/oauth/token", headers=FORM, body=body, timeout=0.1)
+        time.sleep(4 * 0.3 + 1)
+        stats = envoy.stats(filter=r"^cluster\.etcd\.upstream_rq_(timeout|total)$")
+        assert stats.get("cluster.etcd.upstream_rq_total", 0) >= 3, stats
+        if shell.name == "proxy-wasm":
+            # The calls run to their timeout, so the SDK's record of each goes with its answer.
+            assert stats.get("cluster.etcd.upstream_rq_timeout") == stats["cluster.etcd.upstream_rq_total"], stats
+        else:
+            # The native module's callouts end with their stream: Envoy cancels them.
+            assert stats.get("cluster.etcd.upstream_rq_timeout") == 0, stats
+        assert envoy.running
+        assert verdict(post_token(envoy, tokens.assertion_form(tokens.client_assertion()))) == "unavailable"
+        assert envoy.get("/orders/1").status == 401
+    finally:
+        stop.set()
+        for c in held:
+            c.close()
+        hole.close()
