@@ -25,6 +25,7 @@ export class RedisServer {
     this.port = port;
     this.dir = dir;
     this.proc = null;
+    this.extraArgs = [];
   }
 
   get url() {
@@ -35,7 +36,7 @@ export class RedisServer {
     this.proc = spawn(
       REDIS_SERVER,
       ['--bind', '127.0.0.1', '--port', String(this.port), '--dir', this.dir, '--save', '',
-       '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'],
+       '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no', ...this.extraArgs],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     for (let i = 0; i < 100; i++) {
@@ -58,5 +59,44 @@ export class RedisServer {
   async destroy() {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A Redis Cluster of `size` primaries on loopback (no replicas), each a RedisServer started with
+ * `--cluster-enabled yes`, joined with `redis-cli --cluster create`.
+ */
+export class RedisCluster {
+  static async start(size = 3) {
+    const nodes = [];
+    for (let i = 0; i < size; i++) nodes.push(await RedisServer.create());
+    for (const node of nodes) {
+      node.extraArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', join(node.dir, 'nodes.conf')];
+      await node.start();
+    }
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8' },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    for (let i = 0; i < 100; i++) {
+      const info = spawnSync('redis-cli', ['-p', String(nodes[0].port), 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+      if (info.includes('cluster_state:ok')) return new RedisCluster(nodes);
+      await sleep(100);
+    }
+    throw new Error('the Redis Cluster did not reach cluster_state:ok');
+  }
+
+  constructor(nodes) {
+    this.nodes = nodes;
+  }
+
+  get rootNodes() {
+    return this.nodes.map((n) => ({ url: n.url }));
+  }
+
+  async destroy() {
+    for (const n of this.nodes) await n.destroy();
   }
 }

@@ -7,15 +7,24 @@
 //   delete on B stops its tokens on A;
 // - one assertion sent to A and B at once, 100 rounds: exactly one token per round;
 // - Redis restarted during a run: 503 temporarily_unavailable while it is down, and an assertion
-//   accepted before the restart is still refused after it.
+//   accepted before the restart is still refused after it;
+// - the same stores on a 3-primary Redis Cluster through node-redis's createCluster.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
-import { generateClientSecret, generateSigningKey, hashClientSecret } from 'gatepass';
+import { createCluster } from 'redis';
+import {
+  AuthorizationServer,
+  RedisClientStore,
+  RedisReplayStore,
+  generateClientSecret,
+  generateSigningKey,
+  hashClientSecret,
+} from 'gatepass';
 import { ASSERTION_TYPE, ISSUER, API, assertion, basicAuth } from '../test-support/helpers.js';
-import { RedisServer } from '../test-support/redis-server.js';
+import { RedisCluster, RedisServer } from '../test-support/redis-server.js';
 
 const FLEET_SERVER = fileURLToPath(new URL('../test-support/fleet-server.mjs', import.meta.url));
 const ROUNDS = 100;
@@ -168,4 +177,48 @@ test('Redis restarted during a run: 503 while it is down, and no replay accepted
   // The assertion accepted before the restart is still known, on either server.
   assert.equal(await verdict(await post(a.origin, '/oauth/token', used)), 'invalid_client');
   assert.equal(await verdict(await post(b.origin, '/oauth/token', used)), 'invalid_client');
+});
+
+test('on a Redis Cluster (createCluster): one assertion accepted once across two servers, and a client registered on one known to the other', async () => {
+  const cluster = await RedisCluster.start(3);
+  const client = await createCluster({ rootNodes: cluster.rootNodes, defaults: { disableOfflineQueue: true } }).connect();
+  try {
+    const clientJwk = { ...(await jose.exportJWK(clientKeys.publicKey)), kid: 'worker-1', alg: 'ES256' };
+    const config = {
+      issuer: ISSUER,
+      signing_keys: [generateSigningKey('ES256', 'cluster-1')],
+      default_audiences: [API],
+      clients: [{ client_id: 'worker', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientJwk] }, scope: 'orders:read' }],
+      registration: { allowed_scope: 'orders:read', initial_access_token_hash: hashClientSecret(secrets.initialAccessToken) },
+    };
+    const [a, b] = [0, 1].map(
+      () => new AuthorizationServer({ config, clientStore: new RedisClientStore(client), replayStore: new RedisReplayStore(client) }),
+    );
+    const token = (server, body, headers = {}) =>
+      server.handle(
+        new Request(`${ISSUER}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body }),
+      );
+    // Keys spread over the cluster's slots: 20 assertions, each raced at both servers.
+    const tally = new Map();
+    for (let round = 0; round < 20; round++) {
+      const body = await newAssertionBody();
+      const verdicts = (await Promise.all([token(a, body), token(b, body)].map(async (r) => verdict(await r)))).sort().join('+');
+      tally.set(verdicts, (tally.get(verdicts) ?? 0) + 1);
+    }
+    assert.deepEqual(Object.fromEntries(tally), { 'invalid_client+token': 20 });
+    const reg = await a.handle(
+      new Request(`${ISSUER}/oauth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secrets.initialAccessToken}` },
+        body: JSON.stringify({ token_endpoint_auth_method: 'client_secret_basic' }),
+      }),
+    );
+    assert.equal(reg.status, 201);
+    const registered = await reg.json();
+    const basic = { authorization: basicAuth(registered.client_id, registered.client_secret) };
+    assert.equal(await verdict(await token(b, 'grant_type=client_credentials', basic)), 'token');
+  } finally {
+    await client.close();
+    await cluster.destroy();
+  }
 });
