@@ -346,6 +346,12 @@ export interface Provider {
 export interface VerifyOptions {
   /** Scopes the token must carry (array, or a space-separated string). */
   scopes?: string[] | string;
+  /**
+   * Claim values the token must carry, as a gateway rule's `requires.claims`: each claim equal
+   * to its value, or an array holding it (`{ tenant: 'acme', groups: 'billing' }`). Otherwise
+   * 403 `insufficient_scope`.
+   */
+  claims?: Record<string, string>;
   /** Unix seconds, or a clock (default: now). */
   now?: number | (() => number);
   /** Realm of the `WWW-Authenticate` challenge (default `gatepass`). */

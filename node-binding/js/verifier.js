@@ -44,8 +44,9 @@ export function createVerifier(wasm, webcrypto) {
 
   /**
    * Verifies an RFC 9068 access token for a provider (the Envoy filter's provider format with
-   * `local_jwks`) and the scopes required. Resolves to the claims; rejects with a GatepassError
-   * carrying the RFC 6750 `code`, `status` and `wwwAuthenticate`.
+   * `local_jwks`), the scopes required and the claim values required (`claims`, as a gateway
+   * rule's `requires.claims`). Resolves to the claims; rejects with a GatepassError carrying the
+   * RFC 6750 `code`, `status` and `wwwAuthenticate`.
    */
   async function verifyAccessToken(token, provider, options = {}) {
     const verifier = verifierFor(provider);
@@ -54,6 +55,11 @@ export function createVerifier(wasm, webcrypto) {
     if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== 'string')) {
       throw new GatepassError('invalid_request', 'scopes: must be an array of strings');
     }
+    const claims = options.claims ?? {};
+    if (claims === null || typeof claims !== 'object' || Array.isArray(claims) || Object.values(claims).some((v) => typeof v !== 'string')) {
+      throw new GatepassError('invalid_request', 'claims: must be an object of claim names to string values');
+    }
+    const claimPairs = Object.entries(claims).flat();
     const now = resolveNow(options.now);
     const realm = options.realm ?? 'gatepass';
     const text = typeof token === 'string' ? token : '';
@@ -73,7 +79,9 @@ export function createVerifier(wasm, webcrypto) {
           signature: job.signature(),
         });
         out = JSON.parse(
-          valid === undefined ? job.finishBuiltin(verifier, scopes, realm) : job.finish(valid, scopes, realm),
+          valid === undefined
+            ? job.finishBuiltin(verifier, scopes, claimPairs, realm)
+            : job.finish(valid, scopes, claimPairs, realm),
         );
       }
     } finally {

@@ -126,6 +126,7 @@ impl VerifyJob {
         &mut self,
         verifier: &Verifier,
         required_scopes: Vec<String>,
+        required_claims: Vec<String>,
         realm: &str,
     ) -> String {
         let valid = match (&self.state, self.key, &verifier.provider.keys) {
@@ -134,25 +135,33 @@ impl VerifyJob {
             }),
             _ => false,
         };
-        self.finish(valid, required_scopes, realm)
+        self.finish(valid, required_scopes, required_claims, realm)
     }
     /// The verdict with the host's signature check: `{"claims"}` (the payload's JSON text as
-    /// `claimsJson`) or the error.
+    /// `claimsJson`) or the error. `required_claims` is name, value, name, value, ...: each
+    /// claim must equal its value or be an array holding it (core's `require_claims`).
     pub fn finish(
         &mut self,
         signature_valid: bool,
         required_scopes: Vec<String>,
+        required_claims: Vec<String>,
         realm: &str,
     ) -> String {
+        let required_claims: Vec<(String, String)> = required_claims
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
         let state = std::mem::replace(
             &mut self.state,
             Err(gatepass_core::BearerError::invalid_token(
                 "already finished",
             )),
         );
-        let result = state
-            .and_then(|d| d.finish(signature_valid))
-            .and_then(|v| v.require_scopes(&required_scopes).map(|()| v));
+        let result = state.and_then(|d| d.finish(signature_valid)).and_then(|v| {
+            v.require_scopes(&required_scopes)
+                .and_then(|()| v.require_claims(&required_claims, &required_scopes))
+                .map(|()| v)
+        });
         match result {
             // The payload as received: it passed the strict parser (no duplicate members,
             // valid UTF-8), so JSON.parse gives the same claims without a re-serialization.

@@ -97,6 +97,23 @@ test('verifyAccessToken: scope_claims reads the scopes from the claim another is
   await rejects(verifyAccessToken(token, { ...provider, scope_claims: [] }, { now: FIXED_NOW }), 'invalid_configuration', undefined);
 });
 
+test('verifyAccessToken: required claim values, as a gateway rule has them', async () => {
+  const fx = await makeFixture();
+  const provider = providerFor(fx.server);
+  const token = await fx.server.mintAccessToken({ clientId: 'billing', scope: 'orders:read', audience: [API] });
+  // The fixture's tokens carry client_id `billing` and the audience array.
+  const ok = await verifyAccessToken(token.access_token, provider, { now: FIXED_NOW, claims: { client_id: 'billing', aud: API } });
+  assert.equal(ok.client_id, 'billing');
+  await rejects(verifyAccessToken(token.access_token, provider, { now: FIXED_NOW, claims: { client_id: 'other' } }), 'insufficient_scope', 403);
+  await rejects(
+    verifyAccessToken(token.access_token, provider, { now: FIXED_NOW, scopes: 'orders:read', claims: { tenant: 'acme' } }),
+    'insufficient_scope',
+    403,
+  );
+  await assert.rejects(verifyAccessToken(token.access_token, provider, { now: FIXED_NOW, claims: { tenant: 1 } }), (e) => e.code === 'invalid_request');
+  await assert.rejects(verifyAccessToken(token.access_token, provider, { now: FIXED_NOW, claims: ['tenant'] }), (e) => e.code === 'invalid_request');
+});
+
 test('verifyAccessToken: a bad provider rejects with invalid_configuration', async () => {
   await assert.rejects(verifyAccessToken('x', { issuer: ISSUER }), (e) => e.code === 'invalid_configuration');
   await assert.rejects(
