@@ -239,33 +239,29 @@ impl EtcdInsert {
                 .ok()
                 .map(|v| (status, v))
         });
-        let next = match (self.phase, parsed) {
-            (Phase::Grant, Some((200, v))) => match lease_id(&v) {
-                Some(id) => {
+        // The outcome, or `None`: make a call (the next step, or the same one again after a
+        // failure; either counts against `MAX_CALLS`).
+        let outcome = match (self.phase, parsed) {
+            (Phase::Grant, Some((200, v))) => {
+                if let Some(id) = lease_id(&v) {
                     leases.insert(self.bucket_end, id, now);
                     self.phase = Phase::Txn(id);
-                    Retry::Now
                 }
-                None => Retry::AfterFailure,
-            },
-            (Phase::Txn(_), Some((200, v))) => match self.txn_outcome(&v) {
-                Some(outcome) => Retry::Finish(outcome),
-                None => Retry::AfterFailure,
-            },
+                None
+            }
+            (Phase::Txn(_), Some((200, v))) => self.txn_outcome(&v),
             (Phase::Txn(_), Some((_, v))) if lease_not_found(&v) => {
                 leases.forget(self.bucket_end);
                 self.phase = Phase::Grant;
-                Retry::Now
+                None
             }
-            (Phase::Over, _) => Retry::Finish(ReplayOutcome::Unavailable),
-            _ => Retry::AfterFailure,
+            (Phase::Over, _) => Some(ReplayOutcome::Unavailable),
+            _ => None,
         };
-        match next {
-            Retry::Finish(outcome) => self.finish(outcome),
-            Retry::Now | Retry::AfterFailure if self.calls >= MAX_CALLS => {
-                self.finish(ReplayOutcome::Unavailable)
-            }
-            Retry::Now | Retry::AfterFailure => {
+        match outcome {
+            Some(outcome) => self.finish(outcome),
+            None if self.calls >= MAX_CALLS => self.finish(ReplayOutcome::Unavailable),
+            None => {
                 self.calls += 1;
                 EtcdStep::Send(self.call_for_phase(now))
             }
@@ -304,12 +300,6 @@ impl EtcdInsert {
             None => None,
         }
     }
-}
-
-enum Retry {
-    Now,
-    AfterFailure,
-    Finish(ReplayOutcome),
 }
 
 /// A lease grant's `ID` (int64: a string in proto3 JSON, or a number).

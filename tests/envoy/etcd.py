@@ -166,7 +166,9 @@ class EtcdCluster:
         self.wait_healthy(range(self.size), timeout)
         return self
 
-    def _open(self, i: int, path: str, body: bytes | None = None, timeout: float = 3):
+    def open(self, i: int, path: str, body: bytes | None = None, timeout: float = 3):
+        """GET `path` of member `i` (POST with `body`), over TLS with the client certificate when
+        the cluster has one."""
         scheme = "https" if self.tls else "http"
         req = urllib.request.Request(
             f"{scheme}://127.0.0.1:{self.client_ports[i]}{path}", data=body, method="POST" if body is not None else "GET"
@@ -176,7 +178,7 @@ class EtcdCluster:
     def health(self, i: int) -> bool:
         """The member's `/health`: true when it is up and the cluster has a leader (a quorum)."""
         try:
-            with self._open(i, "/health", timeout=1) as r:
+            with self.open(i, "/health", timeout=1) as r:
                 return json.loads(r.read()).get("health") == "true"
         except (OSError, ValueError):
             return False
@@ -199,7 +201,7 @@ class EtcdCluster:
             if self.procs[i] is None:
                 continue
             try:
-                with self._open(i, "/v3/maintenance/status", b"{}") as r:
+                with self.open(i, "/v3/maintenance/status", b"{}") as r:
                     status = json.loads(r.read())
             except (OSError, ValueError):
                 continue
@@ -241,7 +243,7 @@ class EtcdCluster:
                 continue
             body = json.dumps({"key": start, "range_end": end, "keys_only": True}).encode()
             try:
-                with self._open(i, "/v3/kv/range", body) as r:
+                with self.open(i, "/v3/kv/range", body) as r:
                     kvs = json.loads(r.read()).get("kvs", [])
                 return [base64.b64decode(kv["key"]).decode() for kv in kvs]
             except OSError:

@@ -117,12 +117,8 @@ def rounds(envoys, n: int, during=None) -> list[collections.Counter]:
 
 def leases(cluster: EtcdCluster) -> int:
     import json
-    import urllib.request
 
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{cluster.client_ports[0]}/v3/lease/leases", data=b"{}", method="POST"
-    )
-    with urllib.request.urlopen(req, timeout=3) as r:
+    with cluster.open(0, "/v3/lease/leases", b"{}") as r:
         return len(json.loads(r.read()).get("leases", []))
 
 
