@@ -77,7 +77,7 @@ fn fixture(alg: Algorithm, rng: &mut ChaCha20Rng) -> Fixture {
             client_auth::Authentication::Authenticated(c) => c,
             client_auth::Authentication::PendingReplayCheck(_) => unreachable!(),
         };
-    let grant = grant::authorize(&client, &request).unwrap();
+    let grant = grant::authorize(&client, &request, false).unwrap();
     let token = mint::prepare(&grant, &config.signing_keys, &config.mint, NOW, [7; 16])
         .unwrap()
         .sign_builtin(rng)
@@ -164,11 +164,7 @@ fn benches(c: &mut Criterion) {
             grant_types: None,
             scope: None,
             audiences: Some(vec![AUDIENCE.into()]),
-            client_secret_expires_at: None,
-            client_id_issued_at: None,
-            registration_access_token_hash: None,
-            metadata: None,
-            issuer: None,
+            ..Default::default()
         }
         .into_record(&[])
         .unwrap();

@@ -69,6 +69,7 @@ fn mint(input: &Value) -> Value {
     )
     .outcome
     .unwrap();
+    let issued = issued.issued().unwrap();
     json!({
         "token": issued.access_token,
         "jwks": config.signing_keys.public_jwks(),
@@ -92,11 +93,7 @@ fn check_assertion(input: &Value) -> Value {
         grant_types: None,
         scope: None,
         audiences: Some(vec![AUDIENCE.into()]),
-        client_secret_expires_at: None,
-        client_id_issued_at: None,
-        registration_access_token_hash: None,
-        metadata: None,
-        issuer: None,
+        ..Default::default()
     };
     let record = match raw.into_record(&[]) {
         Ok(r) => r,

@@ -159,3 +159,75 @@ pub fn check_times(
     }
     Ok(TimeClaims { exp, iat, nbf })
 }
+
+/// Claim names a client's static `claims` may not set: the claims of this server's access
+/// tokens (RFC 9068 §2.2: `iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`, `scope`,
+/// `auth_time`, `acr`, `amr`; RFC 7519 §4.1.5 `nbf`), the ones other specifications give a
+/// meaning a gateway acts on (RFC 7800 §3.1 `cnf`, RFC 8693 §4.1 and §4.4 `act`, `may_act`,
+/// OpenID Connect Core §2 `azp`), and `scp`, the scope claim many gateways read instead of
+/// `scope`: a token must not carry a second scope list that disagrees with what was granted.
+pub const RESERVED_CLAIMS: [&str; 17] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "scp",
+    "cnf",
+    "auth_time",
+    "acr",
+    "amr",
+    "azp",
+    "act",
+    "may_act",
+];
+
+/// Most static claims one client may have.
+pub const MAX_EXTRA_CLAIMS: usize = 32;
+/// Longest static claims of one client, as JSON.
+pub const MAX_EXTRA_CLAIMS_BYTES: usize = 4096;
+
+/// Why a client's static claims are refused: the claim's name (empty for the whole set) and
+/// the problem, for an error that names the field (`claims.iss`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtraClaimsError {
+    /// The claim, or empty.
+    pub name: String,
+    /// The problem.
+    pub problem: &'static str,
+}
+
+/// Checks a client's static `claims`: no registered name ([`RESERVED_CLAIMS`]),
+/// names of 1 to 255 bytes without control characters, at most [`MAX_EXTRA_CLAIMS`] claims and
+/// [`MAX_EXTRA_CLAIMS_BYTES`] of JSON.
+pub fn check_extra_claims(claims: &Map<String, Value>) -> Result<(), ExtraClaimsError> {
+    let whole = |problem| ExtraClaimsError {
+        name: String::new(),
+        problem,
+    };
+    if claims.len() > MAX_EXTRA_CLAIMS {
+        return Err(whole("has more than 32 claims"));
+    }
+    for name in claims.keys() {
+        let problem = if RESERVED_CLAIMS.contains(&name.as_str()) {
+            "is a registered claim this server sets or a gateway acts on; it cannot be a static claim"
+        } else if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+            "must be 1 to 255 bytes without control characters"
+        } else {
+            continue;
+        };
+        return Err(ExtraClaimsError {
+            name: name.clone(),
+            problem,
+        });
+    }
+    let size = serde_json::to_string(claims).map_or(usize::MAX, |s| s.len());
+    if size > MAX_EXTRA_CLAIMS_BYTES {
+        return Err(whole("is longer than 4096 bytes as JSON"));
+    }
+    Ok(())
+}

@@ -109,6 +109,17 @@ pub struct ClientRecord {
     /// The issuer of the server that registered the client; `None` for configured clients.
     /// A stored record is only loaded by that server ([`crate::config::ServerConfig::stored_client`]).
     pub issuer: Option<String>,
+    /// This client's access token lifetime in seconds, instead of the server's `token_ttl`
+    /// (at most the server's `max_token_ttl`).
+    pub token_ttl: Option<u64>,
+    /// Static claims added to this client's access tokens (never a registered claim name,
+    /// [`crate::claims::check_extra_claims`]).
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// A disabled client authenticates nobody: `invalid_client`, as for a wrong secret. Its
+    /// record is kept and the operator may enable it again.
+    pub disabled: bool,
+    /// The client may call the RFC 7662 introspection endpoint.
+    pub introspection: bool,
 }
 
 /// Server-side rules for client assertions.
@@ -241,6 +252,13 @@ pub enum Authentication {
     PendingReplayCheck(PendingAssertion),
 }
 
+/// One description for an unknown client, a wrong secret and a disabled client. This does not
+/// hide which client ids exist (a wrong method or a failing assertion names its reason, and
+/// client ids are not secrets, RFC 6749 §2.2); it keeps a secret guesser from learning whether
+/// the secret or the id was wrong, and tells no more than a wrong secret does about a client
+/// the operator disabled.
+const FAILED: &str = "client authentication failed";
+
 /// The first step of [`authenticate`] for hosts that verify signatures themselves.
 // Made and moved once per token request; boxing the larger variant would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -262,11 +280,6 @@ pub fn begin_authentication(
     policy: &AssertionPolicy,
     now: u64,
 ) -> Result<AuthenticationStep, TokenError> {
-    // One description for an unknown client, a wrong secret and an expired basic/post secret.
-    // This does not hide which client ids exist (a wrong method or a failing assertion names
-    // its reason, and client ids are not secrets, RFC 6749 §2.2); it keeps a secret guesser
-    // from learning whether the secret or the id was wrong.
-    const FAILED: &str = "client authentication failed";
     let Some(record) = record else {
         return Err(TokenError::invalid_client(FAILED));
     };
@@ -281,7 +294,7 @@ pub fn begin_authentication(
             };
             // RFC 7591 §3.2.1 client_secret_expires_at: an expired secret no longer
             // authenticates; checked after the secret so the reason is only told to its holder.
-            if !hash.matches(secret) {
+            if !hash.matches(secret) || record.disabled {
                 return Err(TokenError::invalid_client(FAILED));
             }
             if record.secret_expires_at.is_some_and(|t| t != 0 && now >= t) {
@@ -465,6 +478,10 @@ impl AssertionCheck {
         if !signature_valid {
             return Err(fail("client assertion signature is invalid"));
         }
+        // A disabled client's valid assertion gets the answer of a wrong secret (`FAILED`).
+        if self.record.disabled {
+            return Err(fail(FAILED));
+        }
         let claims = &self.claims;
         let client_id = self.record.client_id.as_str();
         // RFC 7523 §3 items 1 and 2: iss and sub are both the client_id.
@@ -546,6 +563,10 @@ mod tests {
             client_id_issued_at: None,
             registration_access_token_hash: None,
             metadata: serde_json::Map::new(),
+            token_ttl: None,
+            claims: serde_json::Map::new(),
+            disabled: false,
+            introspection: false,
         }
     }
 

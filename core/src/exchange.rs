@@ -40,10 +40,15 @@ use crate::config::ServerConfig;
 use crate::crypto::{self, Algorithm};
 use crate::error::{TokenError, TokenErrorCode};
 use crate::grant;
+use crate::introspection;
+use crate::jwk::Jwk;
 use crate::jws::SignatureCheck;
 use crate::mint::{self, DetachedSignature, IssuedToken};
-use crate::request::{parse_token_request, TokenHttpRequest, TokenRequest};
+use crate::request::{
+    parse_introspection_request, parse_token_request, TokenHttpRequest, TokenRequest,
+};
 use crate::response::HttpResponse;
+use crate::verify::{DetachedVerification, VerifiedAccessToken};
 
 /// What the host does next (see the module docs).
 #[derive(Debug)]
@@ -93,6 +98,14 @@ enum State {
         kid: String,
         pending: DetachedSignature,
     },
+    /// Introspection: the introspected token's signature, checked as an assertion's is.
+    CheckToken {
+        verification: DetachedVerification,
+        key: Jwk,
+    },
+    /// Introspection: the introspected token's client, whose record says whether its tokens
+    /// still count.
+    LoadTokenClient(VerifiedAccessToken),
     Done(Finished),
     /// Between two states, inside a step (never seen by the host).
     Moving,
@@ -109,21 +122,56 @@ pub enum Tally {
     StoreUnavailable,
     /// Any other refusal.
     Refused,
+    /// An introspection request answered `"active": true`.
+    IntrospectionActive,
+    /// An introspection request answered `"active": false`.
+    IntrospectionInactive,
+    /// An introspection request refused (its client's authentication failed, the client may
+    /// not introspect, the request was malformed, or a store did not answer).
+    IntrospectionRefused,
+}
+
+/// What a finished request gave.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// An access token (the token endpoint).
+    Issued(IssuedToken),
+    /// An RFC 7662 answer: whether the token is active.
+    Introspected {
+        /// `active`.
+        active: bool,
+    },
+}
+
+impl Answer {
+    /// The issued token, for a token request.
+    pub fn issued(&self) -> Option<&IssuedToken> {
+        match self {
+            Answer::Issued(t) => Some(t),
+            Answer::Introspected { .. } => None,
+        }
+    }
 }
 
 /// A finished token request: the response to send and what it says.
 #[derive(Debug, Clone)]
 pub struct Finished {
-    /// The RFC 6749 §5.1 token response or the §5.2 error (the issuer as the Basic realm).
+    /// The RFC 6749 §5.1 token response, the RFC 7662 §2.2 introspection response, or the
+    /// RFC 6749 §5.2 error (the issuer as the Basic realm).
     pub response: HttpResponse,
-    /// The issued token or the error.
-    pub outcome: Result<IssuedToken, TokenError>,
+    /// The issued token, the introspection verdict, or the error.
+    pub outcome: Result<Answer, TokenError>,
+    /// Whether this was an introspection request.
+    pub introspection: bool,
 }
 
 impl Finished {
     /// How the request counts.
     pub fn tally(&self) -> Tally {
         match &self.outcome {
+            Ok(Answer::Introspected { active: true }) => Tally::IntrospectionActive,
+            Ok(Answer::Introspected { active: false }) => Tally::IntrospectionInactive,
+            Err(_) if self.introspection => Tally::IntrospectionRefused,
             Ok(_) => Tally::Issued,
             Err(e) if e.code == TokenErrorCode::InvalidClient => Tally::ClientAuthFailed,
             Err(e) if e.code == TokenErrorCode::TemporarilyUnavailable => Tally::StoreUnavailable,
@@ -138,6 +186,7 @@ pub struct TokenExchange {
     state: State,
     now: u64,
     jti: [u8; 16],
+    introspection: bool,
 }
 
 fn out_of_order() -> TokenError {
@@ -156,12 +205,47 @@ impl TokenExchange {
         now: u64,
         jti: [u8; 16],
     ) -> TokenExchange {
+        Self::start(config, parse_token_request(http), now, jti, false)
+    }
+
+    /// Starts an RFC 7662 introspection request at `now`: the caller authenticates as at the
+    /// token endpoint (any of the four methods, the same replay rule for assertions), then the
+    /// token is checked (see [`crate::introspection`]). The steps the host does are the token
+    /// request's: [`Next::LoadClient`] may be asked twice (the caller, then the token's client).
+    pub fn begin_introspection(
+        config: &ServerConfig,
+        http: &TokenHttpRequest<'_>,
+        now: u64,
+    ) -> TokenExchange {
+        Self::start(
+            config,
+            parse_introspection_request(http),
+            now,
+            [0; 16],
+            true,
+        )
+    }
+
+    /// An exchange already over: the request was refused before it could be parsed (headers
+    /// that are not text).
+    pub fn refused(config: &ServerConfig, e: TokenError, introspection: bool) -> TokenExchange {
+        Self::start(config, Err(e), 0, [0; 16], introspection)
+    }
+
+    fn start(
+        config: &ServerConfig,
+        parsed: Result<TokenRequest, TokenError>,
+        now: u64,
+        jti: [u8; 16],
+        introspection: bool,
+    ) -> TokenExchange {
         let mut exchange = TokenExchange {
             state: State::Moving,
             now,
             jti,
+            introspection,
         };
-        match parse_token_request(http) {
+        match parsed {
             Ok(request) => match config.client(request.client_id()) {
                 // A client of the configuration needs no lookup.
                 Some(record) => exchange.authenticate(config, request, Some(record)),
@@ -188,15 +272,24 @@ impl TokenExchange {
                 kid,
                 input: pending.signing_input(),
             },
+            State::CheckToken { verification, key } => Next::CheckSignature(SignatureCheck {
+                alg: verification.alg(),
+                key,
+                signing_input: verification.signing_input(),
+                signature: verification.signature(),
+            }),
+            State::LoadTokenClient(token) => {
+                Next::LoadClient(token.client_id.as_deref().unwrap_or_default())
+            }
             State::Done(done) => Next::Respond(&done.response),
             // `Moving` only exists inside a step.
             State::Moving => Next::Respond(&SERVER_ERROR_PLACEHOLDER),
         }
     }
 
-    /// How the exchange ended (`None` while it is not over): the issued token or the
-    /// RFC 6749 §5.2 error.
-    pub fn outcome(&self) -> Option<Result<&IssuedToken, &TokenError>> {
+    /// How the exchange ended (`None` while it is not over): the issued token or introspection
+    /// verdict, or the RFC 6749 §5.2 error.
+    pub fn outcome(&self) -> Option<Result<&Answer, &TokenError>> {
         match &self.state {
             State::Done(done) => Some(done.outcome.as_ref()),
             _ => None,
@@ -232,6 +325,7 @@ impl TokenExchange {
     pub fn client_loaded(&mut self, config: &ServerConfig, record: Option<&ClientRecord>) {
         match core::mem::replace(&mut self.state, State::Moving) {
             State::LoadClient(request) => self.authenticate(config, request, record),
+            State::LoadTokenClient(token) => self.introspected(&token, record),
             other => self.misuse(config, other),
         }
     }
@@ -245,7 +339,9 @@ impl TokenExchange {
             Some(text) => match config.stored_client(text) {
                 Some(record) => self.client_loaded(config, Some(&record)),
                 None => {
-                    if matches!(self.state, State::LoadClient(_)) {
+                    if matches!(self.state, State::LoadTokenClient(_)) {
+                        self.client_loaded(config, None);
+                    } else if matches!(self.state, State::LoadClient(_)) {
                         self.fail(
                             config,
                             TokenError::invalid_client("client authentication failed"),
@@ -275,6 +371,15 @@ impl TokenExchange {
                     Err(e) => self.fail(config, e),
                 }
             }
+            State::CheckToken { verification, .. } => match verification.finish(valid) {
+                Ok(token) => match token.client_id.as_deref().map(|id| config.client(id)) {
+                    // A client of the configuration needs no lookup.
+                    Some(Some(record)) => self.introspected(&token, Some(record)),
+                    Some(None) => self.state = State::LoadTokenClient(token),
+                    None => self.introspected(&token, None),
+                },
+                Err(_) => self.inactive(),
+            },
             other => self.misuse(config, other),
         }
     }
@@ -320,7 +425,8 @@ impl TokenExchange {
                 Ok(issued) => {
                     self.state = State::Done(Finished {
                         response: issued.to_response(),
-                        outcome: Ok(issued),
+                        outcome: Ok(Answer::Issued(issued)),
+                        introspection: false,
                     })
                 }
                 Err(e) => self.fail(config, e),
@@ -368,7 +474,10 @@ impl TokenExchange {
         request: &TokenRequest,
         client: &AuthenticatedClient,
     ) {
-        let prepared = grant::authorize(client, request).and_then(|g| {
+        if let Some(token) = &request.introspect {
+            return self.introspect(config, client, token);
+        }
+        let prepared = grant::authorize(client, request, config.require_audience).and_then(|g| {
             mint::prepare(&g, &config.signing_keys, &config.mint, self.now, self.jti)
         });
         match prepared {
@@ -383,10 +492,42 @@ impl TokenExchange {
         }
     }
 
+    fn introspect(&mut self, config: &ServerConfig, caller: &AuthenticatedClient, token: &str) {
+        match introspection::begin(config, caller, token) {
+            Err(e) => self.fail(config, e),
+            Ok(None) => self.inactive(),
+            Ok(Some(pending)) => {
+                let key = pending.signature_check().key.clone();
+                self.state = State::CheckToken {
+                    verification: pending.detach(self.now),
+                    key,
+                };
+            }
+        }
+    }
+
+    fn introspected(&mut self, token: &VerifiedAccessToken, client: Option<&ClientRecord>) {
+        let (active, response) = introspection::answer(token, client);
+        self.state = State::Done(Finished {
+            response,
+            outcome: Ok(Answer::Introspected { active }),
+            introspection: true,
+        });
+    }
+
+    fn inactive(&mut self) {
+        self.state = State::Done(Finished {
+            response: introspection::inactive(),
+            outcome: Ok(Answer::Introspected { active: false }),
+            introspection: true,
+        });
+    }
+
     fn fail(&mut self, config: &ServerConfig, e: TokenError) {
         self.state = State::Done(Finished {
             response: e.to_response(&config.issuer),
             outcome: Err(e),
+            introspection: self.introspection,
         });
     }
 
@@ -513,6 +654,7 @@ pub fn advance<'c>(
                     Finished {
                         response: e.to_response(&config.issuer),
                         outcome: Err(e),
+                        introspection: exchange.introspection,
                     }
                 };
                 let over = core::mem::replace(&mut exchange.state, State::Moving);
@@ -634,7 +776,7 @@ mod tests {
         ex.sign_builtin(&fx.config, &mut fx.rng);
         assert_eq!(status(&ex), Some(200));
         assert_eq!(ex.tally(), Tally::Issued);
-        let issued = ex.outcome().unwrap().unwrap();
+        let issued = ex.outcome().unwrap().unwrap().issued().unwrap();
         assert_eq!(issued.client_id, "s");
         assert_eq!(issued.jti, b64::encode_url(&[1; 16]));
     }

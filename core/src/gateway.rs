@@ -12,6 +12,7 @@ use crate::cache::{self, TokenCache};
 use crate::config::{FilterConfig, KeySource};
 use crate::error::TokenError;
 use crate::error::{BearerError, BearerErrorCode};
+use crate::exchange::TokenExchange;
 use crate::jwk::JwkSet;
 use crate::jws::SignatureCheck;
 use crate::request::TokenHttpRequest;
@@ -107,6 +108,8 @@ pub struct TokenRequestHead {
     /// `Authorization`; repeated values are joined with `,` as an HTTP/1 proxy joins them,
     /// which the token request parser then refuses as malformed credentials.
     pub authorization: Option<Vec<u8>>,
+    /// An RFC 7662 introspection request rather than a token request.
+    pub introspection: bool,
 }
 
 impl TokenRequestHead {
@@ -126,6 +129,26 @@ impl TokenRequestHead {
             method: head.method.to_vec(),
             content_type: joined("content-type"),
             authorization: joined("authorization"),
+            introspection: false,
+        }
+    }
+
+    /// Starts core's exchange for the complete request with its `body`: a token request or an
+    /// introspection request, by the endpoint it came to. Headers that are not text end it at
+    /// once with their error (nothing to ask the host).
+    pub fn exchange(
+        &self,
+        server: &crate::config::ServerConfig,
+        body: &[u8],
+        now: u64,
+        jti: [u8; 16],
+    ) -> TokenExchange {
+        match self.with_body(body) {
+            Ok(http) if self.introspection => {
+                TokenExchange::begin_introspection(server, &http, now)
+            }
+            Ok(http) => TokenExchange::begin(server, &http, now, jti),
+            Err(e) => TokenExchange::refused(server, e, self.introspection),
         }
     }
 
@@ -150,6 +173,8 @@ pub enum Route {
     TokenEndpoint {
         /// Inbound copies of the filter's own headers (see [`Decision::Forward`]).
         remove: Vec<String>,
+        /// What the endpoint reads of the headers, kept until the body has come.
+        request: TokenRequestHead,
     },
     /// Answer locally (the JWKS, the metadata, or 405 for another method).
     Respond(HttpResponse),
@@ -361,7 +386,7 @@ impl Enforcer {
         match routes::endpoint(server, &path) {
             // The client's credentials never go further than this filter either: its
             // `Authorization` header is removed with the filter's own headers.
-            Some(Endpoint::Token) => Route::TokenEndpoint {
+            Some(endpoint @ (Endpoint::Token | Endpoint::Introspection)) => Route::TokenEndpoint {
                 remove: Self::present_look_alikes(
                     head,
                     self.owned_headers
@@ -369,6 +394,10 @@ impl Enforcer {
                         .map(String::as_str)
                         .chain(core::iter::once("authorization")),
                 ),
+                request: TokenRequestHead {
+                    introspection: endpoint == Endpoint::Introspection,
+                    ..TokenRequestHead::of(head)
+                },
             },
             Some(endpoint) => match routes::document(server, endpoint, head.method) {
                 Some(response) => Route::Respond(response),
@@ -1044,7 +1073,13 @@ mod tests {
         assert_eq!(
             gateway.route(&head(b"POST", b"/oauth/token?x=1")),
             Route::TokenEndpoint {
-                remove: alloc::vec!["x_client_id".to_string(), "Authorization".to_string()]
+                remove: alloc::vec!["x_client_id".to_string(), "Authorization".to_string()],
+                request: TokenRequestHead {
+                    method: b"POST".to_vec(),
+                    content_type: None,
+                    authorization: None,
+                    introspection: false,
+                }
             }
         );
         let Route::Respond(jwks) = gateway.route(&head(b"GET", b"/.well-known/jwks.json")) else {

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use crate::client_auth::AuthenticatedClient;
 use crate::error::{TokenError, TokenErrorCode};
 use crate::request::TokenRequest;
+use serde_json::{Map, Value};
 
 /// The grant type this server issues tokens for.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -17,6 +18,8 @@ pub struct Grant {
     client_id: String,
     scopes: Vec<String>,
     audiences: Vec<String>,
+    token_ttl: Option<u64>,
+    claims: Map<String, Value>,
 }
 
 impl Grant {
@@ -31,6 +34,14 @@ impl Grant {
     /// Audiences.
     pub fn audiences(&self) -> &[String] {
         &self.audiences
+    }
+    /// The client's own token lifetime, if it has one (seconds).
+    pub fn token_ttl(&self) -> Option<u64> {
+        self.token_ttl
+    }
+    /// The client's static claims.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
     }
 
     /// A grant decided by the host, outside the token endpoint: for hosts that authenticated
@@ -93,6 +104,8 @@ impl Grant {
             client_id: String::from(client_id),
             scopes: unique_scopes,
             audiences: unique_audiences,
+            token_ttl: None,
+            claims: Map::new(),
         })
     }
 }
@@ -102,11 +115,14 @@ impl Grant {
 /// * The client must be allowed the `client_credentials` grant, else `unauthorized_client`.
 /// * RFC 6749 §3.3: requested scopes must all be allowed, else `invalid_scope`; without a
 ///   `scope` parameter the client's allowed scopes are granted (the pre-defined default).
-/// * RFC 8707 §2: requested resources must all be allowed audiences, else `invalid_target`;
-///   without `resource` the client's allowed audiences are used.
+/// * RFC 8707 §2: requested resources (or `audience` values, answered the same way, as
+///   RFC 8693 §2.2.2 does for both) must all be allowed audiences, else `invalid_target`;
+///   without either the client's allowed audiences are used, unless `require_audience`.
+/// * A disabled client never gets here: its authentication failed.
 pub fn authorize(
     client: &AuthenticatedClient,
     request: &TokenRequest,
+    require_audience: bool,
 ) -> Result<Grant, TokenError> {
     let record = client.record();
     if !record.grant_types.iter().any(|g| g == CLIENT_CREDENTIALS) {
@@ -128,6 +144,12 @@ pub fn authorize(
         None => record.scopes.clone(),
     };
     let audiences = if request.resources.is_empty() {
+        if require_audience {
+            return Err(TokenError::new(
+                TokenErrorCode::InvalidTarget,
+                "name the audience with resource or audience (the server requires one)",
+            ));
+        }
         record.audiences.clone()
     } else {
         if let Some(bad) = request
@@ -137,7 +159,7 @@ pub fn authorize(
         {
             return Err(TokenError::with(
                 TokenErrorCode::InvalidTarget,
-                alloc::format!("resource {bad} is not allowed for this client"),
+                alloc::format!("audience {bad} is not allowed for this client"),
             ));
         }
         let mut unique: Vec<String> = Vec::new();
@@ -158,6 +180,8 @@ pub fn authorize(
         client_id: String::from(client.client_id()),
         scopes,
         audiences,
+        token_ttl: record.token_ttl,
+        claims: record.claims.clone(),
     })
 }
 

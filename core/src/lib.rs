@@ -46,6 +46,7 @@ pub mod etcd;
 pub mod exchange;
 pub mod gateway;
 pub mod grant;
+pub mod introspection;
 pub mod json;
 pub mod jwk;
 pub mod jwks_refresh;

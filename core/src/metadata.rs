@@ -33,6 +33,10 @@ pub fn document(config: &ServerConfig) -> Value {
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": methods,
         "token_endpoint_auth_signing_alg_values_supported": algs,
+        // RFC 8414 §2 with RFC 7662 §4: the caller authenticates as at the token endpoint.
+        "introspection_endpoint": config.introspection_endpoint,
+        "introspection_endpoint_auth_methods_supported": methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": algs,
         "scopes_supported": config.scopes_supported,
     });
     if let (Some(endpoint), Value::Object(map)) = (&config.registration_endpoint, &mut doc) {

@@ -134,7 +134,8 @@ pub fn prepare<'a>(
         )
     })?;
     let jti = b64::encode_url(&jti_bytes);
-    let exp = now.saturating_add(settings.token_ttl);
+    let ttl = grant.token_ttl().unwrap_or(settings.token_ttl);
+    let exp = now.saturating_add(ttl);
     let scope = grant.scopes().join(" ");
     // RFC 9068 §2.1: typ "at+jwt"; kid of the signing key.
     let header = json!({ "alg": key.alg.name(), "kid": key.kid, "typ": ACCESS_TOKEN_TYP });
@@ -154,9 +155,14 @@ pub fn prepare<'a>(
         "jti": jti,
         "client_id": grant.client_id(),
     });
-    if !scope.is_empty() {
-        if let Value::Object(map) = &mut claims {
+    if let Value::Object(map) = &mut claims {
+        if !scope.is_empty() {
             map.insert("scope".into(), Value::String(scope.clone()));
+        }
+        // The client's static claims (checked at load: never a registered name); a claim the
+        // token already has is never replaced.
+        for (name, value) in grant.claims() {
+            map.entry(name.clone()).or_insert_with(|| value.clone());
         }
     }
     Ok(PendingSignature {
@@ -164,7 +170,7 @@ pub fn prepare<'a>(
         signing_input: jws::signing_input(&header, &claims),
         issued: IssuedToken {
             access_token: String::new(),
-            expires_in: settings.token_ttl,
+            expires_in: ttl,
             expires_at: exp,
             scope,
             jti,
@@ -315,7 +321,7 @@ mod tests {
         else {
             panic!("secret client");
         };
-        let grant = crate::grant::authorize(&client, &request).unwrap();
+        let grant = crate::grant::authorize(&client, &request, false).unwrap();
         (config, grant)
     }
 

@@ -52,6 +52,10 @@ struct ValidMetadata {
     signing_alg: Option<Algorithm>,
     scopes: Vec<String>,
     informational: Map<String, Value>,
+    token_ttl: Option<u64>,
+    /// `claims` as sent (names checked against the registered ones, not yet against
+    /// `allowed_claims`: an update may echo the operator's claims back).
+    claims: Map<String, Value>,
 }
 
 fn validate(
@@ -213,12 +217,48 @@ fn validate(
         }
         informational.insert("contacts".into(), Value::Array(items.clone()));
     }
+    // gatepass's own client metadata (README, "Client settings"): a lifetime within the
+    // server's maximum, and static claims (which names a client may set is decided by the
+    // caller: registration and update differ).
+    let token_ttl = match doc.get("token_ttl") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|t| (1..=policy.max_token_ttl).contains(t))
+                .ok_or_else(|| {
+                    metadata_error(
+                        "token_ttl",
+                        &alloc::format!(
+                            "must be a number of seconds from 1 to {}",
+                            policy.max_token_ttl
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let claims = match doc.get("claims") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => {
+            crate::claims::check_extra_claims(map).map_err(|e| {
+                let field = if e.name.is_empty() {
+                    String::from("claims")
+                } else {
+                    alloc::format!("claims.{}", e.name)
+                };
+                metadata_error(&field, e.problem)
+            })?;
+            map.clone()
+        }
+        Some(_) => return Err(metadata_error("claims", "must be an object")),
+    };
     Ok(ValidMetadata {
         auth_method,
         jwks,
         signing_alg,
         scopes,
         informational,
+        token_ttl,
+        claims,
     })
 }
 
@@ -262,6 +302,18 @@ fn metadata_json(record: &ClientRecord, config: &ServerConfig) -> Map<String, Va
     }
     if let Some(alg) = record.signing_alg {
         out.insert("token_endpoint_auth_signing_alg".into(), alg.name().into());
+    }
+    if let Some(ttl) = record.token_ttl {
+        out.insert("token_ttl".into(), ttl.into());
+    }
+    if !record.claims.is_empty() {
+        out.insert("claims".into(), Value::Object(record.claims.clone()));
+    }
+    if record.disabled {
+        out.insert("disabled".into(), true.into());
+    }
+    if record.introspection {
+        out.insert("introspection".into(), true.into());
     }
     out.insert(
         "registration_client_uri".into(),
@@ -328,7 +380,35 @@ pub fn register(
     rng: &mut impl CryptoRngCore,
 ) -> Result<Registered, RegistrationError> {
     let policy = access.policy;
-    let meta = validate(&parse_document(body)?, policy)?;
+    let doc = parse_document(body)?;
+    let meta = validate(&doc, policy)?;
+    if let Some(name) = meta
+        .claims
+        .keys()
+        .find(|n| !policy.allowed_claims.contains(n))
+    {
+        return Err(metadata_error(
+            &alloc::format!("claims.{name}"),
+            "may not be registered on this server (registration.allowed_claims)",
+        ));
+    }
+    // Set by the operator only: a client cannot grant itself introspection, and a new client
+    // is enabled.
+    if doc
+        .get("introspection")
+        .is_some_and(|v| v != &Value::Bool(false))
+    {
+        return Err(metadata_error("introspection", "is set by the operator"));
+    }
+    if doc
+        .get("disabled")
+        .is_some_and(|v| v != &Value::Bool(false))
+    {
+        return Err(metadata_error(
+            "disabled",
+            "a new client cannot be disabled",
+        ));
+    }
     let client_id = secret::random_string(rng, 16);
     let registration_access_token = Zeroizing::new(secret::generate_secret(rng));
     let (credential, shown_secret) = match meta.auth_method {
@@ -366,6 +446,10 @@ pub fn register(
         registration_access_token_hash: Some(SecretHash::of(&registration_access_token)),
         metadata: meta.informational,
         issuer: Some(config.issuer.clone()),
+        token_ttl: meta.token_ttl,
+        claims: meta.claims,
+        disabled: false,
+        introspection: false,
     };
     let mut body = metadata_json(&record, config);
     if let Some(s) = &shown_secret {
@@ -468,7 +552,59 @@ pub fn update(
             "cannot change; register a new client instead",
         ));
     }
+    // Operator settings are kept: `introspection` may be echoed back, not changed; a disabled
+    // client stays disabled (only the operator enables it), and an enabled one may disable
+    // itself only where `registration.clients_may_disable` allows it.
+    if doc
+        .get("introspection")
+        .is_some_and(|v| v != &Value::Bool(record.introspection))
+    {
+        return Err(metadata_error("introspection", "is set by the operator"));
+    }
+    let disabled = match doc.get("disabled") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(metadata_error("disabled", "must be a boolean")),
+    };
+    if record.disabled && !disabled {
+        return Err(metadata_error(
+            "disabled",
+            "the client is disabled; only the operator can enable it",
+        ));
+    }
+    if disabled && !record.disabled && !policy.clients_may_disable {
+        return Err(metadata_error(
+            "disabled",
+            "this server does not let clients disable themselves",
+        ));
+    }
+    // Claims a client may not set (the operator's, for example a tenant id) are kept and may
+    // only be echoed back; the ones in `allowed_claims` are replaced like other metadata.
+    let may_set = |name: &String| policy.allowed_claims.contains(name);
+    for (name, value) in &meta.claims {
+        if !may_set(name) && record.claims.get(name) != Some(value) {
+            return Err(metadata_error(
+                &alloc::format!("claims.{name}"),
+                "may not be registered on this server (registration.allowed_claims)",
+            ));
+        }
+    }
+    let mut claims: Map<String, Value> = record
+        .claims
+        .iter()
+        .filter(|(name, _)| !may_set(name))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    for (name, value) in meta.claims {
+        if may_set(&name) {
+            claims.insert(name, value);
+        }
+    }
+    crate::claims::check_extra_claims(&claims).map_err(|e| metadata_error("claims", e.problem))?;
     let mut updated = record.clone();
+    updated.disabled = disabled;
+    updated.claims = claims;
+    updated.token_ttl = meta.token_ttl;
     if let Some(set) = meta.jwks {
         updated.credential = ClientCredential::Jwks(set);
     }

@@ -125,8 +125,12 @@ impl core::fmt::Debug for ClientCredentials {
 pub struct TokenRequest {
     /// Requested scopes (`None`: the parameter was absent or empty, RFC 6749 §3.1).
     pub scope: Option<Vec<String>>,
-    /// RFC 8707 `resource` values (may repeat).
+    /// The audiences asked for: RFC 8707 `resource` values, or the values of the `audience`
+    /// parameter (either may repeat; not both in one request).
     pub resources: Vec<String>,
+    /// For an RFC 7662 introspection request, the `token` to introspect (`None` for a token
+    /// request).
+    pub introspect: Option<String>,
     /// The client's credentials.
     pub credentials: ClientCredentials,
 }
@@ -321,12 +325,12 @@ impl Params {
             .collect()
     }
 
-    /// RFC 6749 §3.2: no parameter twice, `resource` excepted (RFC 8707 §2). One pass with a
-    /// set of the names seen.
+    /// RFC 6749 §3.2: no parameter twice, `resource` (RFC 8707 §2) and `audience` (RFC 8693
+    /// §2.1) excepted. One pass with a set of the names seen.
     fn check_no_repeats(&self) -> Result<(), TokenError> {
         let mut seen: BTreeSet<&str> = BTreeSet::new();
         for (name, _) in &self.0 {
-            if name != "resource" && !seen.insert(name.as_str()) {
+            if name != "resource" && name != "audience" && !seen.insert(name.as_str()) {
                 return Err(TokenError::with(
                     TokenErrorCode::InvalidRequest,
                     alloc::format!("parameter {name} is repeated"),
@@ -372,9 +376,25 @@ fn assertion_subject(assertion: &str) -> Result<String, TokenError> {
 
 /// Parses a token request (see the module docs).
 pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, TokenError> {
-    // RFC 6749 §3.2: "The client MUST use the HTTP POST method".
+    parse_request(http, false)
+}
+
+/// Parses an RFC 7662 §2.1 introspection request: `token` (required) and the client's
+/// credentials, read as at the token endpoint (any of the four methods); `token_type_hint`
+/// is accepted and ignored (§2.1: the server may ignore it), other parameters are ignored.
+pub fn parse_introspection_request(
+    http: &TokenHttpRequest<'_>,
+) -> Result<TokenRequest, TokenError> {
+    parse_request(http, true)
+}
+
+fn parse_request(
+    http: &TokenHttpRequest<'_>,
+    introspection: bool,
+) -> Result<TokenRequest, TokenError> {
+    // RFC 6749 §3.2: "The client MUST use the HTTP POST method"; RFC 7662 §2.1: POST.
     if !http.method.eq_ignore_ascii_case("POST") {
-        let mut e = TokenError::invalid_request("the token endpoint accepts POST only");
+        let mut e = TokenError::invalid_request("the endpoint accepts POST only");
         e.method_not_allowed = true;
         return Err(e);
     }
@@ -433,8 +453,18 @@ pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, 
         ));
     }
 
-    // RFC 6749 §4.4.2: grant_type is REQUIRED and must be client_credentials here.
+    // RFC 6749 §4.4.2: grant_type is REQUIRED and must be client_credentials here; RFC 7662
+    // §2.1: `token` is REQUIRED in an introspection request.
+    let introspect = match introspection {
+        true => {
+            Some(String::from(params.single("token")?.ok_or_else(|| {
+                TokenError::invalid_request("token is missing")
+            })?))
+        }
+        false => None,
+    };
     match params.single("grant_type")? {
+        _ if introspection => {}
         None => return Err(TokenError::invalid_request("grant_type is missing")),
         Some("client_credentials") => {}
         Some(_) => {
@@ -495,6 +525,14 @@ pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, 
         return Err(TokenError::invalid_client("client authentication failed"));
     }
 
+    if introspection {
+        return Ok(TokenRequest {
+            scope: None,
+            resources: Vec::new(),
+            credentials,
+            introspect,
+        });
+    }
     let scope = match params.single("scope")? {
         None => None,
         Some(text) => Some(parse_requested_scope(text).map_err(|e| match e {
@@ -508,23 +546,39 @@ pub fn parse_token_request(http: &TokenHttpRequest<'_>) -> Result<TokenRequest, 
         })?),
     };
     let resources = params.all("resource");
+    let audiences = params.all("audience");
+    // The audience is named with RFC 8707 `resource` or with `audience` (RFC 8693 §2.1, and
+    // what Auth0-style clients send), not both: two lists would leave which one counts open.
+    if !resources.is_empty() && !audiences.is_empty() {
+        return Err(TokenError::invalid_request(
+            "send resource or audience, not both",
+        ));
+    }
     // RFC 8707 §2: invalid_target for a resource the server will not accept, which includes
-    // more of them than it serves in one token.
+    // more of them than it serves in one token. RFC 8693 §2.2.2 answers an `audience` the
+    // server will not issue for with the same code.
+    let (resources, what) = match audiences.is_empty() {
+        true => (resources, "resource"),
+        false => (audiences, "audience"),
+    };
     if resources.len() > MAX_RESOURCES {
         return Err(TokenError::with(
             TokenErrorCode::InvalidTarget,
-            alloc::format!("more than {MAX_RESOURCES} resource values"),
+            alloc::format!("more than {MAX_RESOURCES} {what} values"),
         ));
     }
+    // A resource is an absolute URI; an audience is the name of one of this server's
+    // audiences, which are absolute URIs too: anything else is no audience of this server.
     if resources.iter().any(|r| !is_valid_resource(r)) {
-        return Err(TokenError::new(
+        return Err(TokenError::with(
             TokenErrorCode::InvalidTarget,
-            "resource must be an absolute URI without a fragment",
+            alloc::format!("{what} must be an absolute URI without a fragment"),
         ));
     }
     Ok(TokenRequest {
         scope,
         resources,
         credentials,
+        introspect,
     })
 }

@@ -7,6 +7,7 @@
 //! | path | methods | endpoint |
 //! | --- | --- | --- |
 //! | `path` (token) | any (the exchange answers 405 for other than `POST`, RFC 6749 §3.2) | RFC 6749 §4.4 |
+//! | `introspection_path` | any (405 for other than `POST`) | RFC 7662 §2 |
 //! | `jwks_path`, `metadata_path` | `GET`, `HEAD` | RFC 7517 §5, RFC 8414 §3 |
 //! | `registration_path` | `POST` | RFC 7591 §3 |
 //! | `registration_path/{client_id}` | `GET`, `PUT`, `DELETE` | RFC 7592 §2 |
@@ -28,6 +29,8 @@ use crate::response::{error_body, HttpResponse};
 pub enum Endpoint {
     /// The token endpoint.
     Token,
+    /// RFC 7662 token introspection.
+    Introspection,
     /// The JWKS.
     Jwks,
     /// RFC 8414 metadata.
@@ -43,6 +46,8 @@ pub fn endpoint(config: &ServerConfig, path: &str) -> Option<Endpoint> {
     let path = crate::rules::without_query(path);
     if path == config.token_path {
         Some(Endpoint::Token)
+    } else if path == config.introspection_path {
+        Some(Endpoint::Introspection)
     } else if path == config.jwks_path {
         Some(Endpoint::Jwks)
     } else if path == config.metadata_path {
@@ -82,6 +87,9 @@ pub enum Route {
     /// A token request: read the body (at most [`ServerConfig::max_body_bytes`], else answer
     /// [`too_large`]), then run a [`crate::exchange::TokenExchange`].
     Token,
+    /// An introspection request: as [`Route::Token`], with
+    /// [`crate::exchange::TokenExchange::begin_introspection`].
+    Introspect,
     /// A registration: read the body (same limit), then [`register`].
     Register,
     /// A client configuration request for `client_id` (percent-decoded, a possible client id):
@@ -166,6 +174,7 @@ pub fn route(config: &ServerConfig, method: &[u8], path: &[u8]) -> Route {
     let is = |m: &[u8]| method.eq_ignore_ascii_case(m);
     match endpoint {
         Endpoint::Token => Route::Token,
+        Endpoint::Introspection => Route::Introspect,
         Endpoint::Registration if is(b"POST") => Route::Register,
         Endpoint::Registration => Route::Respond(method_not_allowed("POST")),
         Endpoint::ClientConfiguration => {

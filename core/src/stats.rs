@@ -39,11 +39,18 @@ pub enum Stat {
     JwksFetchFailed,
     /// An unknown `kid` asked for a refetch.
     JwksKidMissRefetch,
+    /// Introspection: answered `"active": true`.
+    IntrospectionActive,
+    /// Introspection: answered `"active": false`.
+    IntrospectionInactive,
+    /// Introspection: refused (the caller's authentication failed, it may not introspect, a
+    /// malformed request, a store that did not answer).
+    IntrospectionRefused,
 }
 
 impl Stat {
     /// Every counter, in a fixed order ([`Stat::index`]).
-    pub const ALL: [Stat; 16] = [
+    pub const ALL: [Stat; 19] = [
         Stat::Allowed,
         Stat::AllowedCached,
         Stat::NoRequirement,
@@ -60,6 +67,9 @@ impl Stat {
         Stat::JwksFetchOk,
         Stat::JwksFetchFailed,
         Stat::JwksKidMissRefetch,
+        Stat::IntrospectionActive,
+        Stat::IntrospectionInactive,
+        Stat::IntrospectionRefused,
     ];
 
     /// The counter's name.
@@ -81,6 +91,9 @@ impl Stat {
             Stat::JwksFetchOk => "gatepass.jwks.fetch_ok",
             Stat::JwksFetchFailed => "gatepass.jwks.fetch_failed",
             Stat::JwksKidMissRefetch => "gatepass.jwks.kid_miss_refetch",
+            Stat::IntrospectionActive => "gatepass.introspection.active",
+            Stat::IntrospectionInactive => "gatepass.introspection.inactive",
+            Stat::IntrospectionRefused => "gatepass.introspection.refused",
         }
     }
 
@@ -115,6 +128,9 @@ impl Tally {
             Tally::ClientAuthFailed => Stat::TokenClientAuthFailed,
             Tally::StoreUnavailable => Stat::TokenStoreUnavailable,
             Tally::Refused => Stat::TokenRefused,
+            Tally::IntrospectionActive => Stat::IntrospectionActive,
+            Tally::IntrospectionInactive => Stat::IntrospectionInactive,
+            Tally::IntrospectionRefused => Stat::IntrospectionRefused,
         }
     }
 }

@@ -1640,7 +1640,7 @@ fn host_signature_assembles_the_same_token_as_the_built_in_signer() {
         let gatepass_core::client_auth::Authentication::Authenticated(client) = auth else {
             panic!("a secret authenticates at once");
         };
-        grant::authorize(&client, &request).unwrap()
+        grant::authorize(&client, &request, false).unwrap()
     };
     let prepare = || {
         mint::prepare(

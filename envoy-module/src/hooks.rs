@@ -350,8 +350,10 @@ fn on_request_headers(
             test_panic();
         }
         match config.enforcer.route(&head) {
-            Route::TokenEndpoint { remove } => {
-                let kept = TokenRequestHead::of(&head);
+            Route::TokenEndpoint {
+                remove,
+                request: kept,
+            } => {
                 drop(pairs);
                 for name in &remove {
                     stream.remove_request_header(name);
@@ -516,17 +518,9 @@ fn answer_token_request(
         stream.send_response(&routes::internal_error());
         return;
     };
-    let http = match kept.with_body(body) {
-        Ok(http) => http,
-        Err(e) => {
-            config.count(stream, Stat::TokenRefused);
-            stream.send_response(&e.to_response(&server.issuer));
-            return;
-        }
-    };
     let mut jti = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut OsRng, &mut jti);
-    let exchange = TokenExchange::begin(server, &http, now, jti);
+    let exchange = kept.exchange(server, body, now, jti);
     drive(stream, state, config, exchange, None);
 }
 

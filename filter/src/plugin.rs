@@ -374,16 +374,9 @@ impl Request {
             // Routed here only when a token endpoint is configured.
             return self.respond(&routes::internal_error());
         };
-        let http = match pending.with_body(body) {
-            Ok(http) => http,
-            Err(e) => {
-                self.state.stats.increment(Stat::TokenRefused);
-                return self.respond(&e.to_response(&server.issuer));
-            }
-        };
         let mut jti = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut jti);
-        let exchange = TokenExchange::begin(server, &http, host::now(), jti);
+        let exchange = pending.exchange(server, body, host::now(), jti);
         drop(gateway);
         self.drive(exchange, None)
     }
@@ -485,8 +478,8 @@ impl HttpContext for Request {
         // One host call for all request headers: each host call crosses the V8 boundary.
         let route = self.state.gateway.borrow().route(&head);
         match route {
-            Route::TokenEndpoint { remove } => {
-                self.token_request = Some(TokenRequestHead::of(&head));
+            Route::TokenEndpoint { remove, request } => {
+                self.token_request = Some(request);
                 if end_of_stream {
                     return self.answer_token_request(&[]);
                 }

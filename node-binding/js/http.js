@@ -267,7 +267,9 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
       if (step.response) return toResponse(step.response, method.toUpperCase() === 'HEAD');
       switch (step.route) {
         case 'token':
-          return this.#token(request, method);
+          return this.#token(request, method, false);
+        case 'introspect':
+          return this.#token(request, method, true);
         case 'register':
           return this.#register(request);
         case 'client':
@@ -277,7 +279,9 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
       }
     }
 
-    async #token(request, method) {
+    // A token request, or an RFC 7662 introspection request (`introspection`): the same
+    // steps, asked for by the core.
+    async #token(request, method, introspection) {
       const body = await readBody(request, this.#maxBodyBytes);
       const now = checkNow(this.#now());
       const exchange = this.#server.beginToken(
@@ -286,6 +290,7 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
         optionalHeader(request, 'authorization'),
         body,
         now,
+        introspection,
       );
       try {
         // The core's token exchange says what comes next; this loop only does that I/O.
@@ -343,6 +348,30 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
       return this.#store(
         JSON.parse(this.#server.manageClient(clientId, method, record, optionalHeader(request, 'authorization'), body)),
       );
+    }
+
+    /**
+     * Changes the operator's settings of a client in `clientStore`: `disabled` (a disabled
+     * client gets `invalid_client`, as for a wrong secret), `introspection`, `claims`,
+     * `tokenTtl` (seconds). Resolves to false when the store has no such client; a change the
+     * configuration does not allow throws, naming the field. Store failures throw
+     * `StoreUnavailable`.
+     * @param {string} clientId
+     * @param {{disabled?: boolean, introspection?: boolean, claims?: object, tokenTtl?: number}} changes
+     * @returns {Promise<boolean>}
+     */
+    async updateClient(clientId, changes) {
+      const { disabled, introspection, claims, tokenTtl, ...rest } = changes ?? {};
+      const unknown = Object.keys(rest);
+      if (unknown.length > 0) throw new TypeError(`updateClient: unknown setting ${unknown[0]}`);
+      const record = checkRecord(await this.#call(this.clientStore, 'clientStore', 'get', clientId));
+      if (record === undefined) return false;
+      const changed = this.#server.changeClient(
+        record,
+        JSON.stringify({ disabled, introspection, claims, token_ttl: tokenTtl }),
+      );
+      await this.#call(this.clientStore, 'clientStore', 'put', clientId, changed);
+      return true;
     }
 
     /** Releases the wasm memory now (otherwise the garbage collector does). */

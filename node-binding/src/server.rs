@@ -83,6 +83,7 @@ impl Server {
     pub fn route(&self, method: &str, path: &str) -> String {
         match routes::route(&self.config, method.as_bytes(), path.as_bytes()) {
             Route::Token => json!({ "route": "token" }).to_string(),
+            Route::Introspect => json!({ "route": "introspect" }).to_string(),
             Route::Register => json!({ "route": "register" }).to_string(),
             Route::Client { client_id, method } => {
                 let method = match method {
@@ -195,8 +196,8 @@ impl Server {
         })
     }
 
-    /// Starts a token request (core's [`exchange::TokenExchange`]); `TokenExchange.next`
-    /// says what to do.
+    /// Starts a token request (core's [`exchange::TokenExchange`]), or an RFC 7662
+    /// introspection request when `introspection`; `TokenExchange.next` says what to do.
     #[wasm_bindgen(js_name = beginToken)]
     pub fn begin_token(
         &self,
@@ -205,6 +206,7 @@ impl Server {
         authorization: Option<String>,
         body: &[u8],
         now: f64,
+        introspection: bool,
     ) -> TokenExchange {
         let http = TokenHttpRequest {
             method,
@@ -212,10 +214,25 @@ impl Server {
             authorization: authorization.as_deref(),
             body,
         };
+        let inner = if introspection {
+            exchange::TokenExchange::begin_introspection(&self.config, &http, now as u64)
+        } else {
+            exchange::TokenExchange::begin(&self.config, &http, now as u64, fresh_jti())
+        };
         TokenExchange {
-            inner: exchange::TokenExchange::begin(&self.config, &http, now as u64, fresh_jti()),
+            inner,
             config: Rc::clone(&self.config),
         }
+    }
+
+    /// An operator's change to a stored client record (core's
+    /// `ServerConfig::change_stored_client`): the new record, or an error starting with
+    /// `invalid_client_change:` that names the field.
+    #[wasm_bindgen(js_name = changeClient)]
+    pub fn change_client(&self, record_json: &str, change_json: &str) -> Result<String, JsError> {
+        self.config
+            .change_stored_client(record_json, change_json)
+            .map_err(|e| js_error("invalid_client_change", e))
     }
 
     /// RFC 7591 §3 registration (core's `routes::register`); see `answer_with_store`.

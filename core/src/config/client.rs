@@ -4,7 +4,7 @@
 use super::*;
 
 /// A client as written in configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClient {
     /// `client_id`.
@@ -50,6 +50,20 @@ pub struct RawClient {
     /// record carries; accepted here so that such a record can be configured as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// This client's access token lifetime (default: the server's `token_ttl`; at most the
+    /// server's `max_token_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl: Option<RawDuration>,
+    /// Static claims added to this client's access tokens (for example a tenant id); never a
+    /// registered claim name ([`crate::claims::RESERVED_CLAIMS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
+    /// A disabled client gets `invalid_client`, as for a wrong secret; its record is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// The client may call the RFC 7662 introspection endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection: Option<bool>,
 }
 
 impl RawClient {
@@ -214,7 +228,27 @@ impl RawClient {
                 )
             })?),
         };
+        let token_ttl = match &self.token_ttl {
+            None => None,
+            Some(d) => Some(d.seconds("token_ttl")?)
+                .filter(|t| (1..=MAX_TOKEN_TTL).contains(t))
+                .map(Some)
+                .ok_or_else(|| ConfigError::new("token_ttl", "must be between 1 s and 24 h"))?,
+        };
+        let claims = self.claims.unwrap_or_default();
+        crate::claims::check_extra_claims(&claims).map_err(|e| {
+            let field = if e.name.is_empty() {
+                String::from("claims")
+            } else {
+                alloc::format!("claims.{}", e.name)
+            };
+            ConfigError::new(field, e.problem)
+        })?;
         Ok(ClientRecord {
+            token_ttl,
+            claims,
+            disabled: self.disabled.unwrap_or(false),
+            introspection: self.introspection.unwrap_or(false),
             client_id: self.client_id,
             auth_method,
             credential,

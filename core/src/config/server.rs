@@ -27,6 +27,14 @@ pub struct RawRegistration {
     /// `initial_access_token_hash` is absent.
     #[serde(default)]
     pub open_registration: bool,
+    /// Names of the static `claims` a registering client may set (default: none; a registered
+    /// name is never allowed).
+    #[serde(default)]
+    pub allowed_claims: Vec<String>,
+    /// Whether a registered client may disable itself through RFC 7592 (`"disabled": true` in
+    /// an update; default false). Only the operator enables a client again.
+    #[serde(default)]
+    pub clients_may_disable: bool,
 }
 
 /// Typed registration settings.
@@ -42,6 +50,12 @@ pub struct RegistrationPolicy {
     pub audiences: Vec<String>,
     /// Secret lifetime in seconds.
     pub client_secret_ttl: Option<u64>,
+    /// Static claim names a registering client may set.
+    pub allowed_claims: Vec<String>,
+    /// Whether a client may disable itself through RFC 7592.
+    pub clients_may_disable: bool,
+    /// The longest `token_ttl` a client may register (the server's `max_token_ttl`).
+    pub max_token_ttl: u64,
 }
 
 /// The authorization server (token endpoint) configuration, as written.
@@ -64,6 +78,18 @@ pub struct RawServerConfig {
     /// Access token lifetime (default 3600 s).
     #[serde(default)]
     pub token_ttl: Option<RawDuration>,
+    /// The longest access token lifetime a client may have through its own `token_ttl`
+    /// (default: `token_ttl`, so a client may only shorten it; at most 24 h).
+    #[serde(default)]
+    pub max_token_ttl: Option<RawDuration>,
+    /// A token request must name its audience (`resource`, RFC 8707, or `audience`); default
+    /// false, when a request without one gets all of the client's audiences.
+    #[serde(default)]
+    pub require_audience: bool,
+    /// Path of RFC 7662 token introspection (default `/oauth/introspect` under the issuer's
+    /// path).
+    #[serde(default)]
+    pub introspection_path: Option<String>,
     /// Path of the token endpoint (default `/oauth/token` under the issuer's path).
     #[serde(default)]
     pub path: Option<String>,
@@ -252,6 +278,19 @@ pub struct ServerConfig {
     pub registration_endpoint: Option<String>,
     /// Request path of the token endpoint.
     pub token_path: String,
+    /// Introspection endpoint URL (RFC 7662).
+    pub introspection_endpoint: String,
+    /// Request path of the introspection endpoint.
+    pub introspection_path: String,
+    /// Whether a token request must name its audience (`require_audience`).
+    pub require_audience: bool,
+    /// The longest `token_ttl` a client may have.
+    pub max_token_ttl: u64,
+    /// How introspection verifies a token ([`crate::introspection`]): this issuer, every
+    /// audience it issues tokens for, its signing algorithms, no clock skew.
+    pub introspection_policy: VerifierPolicy,
+    /// The public half of `signing_keys`, for introspection.
+    pub verification_keys: JwkSet,
     /// Request path of the JWKS.
     pub jwks_path: String,
     /// Request path of the metadata.
@@ -281,6 +320,9 @@ pub struct ServerConfig {
     /// Where the Envoy token endpoint records assertions (`replay_store`).
     pub replay_store: ReplayStoreConfig,
 }
+
+/// The longest access token lifetime any setting may give: 24 h.
+pub const MAX_TOKEN_TTL: u64 = 86_400;
 
 /// Default of `max_body_bytes`: the token parser's own bound ([`crate::limits::MAX_BODY_BYTES`]).
 pub const DEFAULT_MAX_BODY_BYTES: usize = crate::limits::MAX_BODY_BYTES;
@@ -332,6 +374,12 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                 "/.well-known/oauth-authorization-server{issuer_path}"
             )),
         )?;
+        let introspection_path = check_path(
+            "introspection_path",
+            raw.introspection_path
+                .as_deref()
+                .unwrap_or(&alloc::format!("{issuer_path}/oauth/introspect")),
+        )?;
         let registration_path = check_path(
             "registration_path",
             raw.registration_path
@@ -359,12 +407,38 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                 ));
             }
         }
+        let token_ttl = match &raw.token_ttl {
+            Some(d) => d.seconds("token_ttl")?,
+            None => 3600,
+        };
+        if token_ttl == 0 || token_ttl > MAX_TOKEN_TTL {
+            return Err(ConfigError::new(
+                "token_ttl",
+                "must be between 1 s and 24 h",
+            ));
+        }
+        let max_token_ttl = match &raw.max_token_ttl {
+            Some(d) => d.seconds("max_token_ttl")?,
+            None => token_ttl,
+        };
+        if max_token_ttl < token_ttl || max_token_ttl > MAX_TOKEN_TTL {
+            return Err(ConfigError::new(
+                "max_token_ttl",
+                "must be between token_ttl and 24 h",
+            ));
+        }
         let mut clients: Vec<ClientRecord> = Vec::with_capacity(raw.clients.len());
         for (i, c) in raw.clients.into_iter().enumerate() {
             let field = alloc::format!("clients[{i}]");
             let record = c
                 .into_record(&raw.default_audiences)
                 .map_err(|e| e.within(&field))?;
+            if record.token_ttl.is_some_and(|t| t > max_token_ttl) {
+                return Err(ConfigError::new(
+                    alloc::format!("{field}.token_ttl"),
+                    "must be at most the server's max_token_ttl",
+                ));
+            }
             if record.issuer.as_deref().is_some_and(|i| i != issuer) {
                 return Err(ConfigError::new(
                     alloc::format!("{field}.issuer"),
@@ -381,16 +455,6 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                 ));
             }
             clients.push(record);
-        }
-        let token_ttl = match &raw.token_ttl {
-            Some(d) => d.seconds("token_ttl")?,
-            None => 3600,
-        };
-        if token_ttl == 0 || token_ttl > 86_400 {
-            return Err(ConfigError::new(
-                "token_ttl",
-                "must be between 1 s and 24 h",
-            ));
         }
         let token_endpoint = alloc::format!("{origin}{token_path}");
         let mut assertion = AssertionPolicy::new(issuer.clone(), token_endpoint.clone());
@@ -437,6 +501,7 @@ impl TryFrom<RawServerConfig> for ServerConfig {
         let stored_clients = raw.registration.as_ref().map(|_| StoredClientPolicy {
             allowed_scopes: allowed_scopes.iter().cloned().collect(),
             audiences: raw.default_audiences.clone(),
+            max_token_ttl,
         });
         let registration = match raw.registration {
             Some(r) if r.enabled != Some(false) => {
@@ -475,6 +540,16 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                 if raw.default_audiences.is_empty() {
                     return Err(ConfigError::new("default_audiences", "is required when registration is on (registered clients get these audiences)"));
                 }
+                for (i, name) in r.allowed_claims.iter().enumerate() {
+                    let mut one = Map::new();
+                    one.insert(name.clone(), Value::Null);
+                    if let Err(e) = crate::claims::check_extra_claims(&one) {
+                        return Err(ConfigError::new(
+                            alloc::format!("registration.allowed_claims[{i}]"),
+                            e.problem,
+                        ));
+                    }
+                }
                 let client_secret_ttl = match &r.client_secret_ttl {
                     Some(d) => Some(d.seconds("registration.client_secret_ttl")?),
                     None => None,
@@ -485,6 +560,9 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                     default_scopes,
                     audiences: raw.default_audiences.clone(),
                     client_secret_ttl,
+                    allowed_claims: r.allowed_claims.clone(),
+                    clients_may_disable: r.clients_may_disable,
+                    max_token_ttl,
                 })
             }
             _ => None,
@@ -500,11 +578,30 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                 scopes_supported.push(s.clone());
             }
         }
+        // Every audience a token of this server can carry: the clients' and the defaults
+        // (registered clients' are cut to the defaults).
+        let mut issued_audiences = raw.default_audiences.clone();
+        for aud in clients.iter().flat_map(|c| c.audiences.iter()) {
+            if !issued_audiences.contains(aud) {
+                issued_audiences.push(aud.clone());
+            }
+        }
+        let mut introspection_policy = VerifierPolicy::new(issuer.clone(), issued_audiences);
+        introspection_policy.algorithms = signing_keys.keys().iter().map(|k| k.alg).collect();
+        introspection_policy.clock_skew_seconds = 0;
+        introspection_policy.max_lifetime = Some(MAX_TOKEN_TTL);
+        let verification_keys = signing_keys.verification_set();
         Ok(ServerConfig {
+            introspection_policy,
+            verification_keys,
             jwks_uri: alloc::format!("{origin}{jwks_path}"),
             registration_endpoint: registration
                 .as_ref()
                 .map(|_| alloc::format!("{origin}{registration_path}")),
+            introspection_endpoint: alloc::format!("{origin}{introspection_path}"),
+            introspection_path,
+            require_audience: raw.require_audience,
+            max_token_ttl,
             token_endpoint,
             issuer: issuer.clone(),
             token_path,

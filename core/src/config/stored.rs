@@ -58,6 +58,19 @@ pub struct RawStoredClient {
     /// The issuer of the server that registered the client: only that server loads it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// This client's access token lifetime, seconds (cut to today's `max_token_ttl` at every
+    /// load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl: Option<RawDuration>,
+    /// Static claims added to this client's tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Map<String, Value>>,
+    /// Disabled by the operator (or by the client itself, where the server allows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// May call the introspection endpoint (set by the operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection: Option<bool>,
 }
 
 impl RawStoredClient {
@@ -81,6 +94,10 @@ impl RawStoredClient {
             registration_access_token_hash,
             metadata,
             issuer,
+            token_ttl,
+            claims,
+            disabled,
+            introspection,
         } = self;
         RawClient {
             client_id,
@@ -97,6 +114,10 @@ impl RawStoredClient {
             registration_access_token_hash,
             metadata,
             issuer,
+            token_ttl,
+            claims,
+            disabled,
+            introspection,
         }
         .into_record(default_audiences)
     }
@@ -140,6 +161,10 @@ impl From<&ClientRecord> for RawStoredClient {
                 Some(record.metadata.clone())
             },
             issuer: record.issuer.clone(),
+            token_ttl: record.token_ttl.map(RawDuration::Seconds),
+            claims: Some(record.claims.clone()).filter(|c| !c.is_empty()),
+            disabled: record.disabled.then_some(true),
+            introspection: record.introspection.then_some(true),
         }
     }
 }
@@ -166,6 +191,8 @@ pub struct StoredClientPolicy {
     pub allowed_scopes: BTreeSet<String>,
     /// Audiences a stored client may keep.
     pub audiences: Vec<String>,
+    /// A stored client's `token_ttl` is cut to this.
+    pub max_token_ttl: u64,
 }
 
 impl ServerConfig {
@@ -186,7 +213,55 @@ impl ServerConfig {
         if record.audiences.is_empty() {
             return None;
         }
+        record.token_ttl = record.token_ttl.map(|t| t.min(policy.max_token_ttl));
         Some(record)
+    }
+}
+
+/// An operator's change to a stored client (the npm package's `updateClient`): the settings
+/// only the operator sets. Absent members are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChange {
+    /// Disable (`true`) or enable (`false`) the client.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// Allow or forbid introspection.
+    #[serde(default)]
+    pub introspection: Option<bool>,
+    /// Replace the static claims (`{}` removes them).
+    #[serde(default)]
+    pub claims: Option<Map<String, Value>>,
+    /// Set the client's token lifetime, seconds (at most `max_token_ttl`).
+    #[serde(default)]
+    pub token_ttl: Option<u64>,
+}
+
+impl ServerConfig {
+    /// Applies an operator's [`ClientChange`] (JSON) to a stored record (JSON), with every rule
+    /// of a configured client; the error names the field. Returns the record to store.
+    pub fn change_stored_client(&self, text: &str, change: &str) -> Result<String, ConfigError> {
+        let change: ClientChange = parse_json(change)?;
+        let mut raw: RawStoredClient = parse_json(text).map_err(|e| e.within("record"))?;
+        if change.disabled.is_some() {
+            raw.disabled = change.disabled.filter(|d| *d);
+        }
+        if change.introspection.is_some() {
+            raw.introspection = change.introspection.filter(|i| *i);
+        }
+        if let Some(claims) = change.claims {
+            raw.claims = Some(claims).filter(|c| !c.is_empty());
+        }
+        if let Some(ttl) = change.token_ttl {
+            if ttl == 0 || ttl > self.max_token_ttl {
+                return Err(ConfigError::new(
+                    "token_ttl",
+                    "must be between 1 s and the server's max_token_ttl",
+                ));
+            }
+            raw.token_ttl = Some(RawDuration::Seconds(ttl));
+        }
+        Ok(raw.into_record(&self.default_audiences)?.to_json())
     }
 }
 

@@ -499,7 +499,7 @@ impl Server {
                 pending.finish(outcome)?
             }
         };
-        let grant = grant::authorize(&client, &request)?;
+        let grant = grant::authorize(&client, &request, self.config.require_audience)?;
         let mut jti = [0u8; 16];
         self.rng.fill_bytes(&mut jti);
         let pending = mint::prepare(
