@@ -16,7 +16,9 @@
 
 use std::cell::RefCell;
 
-use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route, TokenRequestHead};
+use gatepass_core::client_auth::ReplayOutcome;
+use gatepass_core::exchange::{self, Advanced, HostCrypto};
+use gatepass_core::gateway::{Decision, Gateway, Outcome, RequestHead, Route};
 use gatepass_core::request::is_visible_ascii;
 use gatepass_fuzz::{
     check_header_values, check_token_endpoint, filter_config, OwnedRequest, ISSUER, NOW,
@@ -68,9 +70,36 @@ fn check_removed(head: &RequestHead<'_>, remove: &[String]) {
 fn check_head(head: &RequestHead<'_>, body: &[u8]) {
     let route = GATEWAY.with(|g| g.borrow().route(head));
     match route {
-        Route::TokenEndpoint { remove } => {
+        Route::TokenEndpoint {
+            remove,
+            request: headers,
+        } => {
             check_removed(head, &remove);
-            let headers = TokenRequestHead::of(head);
+            if headers.introspection {
+                // Introspection: the whole exchange with core's crypto ends in a well-formed
+                // answer of the endpoint's statuses.
+                GATEWAY.with(|g| {
+                    let gateway = g.borrow();
+                    let Some(server) = gateway.config().token_endpoint.as_ref() else {
+                        panic!("routed to introspection without a token endpoint");
+                    };
+                    let mut exchange = headers.exchange(server, body, NOW, [7; 16]);
+                    let crypto = HostCrypto {
+                        verify: &|c| c.verify_builtin(),
+                        sign: &|_, _, _| None,
+                    };
+                    let mut rng = <rand_chacha::ChaCha20Rng as rand_chacha::rand_core::SeedableRng>::seed_from_u64(7);
+                    let done = loop {
+                        match exchange::advance(&mut exchange, server, |id| server.client(id), &crypto, &mut rng) {
+                            Advanced::Over(done) => break done,
+                            Advanced::RecordReplay { .. } => exchange.replay_recorded(server, ReplayOutcome::Recorded),
+                        }
+                    };
+                    check_header_values(&done.response);
+                    assert!(matches!(done.response.status, 200 | 400 | 401 | 405), "{}", done.response.status);
+                });
+                return;
+            }
             match headers.with_body(body) {
                 // Through the whole token endpoint with the token_request target's checks
                 // (the filter's token_endpoint is the same configuration as `server()`).

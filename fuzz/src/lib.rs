@@ -417,7 +417,8 @@ pub fn check_token_endpoint(request: &OwnedRequest) -> u16 {
         |key, exp| store.record(key, exp),
         NOW,
         &mut rng,
-    ).response;
+    )
+    .response;
     check_header_values(&response);
     match &parsed {
         // A request that does not parse is answered with exactly the parse error.
@@ -433,7 +434,8 @@ pub fn check_token_endpoint(request: &OwnedRequest) -> u16 {
                 |key, exp| store.record(key, exp),
                 NOW,
                 &mut rng,
-            ).response;
+            )
+            .response;
             match req.credentials {
                 ClientCredentials::Assertion { .. } => {
                     assert_eq!(again.status, 401, "a client assertion was accepted twice")
