@@ -191,12 +191,12 @@ pub const MAX_EXTRA_CLAIMS: usize = 32;
 /// Longest static claims of one client, as JSON.
 pub const MAX_EXTRA_CLAIMS_BYTES: usize = 4096;
 
-/// Why a client's static claims are refused: the claim's name (empty for the whole set) and
-/// the problem, for an error that names the field (`claims.iss`).
+/// Why a client's static claims are refused: the claim's name and the problem, for an error
+/// that names the field (`claims.iss`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtraClaimsError {
-    /// The claim, or empty.
-    pub name: String,
+    /// The claim (`None`: the whole set).
+    pub name: Option<String>,
     /// The problem.
     pub problem: &'static str,
 }
@@ -206,7 +206,7 @@ pub struct ExtraClaimsError {
 /// [`MAX_EXTRA_CLAIMS_BYTES`] of JSON.
 pub fn check_extra_claims(claims: &Map<String, Value>) -> Result<(), ExtraClaimsError> {
     let whole = |problem| ExtraClaimsError {
-        name: String::new(),
+        name: None,
         problem,
     };
     if claims.len() > MAX_EXTRA_CLAIMS {
@@ -221,7 +221,7 @@ pub fn check_extra_claims(claims: &Map<String, Value>) -> Result<(), ExtraClaims
             continue;
         };
         return Err(ExtraClaimsError {
-            name: name.clone(),
+            name: Some(name.clone()),
             problem,
         });
     }
@@ -230,4 +230,14 @@ pub fn check_extra_claims(claims: &Map<String, Value>) -> Result<(), ExtraClaims
         return Err(whole("is longer than 4096 bytes as JSON"));
     }
     Ok(())
+}
+
+impl ExtraClaimsError {
+    /// The field to name: `claims` or `claims.<name>`.
+    pub fn field(&self) -> String {
+        match &self.name {
+            None => String::from("claims"),
+            Some(name) => alloc::format!("claims.{name}"),
+        }
+    }
 }

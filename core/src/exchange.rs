@@ -397,8 +397,8 @@ impl TokenExchange {
         config: &ServerConfig,
         verify: &dyn Fn(&SignatureCheck<'_>) -> bool,
     ) {
-        let valid = match &self.state {
-            State::CheckSignature { check, .. } => verify(&check.signature_check()),
+        let valid = match self.next() {
+            Next::CheckSignature(check) => verify(&check),
             _ => false,
         };
         self.signature_checked(config, valid);

@@ -240,11 +240,7 @@ fn validate(
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => {
             crate::claims::check_extra_claims(map).map_err(|e| {
-                let field = if e.name.is_empty() {
-                    String::from("claims")
-                } else {
-                    alloc::format!("claims.{}", e.name)
-                };
+                let field = e.field();
                 metadata_error(&field, e.problem)
             })?;
             map.clone()

@@ -237,11 +237,7 @@ impl RawClient {
         };
         let claims = self.claims.unwrap_or_default();
         crate::claims::check_extra_claims(&claims).map_err(|e| {
-            let field = if e.name.is_empty() {
-                String::from("claims")
-            } else {
-                alloc::format!("claims.{}", e.name)
-            };
+            let field = e.field();
             ConfigError::new(field, e.problem)
         })?;
         Ok(ClientRecord {
