@@ -6,10 +6,12 @@
 //!     a private signing JWK (stdout) — put it in token_endpoint.signing_keys
 //! gatepass jwks < private-jwks-or-jwk.json
 //!     the public JWKS of private JWKs — what providers put in local_jwks
-//! gatepass client secret --id ID [--scope "a b"] [--method client_secret_basic|client_secret_post]
+//! gatepass client secret --id ID [--method client_secret_basic|client_secret_post] [SETTINGS]
 //!     a new 256-bit secret (shown once, on stderr) and the client entry with its hash (stdout)
-//! gatepass client jwt --id ID --jwks FILE [--scope "a b"]
+//! gatepass client jwt --id ID --jwks FILE [SETTINGS]
 //!     a private_key_jwt client entry from the client's public JWKS
+//!   SETTINGS: [--scope "a b"] [--audience URI]... [--token-ttl SECONDS] [--claim NAME=VALUE]...
+//!             [--introspection] [--disabled]
 //! gatepass hash-secret < secret
 //!     the sha256: hash of a secret
 //! gatepass assertion --key PRIVATE_JWK_FILE --client ID --aud ISSUER [--ttl SECONDS]
@@ -34,7 +36,7 @@ use serde_json::{json, Value};
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage:\n  gatepass keygen [--alg ALG] [--kid KID]\n  gatepass jwks < private.json\n  gatepass client secret --id ID [--scope S] [--method M]\n  gatepass client jwt --id ID --jwks FILE [--scope S]\n  gatepass hash-secret < secret\n  gatepass assertion --key FILE --client ID --aud ISSUER [--ttl S]\n  gatepass decode TOKEN\n  gatepass verify --provider FILE TOKEN"
+        "usage:\n  gatepass keygen [--alg ALG] [--kid KID]\n  gatepass jwks < private.json\n  gatepass client secret --id ID [--method M] [SETTINGS]\n  gatepass client jwt --id ID --jwks FILE [SETTINGS]\n    SETTINGS: [--scope S] [--audience URI]... [--token-ttl SECONDS] [--claim NAME=VALUE]... [--introspection] [--disabled]\n  gatepass hash-secret < secret\n  gatepass assertion --key FILE --client ID --aud ISSUER [--ttl S]\n  gatepass decode TOKEN\n  gatepass verify --provider FILE TOKEN"
     );
     ExitCode::from(2)
 }
@@ -78,9 +80,58 @@ fn jwks() -> Result<(), String> {
     Ok(())
 }
 
+fn flags(args: &[String], name: &str) -> Vec<String> {
+    args.windows(2)
+        .filter(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .collect()
+}
+
+/// The settings every client entry may carry (README, "Client settings"): `--scope`,
+/// `--audience` (repeat), `--token-ttl`, `--claim NAME=VALUE` (repeat; VALUE is JSON when it
+/// parses as JSON, else a string), `--introspection`, `--disabled`.
+fn client_settings(args: &[String], entry: &mut Value) -> Result<(), String> {
+    if let Some(s) = flag(args, "--scope") {
+        entry["scope"] = s.into();
+    }
+    let audiences = flags(args, "--audience");
+    if !audiences.is_empty() {
+        entry["audiences"] = audiences.into();
+    }
+    if let Some(ttl) = flag(args, "--token-ttl") {
+        entry["token_ttl"] = match ttl.parse::<u64>() {
+            Ok(seconds) => seconds.into(),
+            Err(_) => ttl.into(),
+        };
+    }
+    let mut claims = serde_json::Map::new();
+    for claim in flags(args, "--claim") {
+        let (name, value) = claim
+            .split_once('=')
+            .ok_or_else(|| format!("--claim {claim}: NAME=VALUE"))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.into()));
+        claims.insert(name.into(), value);
+    }
+    if !claims.is_empty() {
+        entry["claims"] = Value::Object(claims);
+    }
+    if args.iter().any(|a| a == "--introspection") {
+        entry["introspection"] = true.into();
+    }
+    if args.iter().any(|a| a == "--disabled") {
+        entry["disabled"] = true.into();
+    }
+    // Checked the way the server will (an audience-less entry gets the server's
+    // default_audiences, stood in for here).
+    let raw: gatepass_core::config::RawClient =
+        serde_json::from_value(entry.clone()).map_err(|e| e.to_string())?;
+    raw.into_record(&["https://placeholder.invalid".into()])
+        .map_err(|e| format!("client entry: {e}"))?;
+    Ok(())
+}
+
 fn client(args: &[String]) -> Result<(), String> {
     let id = flag(args, "--id").ok_or("--id is required")?;
-    let scope = flag(args, "--scope");
     match args.first().map(String::as_str) {
         Some("secret") => {
             let method = flag(args, "--method").unwrap_or_else(|| "client_secret_basic".into());
@@ -88,15 +139,13 @@ fn client(args: &[String]) -> Result<(), String> {
                 return Err("--method: client_secret_basic or client_secret_post".into());
             }
             let secret = secret::generate_secret(&mut OsRng);
-            eprintln!("client_secret for {id} (shown once, give it to the client): {secret}");
             let mut entry = json!({
                 "client_id": id,
                 "token_endpoint_auth_method": method,
                 "client_secret_hash": SecretHash::of(&secret).to_stored(),
             });
-            if let Some(s) = scope {
-                entry["scope"] = s.into();
-            }
+            client_settings(args, &mut entry)?;
+            eprintln!("client_secret for {id} (shown once, give it to the client): {secret}");
             print(&entry);
             Ok(())
         }
@@ -110,14 +159,7 @@ fn client(args: &[String]) -> Result<(), String> {
                 "token_endpoint_auth_method": "private_key_jwt",
                 "jwks": set,
             });
-            if let Some(s) = scope {
-                entry["scope"] = s.into();
-            }
-            // Check it the way the server will.
-            let raw: gatepass_core::config::RawClient =
-                serde_json::from_value(entry.clone()).map_err(|e| e.to_string())?;
-            raw.into_record(&["https://placeholder.invalid".into()])
-                .map_err(|e| format!("client entry: {e}"))?;
+            client_settings(args, &mut entry)?;
             print(&entry);
             Ok(())
         }

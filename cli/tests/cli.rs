@@ -154,3 +154,68 @@ fn bad_input_gets_a_clear_error_and_a_failure_status() {
     let out = gatepass(&["nonsense"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn client_entries_carry_the_client_settings_and_the_server_uses_them() {
+    let key = json_out(&["keygen", "--alg", "ES256", "--kid", "k1"], None);
+    let entry = json_out(
+        &[
+            "client",
+            "secret",
+            "--id",
+            "reports",
+            "--scope",
+            "orders:read",
+            "--audience",
+            "https://orders.example",
+            "--audience",
+            "https://billing.example",
+            "--token-ttl",
+            "600",
+            "--claim",
+            "tenant=acme",
+            "--claim",
+            "tier=2",
+            "--claim",
+            r#"groups=["billing","ops"]"#,
+            "--introspection",
+            "--disabled",
+        ],
+        None,
+    );
+    assert_eq!(
+        entry["audiences"],
+        json!(["https://orders.example", "https://billing.example"])
+    );
+    assert_eq!(entry["token_ttl"], 600);
+    assert_eq!(
+        entry["claims"],
+        json!({"tenant": "acme", "tier": 2, "groups": ["billing", "ops"]})
+    );
+    assert_eq!(entry["introspection"], true);
+    assert_eq!(entry["disabled"], true);
+    let server = ServerConfig::from_json(
+        &json!({"issuer": "https://as.example", "signing_keys": [key], "clients": [entry]})
+            .to_string(),
+    )
+    .unwrap();
+    let record = server.client("reports").unwrap();
+    assert_eq!(record.token_ttl, Some(600));
+    assert!(record.disabled && record.introspection);
+    assert_eq!(record.claims["tenant"], "acme");
+
+    // A registered claim name, a lifetime over 24 h: refused before any secret is made.
+    for (args, says) in [
+        (vec!["--claim", "iss=x"], "claims.iss"),
+        (vec!["--token-ttl", "90000"], "token_ttl"),
+        (vec!["--audience", "not a uri"], "audiences[0]"),
+    ] {
+        let mut all = vec!["client", "secret", "--id", "x"];
+        all.extend(args);
+        let out = gatepass(&all, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{all:?}");
+        assert!(stderr.contains(says), "{all:?}: {stderr}");
+        assert!(!stderr.contains("client_secret for"), "{all:?}: {stderr}");
+    }
+}

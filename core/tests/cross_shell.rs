@@ -63,8 +63,9 @@ fn attack_vectors_are_refused_with_the_expected_answers() {
     check_token_vectors("attacks/tokens.json", 50);
 }
 
-/// The client-assertion vectors (tests/vectors/cross-shell/assertions.json): token requests
-/// answered in order by one token endpoint with one replay store, on the file's clock.
+/// The client-assertion vectors (tests/vectors/cross-shell/assertions.json): token and
+/// introspection requests answered in order by one server with one replay store, on the file's
+/// clock.
 #[test]
 fn cross_shell_assertion_requests_get_the_expected_answers() {
     use gatepass_core::client_auth::ReplayOutcome;
@@ -84,7 +85,7 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
     let mut seen: HashSet<String> = HashSet::new();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
     let requests = doc["requests"].as_array().unwrap();
-    assert!(requests.len() >= 41);
+    assert!(requests.len() >= 54);
     let mut mismatches = Vec::new();
     for case in requests {
         let name = case["name"].as_str().unwrap();
@@ -94,21 +95,34 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
             authorization: case["authorization"].as_str(),
             body: case["body"].as_str().unwrap().as_bytes(),
         };
-        let response = exchange::run(
-            &config,
-            &http,
-            |id| config.client(id),
-            |key, _expires| {
-                if seen.insert(key.to_string()) {
-                    ReplayOutcome::Recorded
-                } else {
-                    ReplayOutcome::AlreadySeen
+        let mut exchange = if case["path"] == "/oauth/introspect" {
+            exchange::TokenExchange::begin_introspection(&config, &http, now)
+        } else {
+            exchange::TokenExchange::begin(&config, &http, now, [9; 16])
+        };
+        let crypto = exchange::HostCrypto {
+            verify: &|c| c.verify_builtin(),
+            sign: &|_, _, _| None,
+        };
+        let response = loop {
+            match exchange::advance(
+                &mut exchange,
+                &config,
+                |id| config.client(id),
+                &crypto,
+                &mut rng,
+            ) {
+                exchange::Advanced::Over(done) => break done.response,
+                exchange::Advanced::RecordReplay { key, .. } => {
+                    let outcome = if seen.insert(key) {
+                        ReplayOutcome::Recorded
+                    } else {
+                        ReplayOutcome::AlreadySeen
+                    };
+                    exchange.replay_recorded(&config, outcome);
                 }
-            },
-            now,
-            &mut rng,
-        )
-        .response;
+            }
+        };
         let body: Value = serde_json::from_slice(&response.body).unwrap();
         let got = (u64::from(response.status), body["error"].as_str());
         let want = (case["status"].as_u64().unwrap(), case["error"].as_str());
@@ -118,8 +132,14 @@ fn cross_shell_assertion_requests_get_the_expected_answers() {
         if got != want {
             mismatches.push(format!("{name}: got {got:?}, expected {want:?}"));
         }
-        if got.0 == 200 {
+        if got.0 == 200 && case["active"].is_null() {
             assert!(body["access_token"].as_str().is_some(), "{name}");
+        }
+        if body["active"] != case["active"] && !(case["active"].is_null() && got.0 != 200) {
+            mismatches.push(format!(
+                "{name}: active {}, expected {}",
+                body["active"], case["active"]
+            ));
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));

@@ -366,9 +366,8 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
       if (unknown.length > 0) throw new TypeError(`updateClient: unknown setting ${unknown[0]}`);
       const record = checkRecord(await this.#call(this.clientStore, 'clientStore', 'get', clientId));
       if (record === undefined) return false;
-      const changed = this.#server.changeClient(
-        record,
-        JSON.stringify({ disabled, introspection, claims, token_ttl: tokenTtl }),
+      const changed = wasmCall(() =>
+        this.#server.changeClient(record, JSON.stringify({ disabled, introspection, claims, token_ttl: tokenTtl })),
       );
       await this.#call(this.clientStore, 'clientStore', 'put', clientId, changed);
       return true;

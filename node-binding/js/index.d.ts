@@ -282,8 +282,28 @@ export class AuthorizationServer {
    * @throws {GatepassError} `invalid_request`, `invalid_scope` or `invalid_target`.
    */
   mintAccessToken(options: MintOptions): Promise<TokenResponse>;
+  /**
+   * Changes the operator's settings of a client in `clientStore` (a registered client; configured
+   * clients are changed in the configuration). Resolves to false when the store has no such
+   * client.
+   * @throws {GatepassError} `invalid_client_change` naming the field (a registered claim name,
+   * a `tokenTtl` over `max_token_ttl`); `StoreUnavailable` when the store fails.
+   */
+  updateClient(clientId: string, changes: ClientChanges): Promise<boolean>;
   /** Releases the wasm memory now instead of at garbage collection. */
   free(): void;
+}
+
+/** The settings only the operator changes on a registered client (README, "Client settings"). */
+export interface ClientChanges {
+  /** A disabled client gets `invalid_client`, as for a wrong secret; `false` enables it again. */
+  disabled?: boolean;
+  /** May call the introspection endpoint (RFC 7662). */
+  introspection?: boolean;
+  /** Replaces the static claims added to its tokens (`{}` removes them); never a registered name. */
+  claims?: JsonObject;
+  /** Its access token lifetime, seconds (at most the server's `max_token_ttl`). */
+  tokenTtl?: number;
 }
 
 /** What a token minted outside the token endpoint says. */

@@ -67,6 +67,8 @@ export async function makeFixture(options = {}) {
     ...(options.maxBodyBytes === undefined ? {} : { max_body_bytes: options.maxBodyBytes }),
     ...options.configOverrides,
   };
+  // Per-client settings (token_ttl, audiences, claims, introspection, disabled) by client_id.
+  for (const client of config.clients) Object.assign(client, options.clientSettings?.[client.client_id]);
   // The replay store must run on the server's clock (a key counts until its expiry by that clock).
   const now = options.realClock ? undefined : options.now ?? (() => FIXED_NOW);
   const errors = [];

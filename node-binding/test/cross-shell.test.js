@@ -29,25 +29,27 @@ for (const file of ['cross-shell/cases.json', 'attacks/tokens.json']) {
   });
 }
 
-// Client assertions (tests/vectors/cross-shell/assertions.json): token requests answered in
+// Client assertions (tests/vectors/cross-shell/assertions.json): token and introspection requests answered in
 // order by one AuthorizationServer (one replay store) on the file's clock, as in the core.
 const assertions = JSON.parse(readFileSync(new URL('../../tests/vectors/cross-shell/assertions.json', import.meta.url), 'utf8'));
 
 test('cross-shell: client assertion requests get the same answers', async () => {
   const server = new AuthorizationServer({ config: assertions.server, now: () => assertions.now });
-  assert.ok(assertions.requests.length >= 41);
+  assert.ok(assertions.requests.length >= 54);
   const mismatches = [];
   for (const c of assertions.requests) {
     const headers = { 'content-type': 'application/x-www-form-urlencoded' };
     if (c.authorization) headers.authorization = c.authorization;
     const response = await server.handle(
-      new Request(assertions.server.issuer + assertions.token_path, { method: 'POST', headers, body: c.body }),
+      new Request(assertions.server.issuer + c.path, { method: 'POST', headers, body: c.body }),
     );
     const body = await response.json();
     const got = `${response.status} ${body.error ?? null}`;
     const want = `${c.status} ${c.error ?? null}`;
     if (got !== want) mismatches.push(`${c.name}: got ${got}, expected ${want}`);
-    if (response.status === 200) assert.equal(typeof body.access_token, 'string', c.name);
+    // An introspection verdict (`active`), or a token.
+    if (c.active !== null && body.active !== c.active) mismatches.push(`${c.name}: active ${body.active}, expected ${c.active}`);
+    if (response.status === 200 && c.active === null) assert.equal(typeof body.access_token, 'string', c.name);
   }
   assert.deepEqual(mismatches, []);
 });

@@ -285,14 +285,14 @@ def _buffer_per_route(**fields: Any) -> dict[str, Any]:
 
 
 def body_paths(configuration: Mapping[str, Any] | str) -> list[str]:
-    """Paths where the filter answers from the request body (the token endpoint, and
-    registration when on), from the plugin configuration's `token_endpoint`."""
+    """Paths where the filter answers from the request body (the token endpoint, introspection,
+    and registration when on), from the plugin configuration's `token_endpoint`."""
     cfg = json.loads(configuration) if isinstance(configuration, str) else configuration
     te = cfg.get("token_endpoint") if isinstance(cfg, Mapping) else None
     if not isinstance(te, Mapping):
         return []
     base = urlsplit(str(te.get("issuer", ""))).path.rstrip("/")
-    paths = [te.get("path") or f"{base}/oauth/token"]
+    paths = [te.get("path") or f"{base}/oauth/token", te.get("introspection_path") or f"{base}/oauth/introspect"]
     if te.get("registration"):
         paths.append(te.get("registration_path") or f"{base}/oauth/register")
     return paths

@@ -78,8 +78,8 @@ def test_cross_shell_assertion_requests_get_the_same_answers_in_envoy(shell, env
     requests = assertions.requests(int(time.time()))
     fixed = json.loads((VECTOR_DIR / "assertions.json").read_text())
     # Same cases, same verdicts as the file the core and the package replay.
-    assert [(r["name"], r["status"], r["error"]) for r in requests] == [
-        (r["name"], r["status"], r["error"]) for r in fixed["requests"]
+    assert [(r["name"], r["path"], r["status"], r["error"], r["active"]) for r in requests] == [
+        (r["name"], r["path"], r["status"], r["error"], r["active"]) for r in fixed["requests"]
     ]
     assert fixed["server"] == assertions.server_config()
     config = harness.plugin_config({"main": VECTORS["provider"]}, token_endpoint=assertions.server_config())
@@ -89,11 +89,13 @@ def test_cross_shell_assertion_requests_get_the_same_answers_in_envoy(shell, env
         headers = {"content-type": "application/x-www-form-urlencoded"}
         if case["authorization"]:
             headers["authorization"] = case["authorization"]
-        r = envoy.post(assertions.TOKEN_PATH, headers=headers, body=case["body"], timeout=10)
+        r = envoy.post(case["path"], headers=headers, body=case["body"], timeout=10)
         body = r.json()
         got = (r.status, body.get("error"))
         if got != (case["status"], case["error"]):
             mismatches.append(f"{case['name']}: got {got}, expected {(case['status'], case['error'])}")
-        if r.status == 200:
+        if case["active"] is not None and body.get("active") is not case["active"]:
+            mismatches.append(f"{case['name']}: active {body.get('active')}, expected {case['active']}")
+        if r.status == 200 and case["active"] is None:
             assert isinstance(body.get("access_token"), str), case["name"]
     assert not mismatches, "\n".join(mismatches)

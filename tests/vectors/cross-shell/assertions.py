@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 ISSUER = "https://auth.gatepass.test"
 AUD = "https://orders.gatepass.test"
 TOKEN_PATH = "/oauth/token"
+INTROSPECTION_PATH = "/oauth/introspect"
+AUD2 = "https://billing.gatepass.test"
 NOW = 1_900_000_000
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 HMAC_SECRET = "cross-shell-hmac-secret-0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
@@ -36,6 +38,7 @@ worker_key = ec.derive_private_key(0xC0FFEE0123456789ABCDEF0123456789, ec.SECP25
 intruder_key = ec.derive_private_key(0xBAD0BAD0BAD0BAD0BAD0BAD0BAD0BAD0, ec.SECP256R1())
 other_client_key = ec.derive_private_key(0x0DDBA11C0FFEE0DDBA11C0FFEE0DDBA1, ec.SECP256R1())
 p384_key = ec.derive_private_key(0x384384384384384384384384384384384, ec.SECP384R1())
+retired_key = ec.derive_private_key(0x7E71BED7E71BED7E71BED7E71BED7E71, ec.SECP256R1())
 
 
 def b64(data: bytes) -> str:
@@ -60,9 +63,13 @@ def server_config() -> dict:
         "default_audiences": [AUD],
         "clients": [
             {"client_id": "worker", "token_endpoint_auth_method": "private_key_jwt", "scope": "orders:read",
-             "jwks": {"keys": [_ec_public_jwk(worker_key, "w1", "ES256", "P-256", 32)]}},
+             "jwks": {"keys": [_ec_public_jwk(worker_key, "w1", "ES256", "P-256", 32)]},
+             "audiences": [AUD, AUD2], "token_ttl": 600, "claims": {"tenant": "acme"}},
             {"client_id": "worker2", "token_endpoint_auth_method": "private_key_jwt", "scope": "orders:read",
-             "jwks": {"keys": [_ec_public_jwk(other_client_key, "w2", "ES256", "P-256", 32)]}},
+             "jwks": {"keys": [_ec_public_jwk(other_client_key, "w2", "ES256", "P-256", 32)]},
+             "introspection": True},
+            {"client_id": "retired", "token_endpoint_auth_method": "private_key_jwt", "scope": "orders:read",
+             "jwks": {"keys": [_ec_public_jwk(retired_key, "r1", "ES256", "P-256", 32)]}, "disabled": True},
             {"client_id": "hmac", "token_endpoint_auth_method": "client_secret_jwt", "scope": "orders:read",
              "client_secret": HMAC_SECRET, "token_endpoint_auth_signing_alg": "HS256"},
         ],
@@ -70,7 +77,9 @@ def server_config() -> dict:
 
 
 def requests(now: int) -> list[dict]:
-    """[{name, body, authorization?, status, error}] for a server whose clock reads `now`."""
+    """[{name, body, authorization?, path, status, error, active}] for a server whose clock reads
+    `now`: `path` the endpoint (token or introspection), `active` the introspection verdict
+    (None for a token request or a refusal)."""
 
     def claims(client="worker", **over):
         c = {"iss": client, "sub": client, "aud": ISSUER, "iat": now, "exp": now + 120, "jti": None}
@@ -93,11 +102,17 @@ def requests(now: int) -> list[dict]:
         params.update(extra)
         return urlencode({k: v for k, v in params.items() if v is not None})
 
-    def access_token(client="worker"):
-        # An RFC 9068 access token as this server mints it for `client` (its key, `typ: at+jwt`).
-        c = {"iss": ISSUER, "sub": client, "client_id": client, "aud": AUD, "iat": now, "exp": now + 900,
+    def access_token(client="worker", age=0):
+        # An RFC 9068 access token as this server mints it for `client` (its key, `typ: at+jwt`),
+        # issued `age` seconds ago, for 900 s.
+        c = {"iss": ISSUER, "sub": client, "client_id": client, "aud": AUD, "iat": now - age, "exp": now - age + 900,
              "jti": "at-1", "scope": "orders:read"}
         return jwt.encode(c, signing_key, algorithm="EdDSA", headers={"kid": "as-1", "typ": "at+jwt"})
+
+    def introspect(token, caller="worker2", key=other_client_key, kid="w2", jti=None):
+        params = {"token": token, "client_assertion_type": ASSERTION_TYPE,
+                  "client_assertion": sign(claims(caller, jti=jti), key=key, kid=kid)}
+        return urlencode({k: v for k, v in params.items() if v is not None})
 
     unsigned = b64(b'{"alg":"none","typ":"client-authentication+jwt"}') + "." + b64(json.dumps(claims(jti="none-1")).encode()) + "."
     first = body(sign(claims(jti="ok-1")))
@@ -160,5 +175,27 @@ def requests(now: int) -> list[dict]:
         ("client_assertion repeated", body(sign(claims(jti="r2"))) + "&client_assertion=x", None, 400, "invalid_request"),
         ("no client_assertion_type", urlencode({"grant_type": "client_credentials", "client_assertion": sign(claims(jti="r3"))}), None, 400, "invalid_request"),
         ("another client_assertion_type", body(sign(claims(jti="r4")), client_assertion_type="urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), None, *bad),
+        # Client settings (README, "Client settings"): audiences named with RFC 8707 resource or
+        # the audience parameter, not both; a disabled client answered as a wrong secret.
+        ("audience parameter", body(sign(claims(jti="c1")), audience=AUD2), None, 200, None),
+        ("audience parameter repeated", body(sign(claims(jti="c2"))) + "&" + urlencode({"audience": AUD}) + "&" + urlencode({"audience": AUD2}), None, 200, None),
+        ("resource and audience together", body(sign(claims(jti="c3")), resource=AUD, audience=AUD), None, 400, "invalid_request"),
+        ("audience the client may not have", body(sign(claims(jti="c4")), audience="https://other.gatepass.test"), None, 400, "invalid_target"),
+        ("disabled client", body(sign(claims("retired", jti="c5"), key=retired_key, kid="r1")), None, *bad),
     ]
-    return [{"name": n, "body": b, "authorization": a, "status": s, "error": e} for n, b, a, s, e in cases]
+    out = [{"name": n, "body": b, "authorization": a, "path": TOKEN_PATH, "status": s, "error": e, "active": None}
+           for n, b, a, s, e in cases]
+    # RFC 7662 introspection (README, "Token introspection"): worker2 may introspect.
+    introspections = [
+        ("introspection of a token of this server", introspect(access_token(), jti="i1"), 200, None, True),
+        ("introspection of an expired token", introspect(access_token(age=900), jti="i2"), 200, None, False),
+        ("introspection of a disabled client's token", introspect(access_token("retired"), jti="i3"), 200, None, False),
+        ("introspection of an unknown client's token", introspect(access_token("nobody"), jti="i4"), 200, None, False),
+        ("introspection of an assertion", introspect(sign(claims(jti="x1")), jti="i5"), 200, None, False),
+        ("introspection by a client without the setting", introspect(access_token(), "worker", worker_key, "w1", jti="i6"), 400, "unauthorized_client", None),
+        ("introspection with a replayed assertion", introspect(access_token(), jti="i1"), *bad, None),
+        ("introspection without a token", introspect("", jti="i7"), 400, "invalid_request", None),
+    ]
+    out += [{"name": n, "body": b, "authorization": None, "path": INTROSPECTION_PATH, "status": s, "error": e, "active": act}
+            for n, b, s, e, act in introspections]
+    return out
