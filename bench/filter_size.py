@@ -143,6 +143,20 @@ SETTINGS = [
         [],
         "filter",
     ),
+    Setting(
+        "filter_p384_s",
+        '`filter` profile with p384 at "s" (smaller than "z" for it), + wasm-opt as shipped',
+        ['package.p384.opt-level="s"'],
+        [],
+        "filter",
+    ),
+    Setting(
+        "filter_sha2_s_p384_s",
+        '`filter` profile with sha2 and p384 at "s", + wasm-opt as shipped',
+        ['package.sha2.opt-level="s"', 'package.p384.opt-level="s"'],
+        [],
+        "filter",
+    ),
     Setting("filter", "`filter` profile + wasm-opt as shipped (`scripts/build-filter.sh`)", [], [], "filter"),
 ]
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -122,6 +122,17 @@ def worker_assertion_form(client_id: str) -> bytes:
             f"&client_assertion={assertion}").encode()
 
 
+def worker_introspection_form(token: str) -> bytes:
+    """An RFC 7662 introspection request for `token`, the caller 'worker' authenticated with a
+    private_key_jwt assertion made by the CLI (the shipped config gives it `introspection`)."""
+    assertion = subprocess.run(
+        [str(CLI), "assertion", "--key", str(KEYS / "worker.private.jwk.json"), "--client", "worker", "--aud", ISSUER],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    return ("client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+            f"&client_assertion={assertion}&token={token}").encode()
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -325,6 +336,15 @@ def main() -> int:
         r = call(listener, "POST", "/orders", {"authorization": f"Bearer {forged}"}, b"{}")
         show("a token whose scope was edited", "POST", "/orders", "authorization: Bearer <forged>", r)
         expect("401 invalid_token", r[0] == 401 and b"invalid_token" in r[2])
+
+        # 7. RFC 7662 introspection, by 'worker' (introspection: true in the config)
+        r = call(listener, "POST", "/oauth/introspect", form, worker_introspection_form(token))
+        show("introspection of billing's token, by 'worker'", "POST", "/oauth/introspect", "token=<token>, client_assertion=<ES256 JWT>", r)
+        answer = json.loads(r[2]) if r[0] == 200 else {}
+        expect("200 active, with the token's claims", answer.get("active") is True and answer.get("client_id") == "billing")
+        r = call(listener, "POST", "/oauth/introspect", form, worker_introspection_form(forged))
+        show("introspection of the edited token", "POST", "/oauth/introspect", "token=<forged>", r)
+        expect('200 {"active":false} and nothing more (RFC 7662 §2.2)', r[0] == 200 and json.loads(r[2]) == {"active": False})
 
         stats = call(admin, "GET", "/stats?filter=gatepass")[2].decode()
         print("\n== Envoy stats")

@@ -372,11 +372,14 @@ impl TokenExchange {
                 }
             }
             State::CheckToken { verification, .. } => match verification.finish(valid) {
-                Ok(token) => match token.client_id.as_deref().map(|id| config.client(id)) {
-                    // A client of the configuration needs no lookup.
-                    Some(Some(record)) => self.introspected(&token, Some(record)),
-                    Some(None) => self.state = State::LoadTokenClient(token),
-                    None => self.introspected(&token, None),
+                Ok(token) => match token.client_id.as_deref() {
+                    // A client of the configuration needs no lookup; an id no client can have
+                    // is not asked of the store.
+                    Some(id) if crate::limits::is_client_id(id) => match config.client(id) {
+                        Some(record) => self.introspected(&token, Some(record)),
+                        None => self.state = State::LoadTokenClient(token),
+                    },
+                    _ => self.introspected(&token, None),
                 },
                 Err(_) => self.inactive(),
             },

@@ -783,3 +783,12 @@ fn a_token_for_a_registered_client_carries_its_claims_and_lifetime() {
     assert_eq!(answer["expires_in"], 120);
     assert_eq!(claims_of(&answer)["team"], "payments");
 }
+
+#[test]
+fn the_introspection_path_is_its_own() {
+    let (field, message) = config_error(|raw| raw["introspection_path"] = json!("/oauth/token"));
+    assert_eq!(field, "introspection_path");
+    assert!(message.contains("same path as path"), "{message}");
+    let (field, _) = config_error(|raw| raw["jwks_path"] = json!("/oauth/introspect"));
+    assert_eq!(field, "jwks_path");
+}

@@ -157,8 +157,17 @@ export interface ClientConfig {
   token_endpoint_auth_signing_alg?: string;
   grant_types?: string[];
   scope?: string;
+  /** The audiences this client may get (asked for with `resource` or `audience`). */
   audiences?: string[];
   client_secret_expires_at?: number;
+  /** This client's token lifetime, e.g. `"600s"` (at most `max_token_ttl`). */
+  token_ttl?: string | number;
+  /** Static claims added to its tokens; never a registered claim name (`iss`, `sub`, `aud`, `scope`, ...). */
+  claims?: JsonObject;
+  /** `true`: the client gets `invalid_client`, as for a wrong secret (its record is kept). */
+  disabled?: boolean;
+  /** `true`: the client may call the RFC 7662 introspection endpoint. */
+  introspection?: boolean;
   [name: string]: unknown;
 }
 
@@ -174,7 +183,13 @@ export interface ServerConfig {
   default_audiences?: string[];
   /** Access token lifetime, e.g. `"3600s"` (default; at most 24 h). */
   token_ttl?: string;
+  /** The longest `token_ttl` a client may set (default: `token_ttl`; at most 24 h). */
+  max_token_ttl?: string;
+  /** A token request must name its audience with `resource` or `audience` (default false). */
+  require_audience?: boolean;
   path?: string;
+  /** RFC 7662 introspection (default `/oauth/introspect`). */
+  introspection_path?: string;
   jwks_path?: string;
   metadata_path?: string;
   registration_path?: string;
@@ -202,6 +217,10 @@ export interface ServerConfig {
      */
     open_registration?: boolean;
     client_secret_ttl?: string;
+    /** Static claim names a registering client may set (default none). */
+    allowed_claims?: string[];
+    /** A registered client may disable itself through RFC 7592 (default false). */
+    clients_may_disable?: boolean;
   };
   /** Longest client assertion `exp - iat` (or `exp - now` without `iat`), e.g. `"600s"` (default and largest `"3600s"`). */
   assertion_max_lifetime?: string;

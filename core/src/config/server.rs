@@ -386,6 +386,22 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                 .as_deref()
                 .unwrap_or(&alloc::format!("{issuer_path}/oauth/register")),
         )?;
+        // Every endpoint has its own path: a request goes to one of them.
+        let paths = [
+            ("path", &token_path),
+            ("introspection_path", &introspection_path),
+            ("jwks_path", &jwks_path),
+            ("metadata_path", &metadata_path),
+            ("registration_path", &registration_path),
+        ];
+        for (i, (field, path)) in paths.iter().enumerate() {
+            if let Some((other, _)) = paths.iter().take(i).find(|(_, p)| p == path) {
+                return Err(ConfigError::new(
+                    *field,
+                    alloc::format!("is the same path as {other}"),
+                ));
+            }
+        }
         let mut keys = Vec::with_capacity(raw.signing_keys.len());
         for (i, value) in raw.signing_keys.iter().enumerate() {
             let Value::Object(map) = value else {
