@@ -17,11 +17,12 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
+
+from harness import free_port
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
@@ -104,12 +105,6 @@ class ClientTls:
         ctx = ssl.create_default_context(cafile=str(self.ca))
         ctx.load_cert_chain(str(self.client_cert), str(self.client_key))
         return ctx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class EtcdCluster:

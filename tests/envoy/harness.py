@@ -24,7 +24,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -966,3 +966,28 @@ class IssuerServer(_Server):
                 return True
             time.sleep(0.02)
         return self.jwks_requests >= n
+
+
+def free_port() -> int:
+    """A loopback port free now (another process may take it before it is bound: retry)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def envoy_at_own_url(factory: Callable[..., Any], make_bootstrap: Callable[[str], dict[str, Any]], name: str) -> tuple[Any, str]:
+    """An Envoy whose listener is on a port chosen first, so that its configuration can name
+    its own URL (`http://127.0.0.1:PORT`, e.g. as a token endpoint's issuer): `make_bootstrap`
+    gets that URL. Retried on a lost race for the port. Returns (envoy, url)."""
+    for attempt in range(3):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        b = make_bootstrap(url)
+        b["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = port
+        try:
+            return factory(b, name=f"{name}{attempt}"), url
+        except EnvoyStartError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+

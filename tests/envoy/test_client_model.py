@@ -10,7 +10,6 @@ The issuer is the Envoy's own URL (loopback http), so Authlib's URLs are the one
 from __future__ import annotations
 
 import base64
-import socket
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -29,12 +28,6 @@ INTROSPECTOR_SECRET = "intr0spector-" + "y" * 40
 DISABLED_SECRET = "d1sabled-" + "z" * 40
 OTHER_AUDIENCE = "https://billing.gatepass.local"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -65,9 +58,7 @@ RULES = [
 
 @pytest.fixture(scope="module")
 def server(module_shell, module_envoy_factory, module_upstream) -> Server:
-    for attempt in range(3):  # the port is chosen before Envoy binds it: retry on a lost race
-        port = _free_port()
-        issuer = f"http://127.0.0.1:{port}"
+    def bootstrap(issuer: str) -> dict[str, Any]:
         te = {
             "issuer": issuer,
             "signing_keys": [tokens.DEMO_PRIVATE_JWK],
@@ -105,16 +96,12 @@ def server(module_shell, module_envoy_factory, module_upstream) -> Server:
         config = harness.plugin_config(
             {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS, issuer=issuer)}, RULES, token_endpoint=te
         )
-        b = harness.gatepass_bootstrap(
+        return harness.gatepass_bootstrap(
             module_shell.wasm, config, upstream_port=module_upstream.port, routes=[harness.cluster_route("/", "upstream")]
         )
-        b["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = port
-        try:
-            return Server(module_envoy_factory(b, name=f"client-model-{module_shell.name}{attempt}"), issuer)
-        except harness.EnvoyStartError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+
+    envoy, issuer = harness.envoy_at_own_url(module_envoy_factory, bootstrap, f"client-model-{module_shell.name}")
+    return Server(envoy, issuer)
 
 
 def claims_of(r: harness.Response) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import socket
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -282,12 +281,6 @@ def test_bearer_followed_by_a_tab_is_400_invalid_request(envoy, module_upstream,
     assert len(seen(module_upstream, "/")) == before
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_provider_moved_to_another_jwks_url_stops_trusting_the_old_urls_keys(shell, envoy_factory, upstream, tmp_path):
     """A listener update (LDS from a file) moves provider `main` from issuer A's JWKS to issuer
     B's. The key set fetched from A must not be trusted for B: for the proxy-wasm filter, shared
@@ -298,7 +291,7 @@ def test_a_provider_moved_to_another_jwks_url_stops_trusting_the_old_urls_keys(s
     issuer_a = harness.IssuerServer(tokens.jwks(jwk_a)).up()
     issuer_b = harness.IssuerServer(tokens.jwks(jwk_b)).up()
     try:
-        port = _free_port()
+        port = harness.free_port()
         lds = tmp_path / "lds.json"
 
         def write_listener(issuer, cluster):

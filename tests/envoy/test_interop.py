@@ -25,7 +25,6 @@ server in Node are in test_npm_interop.py.
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
@@ -93,12 +92,6 @@ PLUS_SECRET = "s3cr3t+with/plus"  # '+' means a space once form-urldecoded (RFC 
 POSTER_SECRET = "p0ster-" + "x" * 40
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class TokenServer:
     def __init__(self, envoy: harness.Envoy, issuer: str):
         self.envoy = envoy
@@ -119,9 +112,7 @@ class TokenServer:
 
 
 def _token_server(shell, factory, upstream_port: int, name: str, **te_overrides: Any) -> TokenServer:
-    for attempt in range(3):  # the port is chosen before Envoy binds it: retry on a lost race
-        port = _free_port()
-        issuer = f"http://127.0.0.1:{port}"
+    def bootstrap(issuer: str) -> dict[str, Any]:
         te = {
             "issuer": issuer,
             "signing_keys": [tokens.DEMO_PRIVATE_JWK],
@@ -157,14 +148,10 @@ def _token_server(shell, factory, upstream_port: int, name: str, **te_overrides:
         config = harness.plugin_config(
             {"main": harness.provider(jwks=tokens.DEMO_PUBLIC_JWKS, issuer=issuer)}, token_endpoint=te
         )
-        b = harness.gatepass_bootstrap(shell.wasm, config, upstream_port=upstream_port)
-        b["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] = port
-        try:
-            return TokenServer(factory(b, name=f"{name}{attempt}"), issuer)
-        except harness.EnvoyStartError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+        return harness.gatepass_bootstrap(shell.wasm, config, upstream_port=upstream_port)
+
+    envoy, issuer = harness.envoy_at_own_url(factory, bootstrap, name)
+    return TokenServer(envoy, issuer)
 
 
 @pytest.fixture(scope="module")
