@@ -5,7 +5,8 @@
 //    an RFC 9068 token with SignJWT), same algorithm, ES256 and EdDSA;
 // 2. verifyAccessToken vs jose jwtVerify with the same key and claims checks.
 // Each pair runs in alternating rounds in the same process. Prints ops/s and the four ratios
-// (target ≥ 1.0 each).
+// (target ≥ 1.5 each, issue 16). On Node the package signs and verifies through node:crypto
+// (js/nodecrypto.js); GATEPASS_NODE_CRYPTO_MODE=sync|async|adaptive (default) picks how.
 import { createHash, timingSafeEqual, randomBytes } from 'node:crypto';
 import * as jose from 'jose';
 import { AuthorizationServer, generateSigningKey, generateClientSecret, hashClientSecret, verifyAccessToken } from 'gatepass';
@@ -126,4 +127,5 @@ console.log('case'.padEnd(22) + 'gatepass ops/s'.padStart(16) + 'jose ops/s'.pad
 for (const [name, g, j] of rows) {
   console.log(name.padEnd(22) + g.toFixed(0).padStart(16) + j.toFixed(0).padStart(14) + `${(g / j).toFixed(2)}x`.padStart(9));
 }
-for (const [name, r] of ratios) console.log(`${name}: ${r.toFixed(2)}x (target >= 1.0) ${r >= 1 ? 'met' : 'MISSED'}`);
+// Issue 16: at least 1.5x jose on Node, one call at a time and 16 in flight.
+for (const [name, r] of ratios) console.log(`${name}: ${r.toFixed(2)}x (target >= 1.5) ${r >= 1.5 ? 'met' : 'MISSED'}`);

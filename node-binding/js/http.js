@@ -7,6 +7,7 @@
 import { GatepassError } from './errors.js';
 import { checkNow, toJsonText, wasmCall } from './common.js';
 import { MemoryClientStore, MemoryReplayStore, systemNow } from './stores.js';
+import { activity } from './signer.js';
 
 /** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -199,12 +200,15 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
      * @returns {Promise<Response>}
      */
     async handle(request) {
+      activity.active++;
       try {
         return await this.#dispatch(request);
       } catch (e) {
         if (e instanceof BodyTooLarge) return toResponse(this.#tooLarge);
         this.#report(e);
         return toResponse(e instanceof StoreUnavailable ? this.#storeUnavailable : this.#internalError);
+      } finally {
+        activity.active--;
       }
     }
 

@@ -7,5 +7,7 @@ const path = require('node:path');
 const { initSync } = require('../dist/cjs/gatepass_node.cjs');
 
 initSync({ module: readFileSync(path.join(__dirname, '..', 'dist', 'wasm', 'gatepass_node_bg.wasm')) });
+// Signatures through node:crypto rather than WebCrypto (nodecrypto.js).
+require('../dist/cjs/signer.cjs').useSigner(require('../dist/cjs/nodecrypto.cjs').createNodeCrypto());
 
 module.exports = require('../dist/cjs/exports.cjs');

@@ -3,6 +3,7 @@
 
 import { GatepassError } from './errors.js';
 import { resolveNow, wasmCall } from './common.js';
+import { tracked } from './signer.js';
 
 /**
  * @param {typeof import('../dist/wasm/gatepass_node.js')} wasm an initialized wasm-bindgen module
@@ -48,7 +49,11 @@ export function createVerifier(wasm, webcrypto) {
    * rule's `requires.claims`). Resolves to the claims; rejects with a GatepassError carrying the
    * RFC 6750 `code`, `status` and `wwwAuthenticate`.
    */
-  async function verifyAccessToken(token, provider, options = {}) {
+  function verifyAccessToken(token, provider, options = {}) {
+    return tracked(() => verifyOnce(token, provider, options));
+  }
+
+  async function verifyOnce(token, provider, options) {
     const verifier = verifierFor(provider);
     let scopes = options.scopes ?? [];
     if (typeof scopes === 'string') scopes = scopes.split(' ').filter((s) => s !== '');

@@ -78,6 +78,7 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
   }
 
   return {
+    name: 'webcrypto',
     /** `true`/`false` for a checked signature, `undefined` when WebCrypto cannot check it. */
     async verify({ alg, jwk, input, signature }) {
       if (!subtle || !ALGORITHMS[alg] || unsupported.has(alg)) return undefined;

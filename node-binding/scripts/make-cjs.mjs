@@ -35,6 +35,10 @@ function toCjs(file, source, extra = (line) => undefined) {
     if ((m = /^import \* as (\w+) from '\.\.\/dist\/wasm\/gatepass_node\.js';$/.exec(line))) {
       return `const ${m[1]} = require('./gatepass_node.cjs');`;
     }
+    if ((m = /^import \{([^}]*)\} from '(node:[\w]+)';$/.exec(line))) {
+      // `a as b` in an import is `a: b` in a destructuring.
+      return `const {${m[1].replace(/\s+as\s+/g, ': ')}} = require('${m[2]}');`;
+    }
     if ((m = /^import \{([^}]*)\} from '\.\/([\w-]+)\.js';$/.exec(line))) {
       return `const {${m[1]}} = require('./${m[2]}.cjs');`;
     }

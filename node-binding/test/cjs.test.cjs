@@ -8,6 +8,10 @@ const ISSUER = 'https://as.example';
 const API = 'https://api.example';
 const NOW = 1_800_000_000;
 
+test('require("gatepass") signs and verifies through node:crypto, as the ESM entry does', () => {
+  assert.equal(require('../dist/cjs/signer.cjs').signerName(), 'node:crypto');
+});
+
 test('require("gatepass") exposes the whole API', () => {
   for (const name of [
     'AuthorizationServer',

@@ -11,6 +11,11 @@ subtle.importKey = async () => {
 };
 
 const { verifyAccessToken, mintAccessToken, generateSigningKey, publicJwks } = await import('gatepass');
+// The Node entry signs and verifies through node:crypto (nodecrypto.test.js); this file tests the
+// WebCrypto path the other runtimes use, so it puts WebCrypto in place.
+const { useSigner } = await import('../js/signer.js');
+const { createWebCrypto } = await import('../js/webcrypto.js');
+useSigner(createWebCrypto());
 const h = await import('../test-support/helpers.js');
 
 test('the wasm path takes over when WebCrypto cannot import the key', async () => {

@@ -19,6 +19,11 @@ subtle.verify = (...args) => {
 };
 
 const { verifyAccessToken } = await import('gatepass');
+// The Node entry signs and verifies through node:crypto (nodecrypto.test.js); this file tests the
+// WebCrypto path the other runtimes use, so it puts WebCrypto in place.
+const { useSigner } = await import('../js/signer.js');
+const { createWebCrypto } = await import('../js/webcrypto.js');
+useSigner(createWebCrypto());
 const h = await import('../test-support/helpers.js');
 
 test('tokens are signed, and assertions and tokens verified, through WebCrypto', async () => {
