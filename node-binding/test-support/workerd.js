@@ -18,8 +18,9 @@ function moduleGraph(root, entry) {
     seen.set(name, isWasm ? 'wasm' : 'esModule');
     if (isWasm) return;
     const source = readFileSync(join(root, name), 'utf8');
-    for (const m of source.matchAll(/^(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)) {
-      visit(posix.normalize(posix.join(posix.dirname(name), m[1])));
+    // Single or double quotes (the package's own modules use single, jose's double).
+    for (const m of source.matchAll(/^(?:import|export)\b[^'"]*?from\s+(['"])(\.[^'"]+)\1/gm)) {
+      visit(posix.normalize(posix.join(posix.dirname(name), m[2])));
     }
   };
   visit(entry);
@@ -34,10 +35,11 @@ const capnpString = (s) => JSON.stringify(s); // JSON string escapes are valid C
  * @param {{worker: string, files?: Record<string, string>, bindings?: (origin: string) => string[],
  *          workerFields?: string[]}} options
  *   `files`: more ES modules beside worker.js (name -> source); `bindings(origin)`: Cap'n Proto
- *   binding entries; `workerFields`: more fields of the Worker (Durable Object namespaces, ...).
+ *   binding entries; `workerFields`: more fields of the Worker (Durable Object namespaces, ...);
+ *   `jose`: also serve jose (its `webapi` build) as the bare module `jose` (the benchmark's peer).
  * @returns {Promise<{origin: string, log: () => string, stop: () => Promise<void>}>}
  */
-export async function startWorkerd({ worker, files = {}, bindings = () => [], workerFields = [] }) {
+export async function startWorkerd({ worker, files = {}, bindings = () => [], workerFields = [], jose = false }) {
   const project = packedProject();
   let child;
   let stderr = '';
@@ -65,6 +67,13 @@ export async function startWorkerd({ worker, files = {}, bindings = () => [], wo
       `(name = "gatepass", esModule = ${capnpString(`export * from "${entry}";`)})`,
       ...moduleGraph(project.dir, entry).map(([name, kind]) => `(name = ${capnpString(name)}, ${kind} = embed ${capnpString(name)})`),
     ];
+    if (jose) {
+      const joseEntry = 'node_modules/jose/dist/webapi/index.js';
+      modules.push(
+        `(name = "jose", esModule = ${capnpString(`export * from "${joseEntry}";`)})`,
+        ...moduleGraph(project.dir, joseEntry).map(([name, kind]) => `(name = ${capnpString(name)}, ${kind} = embed ${capnpString(name)})`),
+      );
+    }
     writeFileSync(
       join(project.dir, 'config.capnp'),
       `using Workerd = import "/workerd/workerd.capnp";
