@@ -71,7 +71,8 @@ for (const alg of ['ES256', 'EdDSA']) {
   const request = () =>
     new Request(`${ISSUER}/oauth/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+      // As a request off the wire has it (a client's form body is sent with its length).
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length), authorization: basic },
       body,
     });
 

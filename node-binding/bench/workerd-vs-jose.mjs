@@ -31,7 +31,7 @@ async function setup(alg) {
   });
   const basic = 'Basic ' + btoa('billing:' + secret);
   const request = () => new Request(ISSUER + '/oauth/token', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '29', authorization: basic },
     body: 'grant_type=client_credentials' });
   const privateKey = await jose.importJWK(signingJwk, alg);
   const storedHash = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(secret)));
