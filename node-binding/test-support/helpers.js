@@ -131,3 +131,17 @@ export async function register(fx, metadata) {
   );
   return { response, body: await response.json() };
 }
+
+/**
+ * A private_key_jwt token request (ES256 assertion by the fixture's `worker`) answered 200;
+ * returns the access token. The signature-step tests (webcrypto, nodecrypto) count the
+ * runtime's operations around it.
+ */
+export async function tokenByAssertion(fx) {
+  const a = await assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1' });
+  const response = await fx.server.handle(
+    tokenRequest({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: a }),
+  );
+  if (response.status !== 200) throw new Error(`token request answered ${response.status}: ${await response.text()}`);
+  return (await response.json()).access_token;
+}

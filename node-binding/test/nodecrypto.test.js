@@ -30,12 +30,7 @@ test('the Node entry signs and verifies through node:crypto', async () => {
   assert.equal(signerName(), 'node:crypto');
   const fx = await h.makeFixture();
   const before = { ...calls };
-  const a = await h.assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1' });
-  const response = await fx.server.handle(
-    h.tokenRequest({ grant_type: 'client_credentials', client_assertion_type: h.ASSERTION_TYPE, client_assertion: a }),
-  );
-  assert.equal(response.status, 200);
-  const { access_token: token } = await response.json();
+  const token = await h.tokenByAssertion(fx);
   assert.equal(calls.sign, before.sign + 1, 'the token was signed by crypto.sign');
   assert.equal(calls.verify, before.verify + 1, 'the assertion was checked by crypto.verify');
   const claims = await verifyAccessToken(token, h.providerFor(fx.server), { now: h.FIXED_NOW, scopes: ['orders:read'] });

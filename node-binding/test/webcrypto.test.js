@@ -29,12 +29,7 @@ const h = await import('../test-support/helpers.js');
 test('tokens are signed, and assertions and tokens verified, through WebCrypto', async () => {
   const fx = await h.makeFixture();
   const before = { ...calls };
-  const a = await h.assertion(fx.clientKeys.privateKey, { clientId: 'worker', alg: 'ES256', kid: 'worker-1' });
-  const response = await fx.server.handle(
-    h.tokenRequest({ grant_type: 'client_credentials', client_assertion_type: h.ASSERTION_TYPE, client_assertion: a }),
-  );
-  assert.equal(response.status, 200);
-  const { access_token: token } = await response.json();
+  const token = await h.tokenByAssertion(fx);
   assert.ok(calls.sign > before.sign, 'the token was signed by crypto.subtle.sign');
   assert.ok(calls.verify > before.verify, 'the assertion was checked by crypto.subtle.verify');
 
