@@ -178,3 +178,14 @@ test('workerd: a bad configuration throws GatepassError inside the Worker', asyn
   assert.equal(out.code, 'invalid_configuration');
   assert.match(out.message, /bogus/);
 });
+
+test('workerd: making a key at a Worker\'s top level (no randomness there) is refused with a clear error', async () => {
+  await assert.rejects(
+    startWorkerd({
+      worker: `import { generateSigningKey } from 'gatepass';
+const key = generateSigningKey('ES256');
+export default { fetch() { return new Response(JSON.stringify(key)); } };`,
+    }),
+    (e) => /generateSigningKey: the runtime refuses randomness here/.test(e.message) && /inside a request/.test(e.message),
+  );
+});
