@@ -1,9 +1,11 @@
 // The signature step on Node through `node:crypto`, the Node entry's replacement for
 // webcrypto.js (same interface, same split: the core has already decided the algorithm, the key
-// and the bytes; this only computes). One-shot synchronous `crypto.verify` / `crypto.sign` on a
-// `KeyObject` made once per key: no promise, no thread-pool hop, which is where WebCrypto's time
-// goes for one ES256 or Ed25519 operation (README, Performance). Returns `undefined` when Node
-// cannot do the algorithm, so the caller uses the wasm path, which applies the same rules.
+// and the bytes; this only computes). One-shot `crypto.verify` / `crypto.sign` on a `KeyObject`
+// made once per key: synchronous when nothing else waits (no promise, no thread-pool hop, which
+// is where WebCrypto's time goes for one ES256 or Ed25519 operation), the callback form on the
+// thread pool for verifications while other requests are under way (README, Performance).
+// Returns `undefined` when Node cannot do it, so the caller uses the wasm path, which applies the
+// same rules.
 
 import { activity } from './signer.js';
 import { constants, createHmac, createPrivateKey, createPublicKey, sign as nodeSign, timingSafeEqual, verify as nodeVerify } from 'node:crypto';

@@ -8,7 +8,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import * as jose from 'jose';
 
 // Count node:crypto's one-shot operations before the package binds them.
-const calls = { sign: 0, verify: 0 };
+const calls = { sign: 0, verify: 0, verifyOnPool: 0 };
 const realSign = crypto.sign;
 const realVerify = crypto.verify;
 crypto.sign = (...args) => {
@@ -17,6 +17,7 @@ crypto.sign = (...args) => {
 };
 crypto.verify = (...args) => {
   calls.verify += 1;
+  if (typeof args[4] === 'function') calls.verifyOnPool += 1; // the callback form
   return realVerify(...args);
 };
 syncBuiltinESMExports();
@@ -87,4 +88,26 @@ test('a key node:crypto cannot use goes to the wasm path for that call', () => {
   const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const signature = crypto.sign('sha256', Buffer.from('a.b'), { key: privateKey, dsaEncoding: 'ieee-p1363' });
   assert.equal(nc.verify({ alg: 'ES256', jwk: publicKey.export({ format: 'jwk' }), input: 'a.b', signature }), true);
+});
+
+test('verifications under way together go to the thread pool, with the same verdicts', async () => {
+  const fx = await h.makeFixture();
+  const token = await h.tokenByAssertion(fx);
+  const [head, payload, sig] = token.split('.');
+  const tampered = `${head}.${payload}.${sig.slice(0, 5)}${sig[5] === 'A' ? 'B' : 'A'}${sig.slice(6)}`;
+  const provider = h.providerFor(fx.server);
+  const before = { ...calls };
+  const results = await Promise.allSettled(
+    Array.from({ length: 16 }, (_, i) => verifyAccessToken(i % 2 === 0 ? token : tampered, provider, { now: h.FIXED_NOW })),
+  );
+  results.forEach((r, i) => {
+    if (i % 2 === 0) assert.equal(r.status === 'fulfilled' && r.value.client_id, 'worker', `call ${i}`);
+    else assert.ok(r.status === 'rejected' && r.reason.code === 'invalid_token', `call ${i}`);
+  });
+  assert.equal(calls.verify - before.verify, 16, 'every signature checked by node:crypto, none by wasm');
+  assert.ok(calls.verifyOnPool - before.verifyOnPool >= 14, `on the pool: ${calls.verifyOnPool - before.verifyOnPool} of 16`);
+  // One at a time: on the calling thread.
+  const alone = calls.verifyOnPool;
+  await verifyAccessToken(token, provider, { now: h.FIXED_NOW });
+  assert.equal(calls.verifyOnPool, alone);
 });
