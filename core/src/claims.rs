@@ -201,6 +201,18 @@ pub struct ExtraClaimsError {
     pub problem: &'static str,
 }
 
+/// What is wrong with `name` as the name of a static claim, if anything: a registered name
+/// ([`RESERVED_CLAIMS`]), or not 1 to 255 bytes without control characters.
+pub fn claim_name_problem(name: &str) -> Option<&'static str> {
+    if RESERVED_CLAIMS.contains(&name) {
+        Some("is a registered claim this server sets or a gateway acts on; it cannot be a static claim")
+    } else if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+        Some("must be 1 to 255 bytes without control characters")
+    } else {
+        None
+    }
+}
+
 /// Checks a client's static `claims`: no registered name ([`RESERVED_CLAIMS`]),
 /// names of 1 to 255 bytes without control characters, at most [`MAX_EXTRA_CLAIMS`] claims and
 /// [`MAX_EXTRA_CLAIMS_BYTES`] of JSON.
@@ -212,14 +224,10 @@ pub fn check_extra_claims(claims: &Map<String, Value>) -> Result<(), ExtraClaims
     if claims.len() > MAX_EXTRA_CLAIMS {
         return Err(whole("has more than 32 claims"));
     }
-    for name in claims.keys() {
-        let problem = if RESERVED_CLAIMS.contains(&name.as_str()) {
-            "is a registered claim this server sets or a gateway acts on; it cannot be a static claim"
-        } else if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
-            "must be 1 to 255 bytes without control characters"
-        } else {
-            continue;
-        };
+    if let Some((name, problem)) = claims
+        .keys()
+        .find_map(|n| claim_name_problem(n).map(|p| (n, p)))
+    {
         return Err(ExtraClaimsError {
             name: Some(name.clone()),
             problem,

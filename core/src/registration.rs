@@ -258,6 +258,49 @@ fn validate(
     })
 }
 
+/// A registered client's static claims after a registration (`current` empty) or an RFC 7592
+/// update (`current` the record's): the names in `registration.allowed_claims` are the client's
+/// to set and are replaced; any other is the operator's (a tenant id), kept, and a request may
+/// only echo it back unchanged.
+fn merged_claims(
+    policy: &RegistrationPolicy,
+    current: &Map<String, Value>,
+    sent: Map<String, Value>,
+) -> Result<Map<String, Value>, RegistrationError> {
+    let may_set = |name: &String| policy.allowed_claims.contains(name);
+    if let Some((name, _)) = sent
+        .iter()
+        .find(|(name, value)| !may_set(name) && current.get(*name) != Some(*value))
+    {
+        return Err(metadata_error(
+            &alloc::format!("claims.{name}"),
+            "may not be registered on this server (registration.allowed_claims)",
+        ));
+    }
+    let mut claims: Map<String, Value> = current
+        .iter()
+        .filter(|(name, _)| !may_set(name))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    claims.extend(sent.into_iter().filter(|(name, _)| may_set(name)));
+    crate::claims::check_extra_claims(&claims).map_err(|e| metadata_error("claims", e.problem))?;
+    Ok(claims)
+}
+
+/// An operator's flag (`introspection`, `disabled`) in a request may only repeat its current
+/// value.
+fn unchanged_flag(
+    doc: &Map<String, Value>,
+    name: &str,
+    current: bool,
+    problem: &str,
+) -> Result<(), RegistrationError> {
+    match doc.get(name) {
+        Some(v) if v != &Value::Bool(current) => Err(metadata_error(name, problem)),
+        _ => Ok(()),
+    }
+}
+
 fn parse_document(body: &[u8]) -> Result<Map<String, Value>, RegistrationError> {
     json::parse_object_within(body, MAX_REGISTRATION_JSON_VALUES)
         .map_err(|e| RegistrationError::metadata(alloc::format!("request body: {e}")))
@@ -378,33 +421,11 @@ pub fn register(
     let policy = access.policy;
     let doc = parse_document(body)?;
     let meta = validate(&doc, policy)?;
-    if let Some(name) = meta
-        .claims
-        .keys()
-        .find(|n| !policy.allowed_claims.contains(n))
-    {
-        return Err(metadata_error(
-            &alloc::format!("claims.{name}"),
-            "may not be registered on this server (registration.allowed_claims)",
-        ));
-    }
+    let claims = merged_claims(policy, &Map::new(), meta.claims)?;
     // Set by the operator only: a client cannot grant itself introspection, and a new client
     // is enabled.
-    if doc
-        .get("introspection")
-        .is_some_and(|v| v != &Value::Bool(false))
-    {
-        return Err(metadata_error("introspection", "is set by the operator"));
-    }
-    if doc
-        .get("disabled")
-        .is_some_and(|v| v != &Value::Bool(false))
-    {
-        return Err(metadata_error(
-            "disabled",
-            "a new client cannot be disabled",
-        ));
-    }
+    unchanged_flag(&doc, "introspection", false, "is set by the operator")?;
+    unchanged_flag(&doc, "disabled", false, "a new client cannot be disabled")?;
     let client_id = secret::random_string(rng, 16);
     let registration_access_token = Zeroizing::new(secret::generate_secret(rng));
     let (credential, shown_secret) = match meta.auth_method {
@@ -443,7 +464,7 @@ pub fn register(
         metadata: meta.informational,
         issuer: Some(config.issuer.clone()),
         token_ttl: meta.token_ttl,
-        claims: meta.claims,
+        claims,
         disabled: false,
         introspection: false,
     };
@@ -551,12 +572,12 @@ pub fn update(
     // Operator settings are kept: `introspection` may be echoed back, not changed; a disabled
     // client stays disabled (only the operator enables it), and an enabled one may disable
     // itself only where `registration.clients_may_disable` allows it.
-    if doc
-        .get("introspection")
-        .is_some_and(|v| v != &Value::Bool(record.introspection))
-    {
-        return Err(metadata_error("introspection", "is set by the operator"));
-    }
+    unchanged_flag(
+        &doc,
+        "introspection",
+        record.introspection,
+        "is set by the operator",
+    )?;
     let disabled = match doc.get("disabled") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -574,29 +595,7 @@ pub fn update(
             "this server does not let clients disable themselves",
         ));
     }
-    // Claims a client may not set (the operator's, for example a tenant id) are kept and may
-    // only be echoed back; the ones in `allowed_claims` are replaced like other metadata.
-    let may_set = |name: &String| policy.allowed_claims.contains(name);
-    for (name, value) in &meta.claims {
-        if !may_set(name) && record.claims.get(name) != Some(value) {
-            return Err(metadata_error(
-                &alloc::format!("claims.{name}"),
-                "may not be registered on this server (registration.allowed_claims)",
-            ));
-        }
-    }
-    let mut claims: Map<String, Value> = record
-        .claims
-        .iter()
-        .filter(|(name, _)| !may_set(name))
-        .map(|(n, v)| (n.clone(), v.clone()))
-        .collect();
-    for (name, value) in meta.claims {
-        if may_set(&name) {
-            claims.insert(name, value);
-        }
-    }
-    crate::claims::check_extra_claims(&claims).map_err(|e| metadata_error("claims", e.problem))?;
+    let claims = merged_claims(policy, &record.claims, meta.claims)?;
     let mut updated = record.clone();
     updated.disabled = disabled;
     updated.claims = claims;

@@ -99,6 +99,15 @@ fn basic_token(config: &ServerConfig, form: Form) -> Map<String, Value> {
     body(&done.response)
 }
 
+/// An access token of `basic-client` (every default) from `config`.
+fn access_token_of(config: &ServerConfig) -> String {
+    String::from(
+        basic_token(config, Form::client_credentials())["access_token"]
+            .as_str()
+            .unwrap(),
+    )
+}
+
 fn claims_of(response: &Map<String, Value>) -> Map<String, Value> {
     let (_, claims) = decode_parts(response["access_token"].as_str().unwrap());
     claims.as_object().unwrap().clone()
@@ -401,10 +410,7 @@ fn introspection_answers_active_with_the_token_claims_for_a_token_of_this_server
 #[test]
 fn introspection_answers_only_active_false_for_any_token_that_does_not_count() {
     let c = config(|_| {});
-    let access_token = basic_token(&c, Form::client_credentials())["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let access_token = access_token_of(&c);
     let k = keys();
     let foreign = Jwt::access_token(&k.eddsa_client).sign(&k.eddsa_client);
     let unsigned_by_us = {
@@ -460,10 +466,7 @@ fn introspection_answers_only_active_false_for_any_token_that_does_not_count() {
 #[test]
 fn a_token_of_a_client_disabled_or_gone_since_is_inactive() {
     let minted_by = config(|_| {});
-    let access_token = basic_token(&minted_by, Form::client_credentials())["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let access_token = access_token_of(&minted_by);
     let disabled = config(|raw| client_mut(raw, "basic-client")["disabled"] = json!(true));
     assert_eq!(
         body(&introspect_at(&disabled, &introspection(&access_token), NOW, &[]).response)["active"],
@@ -495,10 +498,7 @@ fn a_token_of_a_client_disabled_or_gone_since_is_inactive() {
 #[test]
 fn introspection_refuses_callers_that_may_not_introspect_and_malformed_requests() {
     let c = config(|_| {});
-    let access_token = basic_token(&c, Form::client_credentials())["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let access_token = access_token_of(&c);
     let not_allowed = Http::post(Form::new().with("token", &access_token))
         .authorization(&basic("basic-client", BASIC_SECRET));
     let done = introspect_at(&c, &not_allowed, NOW, &[]);
@@ -528,10 +528,7 @@ fn introspection_refuses_callers_that_may_not_introspect_and_malformed_requests(
 #[test]
 fn introspection_by_private_key_jwt_records_the_assertion_once() {
     let c = config(|raw| client_mut(raw, "es256-client")["introspection"] = json!(true));
-    let access_token = basic_token(&c, Form::client_credentials())["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let access_token = access_token_of(&c);
     let assertion =
         Jwt::assertion_for("es256-client", &keys().es256_client).sign(&keys().es256_client);
     let http = Http::post(

@@ -7,7 +7,7 @@
 import { GatepassError } from './errors.js';
 import { checkNow, toJsonText, wasmCall } from './common.js';
 import { MemoryClientStore, MemoryReplayStore, systemNow } from './stores.js';
-import { activity } from './signer.js';
+import { tracked } from './signer.js';
 
 /** Longest delay setTimeout honours (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -206,17 +206,16 @@ export function createAuthorizationServer(wasm, webcrypto, mint) {
      * @param {Request} request
      * @returns {Promise<Response>}
      */
-    async handle(request) {
-      activity.active++;
-      try {
-        return await this.#dispatch(request);
-      } catch (e) {
-        if (e instanceof BodyTooLarge) return toResponse(this.#tooLarge);
-        this.#report(e);
-        return toResponse(e instanceof StoreUnavailable ? this.#storeUnavailable : this.#internalError);
-      } finally {
-        activity.active--;
-      }
+    handle(request) {
+      return tracked(async () => {
+        try {
+          return await this.#dispatch(request);
+        } catch (e) {
+          if (e instanceof BodyTooLarge) return toResponse(this.#tooLarge);
+          this.#report(e);
+          return toResponse(e instanceof StoreUnavailable ? this.#storeUnavailable : this.#internalError);
+        }
+      });
     }
 
     /**

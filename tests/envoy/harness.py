@@ -11,6 +11,7 @@ free ones and the harness reads them back (admin via --admin-address-path, liste
 
 from __future__ import annotations
 
+import base64
 import http.client
 import importlib.util
 import itertools
@@ -990,4 +991,10 @@ def envoy_at_own_url(factory: Callable[..., Any], make_bootstrap: Callable[[str]
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    """The `Authorization: Basic` header of a client id and secret (RFC 7617; neither holds a
+    character RFC 6749 §2.3.1 would form-encode)."""
+    return {"authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 

@@ -9,7 +9,6 @@ The issuer is the Envoy's own URL (loopback http), so Authlib's URLs are the one
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -46,8 +45,7 @@ class Server:
         return self.envoy.post("/oauth/introspect", headers={**FORM, **basic(client_id, secret)}, body=body, timeout=10)
 
 
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+basic = harness.basic_auth
 
 
 RULES = [

@@ -11,7 +11,6 @@ filter let through would show up in `upstream.requests`.
 
 from __future__ import annotations
 
-import base64
 import collections
 import re
 import secrets
@@ -91,8 +90,7 @@ def envoy(module_shell, module_envoy_factory, module_upstream):
     )
 
 
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    return {"authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
+basic = harness.basic_auth
 
 
 def post_token(envoy, body: str, headers=None, **kw) -> harness.Response:

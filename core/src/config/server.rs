@@ -324,6 +324,19 @@ pub struct ServerConfig {
 /// The longest access token lifetime any setting may give: 24 h.
 pub const MAX_TOKEN_TTL: u64 = 86_400;
 
+/// A client's own `token_ttl` (already 1 s to 24 h) must be at most the server's
+/// `max_token_ttl`: a configured client and an operator's change are refused otherwise (a
+/// stored record is cut to it instead, [`ServerConfig::stored_client`]).
+pub(super) fn client_token_ttl_within(record: &ClientRecord, max: u64) -> Result<(), ConfigError> {
+    match record.token_ttl {
+        Some(t) if t > max => Err(ConfigError::new(
+            "token_ttl",
+            "must be at most the server's max_token_ttl",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Default of `max_body_bytes`: the token parser's own bound ([`crate::limits::MAX_BODY_BYTES`]).
 pub const DEFAULT_MAX_BODY_BYTES: usize = crate::limits::MAX_BODY_BYTES;
 /// Largest `max_body_bytes` a configuration may set.
@@ -449,12 +462,7 @@ impl TryFrom<RawServerConfig> for ServerConfig {
             let record = c
                 .into_record(&raw.default_audiences)
                 .map_err(|e| e.within(&field))?;
-            if record.token_ttl.is_some_and(|t| t > max_token_ttl) {
-                return Err(ConfigError::new(
-                    alloc::format!("{field}.token_ttl"),
-                    "must be at most the server's max_token_ttl",
-                ));
-            }
+            client_token_ttl_within(&record, max_token_ttl).map_err(|e| e.within(&field))?;
             if record.issuer.as_deref().is_some_and(|i| i != issuer) {
                 return Err(ConfigError::new(
                     alloc::format!("{field}.issuer"),
@@ -557,12 +565,10 @@ impl TryFrom<RawServerConfig> for ServerConfig {
                     return Err(ConfigError::new("default_audiences", "is required when registration is on (registered clients get these audiences)"));
                 }
                 for (i, name) in r.allowed_claims.iter().enumerate() {
-                    let mut one = Map::new();
-                    one.insert(name.clone(), Value::Null);
-                    if let Err(e) = crate::claims::check_extra_claims(&one) {
+                    if let Some(problem) = crate::claims::claim_name_problem(name) {
                         return Err(ConfigError::new(
                             alloc::format!("registration.allowed_claims[{i}]"),
-                            e.problem,
+                            problem,
                         ));
                     }
                 }

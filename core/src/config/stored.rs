@@ -253,15 +253,12 @@ impl ServerConfig {
             raw.claims = Some(claims).filter(|c| !c.is_empty());
         }
         if let Some(ttl) = change.token_ttl {
-            if ttl == 0 || ttl > self.max_token_ttl {
-                return Err(ConfigError::new(
-                    "token_ttl",
-                    "must be between 1 s and the server's max_token_ttl",
-                ));
-            }
             raw.token_ttl = Some(RawDuration::Seconds(ttl));
         }
-        Ok(raw.into_record(&self.default_audiences)?.to_json())
+        // The rules of a configured client, `max_token_ttl` included.
+        let record = raw.into_record(&self.default_audiences)?;
+        client_token_ttl_within(&record, self.max_token_ttl)?;
+        Ok(record.to_json())
     }
 }
 
