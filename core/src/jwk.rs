@@ -567,6 +567,33 @@ fn rsa_private(map: &Map<String, Value>) -> Result<RsaPrivateKey, JwkError> {
     Ok(key)
 }
 
+/// The outcome of [`SigningJwk::generate_or_ask`].
+#[derive(Debug)]
+pub enum Generated {
+    /// The key, made here.
+    Key(alloc::boxed::Box<SigningJwk>),
+    /// This build makes no RSA keys: the host generates one with a modulus of `bits` bits and
+    /// public exponent 65537, and [`SigningJwk::adopt_named`] takes it.
+    HostMakesRsa {
+        /// The modulus size to generate (RFC 7518 §3.3: at least 2048).
+        bits: usize,
+    },
+}
+
+/// The algorithm key generation was asked for, by its JWA name (RFC 7518 §3.1): asymmetric only
+/// (a signing key is published in a JWKS; HMAC keys are client secrets); `kid`, when given, not
+/// empty — the same rule as a configured key's (a set's keys are told apart by it). The error
+/// names the argument.
+fn signing_alg_named(name: &str, kid: Option<&str>) -> Result<Algorithm, String> {
+    let alg = Algorithm::from_name(name)
+        .filter(|a| !a.is_symmetric())
+        .ok_or_else(|| alloc::format!("alg: unsupported signing algorithm {name}"))?;
+    if kid.is_some_and(str::is_empty) {
+        return Err(String::from("kid: must not be empty"));
+    }
+    Ok(alg)
+}
+
 impl SigningJwk {
     /// Parses a private JWK for signing access tokens. The JWK must carry `alg` unless the
     /// key type implies exactly one (EC curve, Ed25519); RSA keys must name RS* or PS*.
@@ -711,19 +738,66 @@ impl SigningJwk {
         kid: Option<&str>,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> Result<SigningJwk, String> {
-        let name = alg;
-        let alg = Algorithm::from_name(name)
-            .filter(|a| !a.is_symmetric())
-            .ok_or_else(|| alloc::format!("alg: unsupported signing algorithm {name}"))?;
-        // The same rule as a configured key's `kid` (a set's keys are told apart by it).
-        if kid.is_some_and(str::is_empty) {
-            return Err(String::from("kid: must not be empty"));
+        match Self::generate_or_ask(alg, kid, rng)? {
+            Generated::Key(key) => Ok(*key),
+            Generated::HostMakesRsa { .. } => Err(String::from(
+                "alg: this build leaves RSA key generation to the host",
+            )),
         }
-        let mut key = Self::generate(alg, rng).map_err(|e| alloc::format!("alg: {e}"))?;
+    }
+
+    /// [`SigningJwk::generate_named`] for a build that may leave RSA key generation to the host
+    /// (the npm package, built without `rsa-keygen`): either the key, or the RSA modulus size to
+    /// ask the host for, whose key [`SigningJwk::adopt_named`] then checks and names.
+    pub fn generate_or_ask(
+        alg: &str,
+        kid: Option<&str>,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> Result<Generated, String> {
+        let alg = signing_alg_named(alg, kid)?;
+        match Self::generate(alg, rng) {
+            Ok(mut key) => {
+                if let Some(kid) = kid {
+                    key.kid = String::from(kid);
+                }
+                Ok(Generated::Key(alloc::boxed::Box::new(key)))
+            }
+            Err(crate::crypto::SignError::HostGeneratesKey(bits)) => {
+                Ok(Generated::HostMakesRsa { bits })
+            }
+            Err(e) => Err(alloc::format!("alg: {e}")),
+        }
+    }
+
+    /// The signing key for `alg` from an RSA private JWK the host generated (the answer to
+    /// [`Generated::HostMakesRsa`]). Only the RSA members are read (a runtime's export adds
+    /// `key_ops`, `ext`, its own `alg`); the key then passes every check a configured key does
+    /// ([`SigningJwk::from_map`]: consistent private parameters, at least 2048 bits, the
+    /// algorithm fits), and `kid` is as given or else the RFC 7638 thumbprint.
+    pub fn adopt_named(
+        alg: &str,
+        kid: Option<&str>,
+        host_jwk: &[u8],
+    ) -> Result<SigningJwk, String> {
+        let alg = signing_alg_named(alg, kid)?;
+        if alg.family() != KeyFamily::Rsa {
+            return Err(alloc::format!("alg: {alg} keys are not made by the host"));
+        }
+        let given = json::parse_object(host_jwk).map_err(|e| alloc::format!("key: {e}"))?;
+        if given.get("kty").and_then(Value::as_str) != Some("RSA") {
+            return Err(alloc::format!("key: kty: must be \"RSA\" for {alg}"));
+        }
+        let mut map = Map::new();
+        for member in ["kty", "n", "e", "d", "p", "q", "dp", "dq", "qi"] {
+            if let Some(value) = given.get(member) {
+                map.insert(String::from(member), value.clone());
+            }
+        }
+        map.insert(String::from("alg"), Value::from(alg.name()));
         if let Some(kid) = kid {
-            key.kid = String::from(kid);
+            map.insert(String::from("kid"), Value::from(kid));
         }
-        Ok(key)
+        Self::from_map(&map).map_err(|e| alloc::format!("key: {e}"))
     }
 
     /// The public half as a [`Jwk`] (with `kid` and `alg`).
@@ -805,6 +879,71 @@ mod tests {
                 want
             );
         }
+    }
+
+    #[test]
+    fn an_rsa_key_the_host_made_is_checked_like_a_configured_key_and_named() {
+        let made = SigningJwk::generate(Algorithm::RS256, &mut rng()).unwrap();
+        // As a runtime exports it: its own alg, key_ops, ext and a kid the package does not use.
+        let mut exported = made.to_private_json();
+        exported["alg"] = "RS256".into();
+        exported["kid"] = "host".into();
+        exported["key_ops"] = serde_json::json!(["sign"]);
+        exported["ext"] = true.into();
+        let text = serde_json::to_vec(&exported).unwrap();
+        let key = SigningJwk::adopt_named("PS256", None, &text).unwrap();
+        assert_eq!(key.alg, Algorithm::PS256);
+        assert_eq!(Some(key.kid.clone()), key.public_jwk().thumbprint());
+        let private = key.to_private_json();
+        assert!(private.get("key_ops").is_none() && private.get("ext").is_none());
+        assert_eq!(
+            SigningJwk::adopt_named("RS512", Some("k9"), &text)
+                .unwrap()
+                .kid,
+            "k9"
+        );
+
+        // Refused as a configured key would be, the error naming the argument.
+        let small = SigningJwk {
+            kid: String::from("s"),
+            alg: Algorithm::RS256,
+            key: PrivateKey::Rsa(RsaPrivateKey::new(&mut rng(), 1024).unwrap()),
+        };
+        let small = serde_json::to_vec(&small.to_private_json()).unwrap();
+        let mut inconsistent = exported.clone();
+        inconsistent["d"] = exported["dp"].clone();
+        let inconsistent = serde_json::to_vec(&inconsistent).unwrap();
+        let ec = SigningJwk::generate(Algorithm::ES256, &mut rng()).unwrap();
+        let ec = serde_json::to_vec(&ec.to_private_json()).unwrap();
+        for (alg, kid, jwk, want) in [
+            (
+                "ES256",
+                None,
+                &text,
+                "alg: ES256 keys are not made by the host",
+            ),
+            (
+                "HS256",
+                None,
+                &text,
+                "alg: unsupported signing algorithm HS256",
+            ),
+            ("RS256", Some(""), &text, "kid: must not be empty"),
+            ("RS256", None, &small, "key: n: "),
+            (
+                "RS256",
+                None,
+                &inconsistent,
+                "key: d: the RSA private parameters are inconsistent",
+            ),
+            ("RS256", None, &ec, "key: kty: must be \"RSA\" for RS256"),
+        ] {
+            let e = SigningJwk::adopt_named(alg, kid, jwk).unwrap_err();
+            assert!(e.starts_with(want), "{alg}: {e}");
+        }
+        assert!(SigningJwk::adopt_named("RS256", None, b"[1]")
+            .unwrap_err()
+            .starts_with("key: "));
     }
 
     #[test]

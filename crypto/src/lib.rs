@@ -362,6 +362,32 @@ fn hmac_verify<M: Mac + hmac::digest::KeyInit>(secret: &[u8], message: &[u8], ta
     }
 }
 
+// The DigestInfo prefixes of EMSA-PKCS1-v1_5 (RFC 8017 §9.2, Note 1): the DER encoding of the
+// digest's AlgorithmIdentifier (NULL parameters) and the OCTET STRING header of the hash. Written
+// out instead of `Pkcs1v15Sign::new::<D>()`, which DER-encodes them at each call and so links the
+// `der` crate's encoder (about 27 KB of wasm) for three constant byte strings; a test compares.
+const PKCS1_DIGEST_INFO_SHA256: &[u8] = &[
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+const PKCS1_DIGEST_INFO_SHA384: &[u8] = &[
+    0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05,
+    0x00, 0x04, 0x30,
+];
+const PKCS1_DIGEST_INFO_SHA512: &[u8] = &[
+    0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+    0x00, 0x04, 0x40,
+];
+
+/// RSASSA-PKCS1-v1_5 with the digest whose DigestInfo prefix is `prefix`; the hash length is the
+/// prefix's last byte (the OCTET STRING length).
+fn pkcs1v15(prefix: &[u8]) -> Pkcs1v15Sign {
+    Pkcs1v15Sign {
+        hash_len: prefix.last().map(|&len| usize::from(len)),
+        prefix: prefix.into(),
+    }
+}
+
 fn rsa_modulus_len(key: &RsaPublicKey) -> usize {
     use rsa::traits::PublicKeyParts;
     key.size()
@@ -373,17 +399,17 @@ fn verify_rsa(alg: Algorithm, key: &RsaPublicKey, message: &[u8], signature: &[u
     }
     let result = match alg {
         Algorithm::RS256 => key.verify(
-            Pkcs1v15Sign::new::<Sha256>(),
+            pkcs1v15(PKCS1_DIGEST_INFO_SHA256),
             &Sha256::digest(message),
             signature,
         ),
         Algorithm::RS384 => key.verify(
-            Pkcs1v15Sign::new::<Sha384>(),
+            pkcs1v15(PKCS1_DIGEST_INFO_SHA384),
             &Sha384::digest(message),
             signature,
         ),
         Algorithm::RS512 => key.verify(
-            Pkcs1v15Sign::new::<Sha512>(),
+            pkcs1v15(PKCS1_DIGEST_INFO_SHA512),
             &Sha512::digest(message),
             signature,
         ),
@@ -498,9 +524,12 @@ impl PrivateKey {
             KeyFamily::Ec(Curve::P256) => PrivateKey::P256(p256::ecdsa::SigningKey::random(rng)),
             KeyFamily::Ec(Curve::P384) => PrivateKey::P384(p384::ecdsa::SigningKey::random(rng)),
             KeyFamily::Ec(Curve::P521) => PrivateKey::P521(p521::ecdsa::SigningKey::random(rng)),
+            #[cfg(feature = "rsa-keygen")]
             KeyFamily::Rsa => PrivateKey::Rsa(
                 RsaPrivateKey::new(rng, RSA_MIN_BITS).map_err(|_| SignError::KeyGeneration)?,
             ),
+            #[cfg(not(feature = "rsa-keygen"))]
+            KeyFamily::Rsa => return Err(SignError::HostGeneratesKey(RSA_MIN_BITS)),
             KeyFamily::Oct => return Err(SignError::KeyDoesNotFit),
         })
     }
@@ -559,6 +588,9 @@ pub enum SignError {
     Primitive,
     /// Key generation failed.
     KeyGeneration,
+    /// This build generates no keys of this kind (RSA without the `rsa-keygen` feature): the host
+    /// makes one of the given modulus size, and the caller loads it as a private JWK.
+    HostGeneratesKey(usize),
 }
 
 impl fmt::Display for SignError {
@@ -567,6 +599,7 @@ impl fmt::Display for SignError {
             SignError::KeyDoesNotFit => "the key does not fit the algorithm",
             SignError::Primitive => "the signature primitive failed",
             SignError::KeyGeneration => "key generation failed",
+            SignError::HostGeneratesKey(_) => "this build leaves RSA key generation to the host",
         })
     }
 }
@@ -604,15 +637,21 @@ pub fn sign(
         }
         (_, PrivateKey::Rsa(k)) => {
             let result = match alg {
-                Algorithm::RS256 => {
-                    k.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(message))
-                }
-                Algorithm::RS384 => {
-                    k.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha384>(), &Sha384::digest(message))
-                }
-                Algorithm::RS512 => {
-                    k.sign_with_rng(rng, Pkcs1v15Sign::new::<Sha512>(), &Sha512::digest(message))
-                }
+                Algorithm::RS256 => k.sign_with_rng(
+                    rng,
+                    pkcs1v15(PKCS1_DIGEST_INFO_SHA256),
+                    &Sha256::digest(message),
+                ),
+                Algorithm::RS384 => k.sign_with_rng(
+                    rng,
+                    pkcs1v15(PKCS1_DIGEST_INFO_SHA384),
+                    &Sha384::digest(message),
+                ),
+                Algorithm::RS512 => k.sign_with_rng(
+                    rng,
+                    pkcs1v15(PKCS1_DIGEST_INFO_SHA512),
+                    &Sha512::digest(message),
+                ),
                 Algorithm::PS256 => k.sign_with_rng(
                     rng,
                     Pss::new_with_salt::<Sha256>(32),
@@ -653,5 +692,31 @@ pub fn hmac_sign(alg: Algorithm, secret: &[u8], message: &[u8]) -> Result<Vec<u8
         Algorithm::HS384 => tag::<Hmac<Sha384>>(secret, message),
         Algorithm::HS512 => tag::<Hmac<Sha512>>(secret, message),
         _ => Err(SignError::KeyDoesNotFit),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_info_prefixes_are_the_ones_rsa_derives_from_the_digest_oids() {
+        for (written, derived) in [
+            (
+                pkcs1v15(PKCS1_DIGEST_INFO_SHA256),
+                Pkcs1v15Sign::new::<Sha256>(),
+            ),
+            (
+                pkcs1v15(PKCS1_DIGEST_INFO_SHA384),
+                Pkcs1v15Sign::new::<Sha384>(),
+            ),
+            (
+                pkcs1v15(PKCS1_DIGEST_INFO_SHA512),
+                Pkcs1v15Sign::new::<Sha512>(),
+            ),
+        ] {
+            assert_eq!(written.prefix, derived.prefix);
+            assert_eq!(written.hash_len, derived.hash_len);
+        }
     }
 }

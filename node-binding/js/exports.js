@@ -11,6 +11,7 @@ export const AuthorizationServer = api.AuthorizationServer;
 export const verifyAccessToken = api.verifyAccessToken;
 export const mintAccessToken = api.mintAccessToken;
 export const generateSigningKey = api.generateSigningKey;
+export const generateSigningKeyAsync = api.generateSigningKeyAsync;
 export const publicJwks = api.publicJwks;
 export const hashClientSecret = api.hashClientSecret;
 export const generateClientSecret = api.generateClientSecret;

@@ -428,8 +428,17 @@ export function verifyAccessToken(token: string, provider: Provider | string, op
  */
 export function mintAccessToken(options: StandaloneMintOptions): Promise<TokenResponse>;
 
-/** A new private signing JWK (`EdDSA`, `ES256`, `ES384`, `ES512`, `RS256`, `PS256`, ...). */
+/**
+ * A new private signing JWK (`EdDSA`, `ES256`, `ES384`, `ES512`, `RS256`, `PS256`, ...); `kid`
+ * defaults to the RFC 7638 thumbprint. RSA keys (2048 bits) are made by the runtime's crypto,
+ * which only Node offers synchronously: in Workers, Deno and browsers use
+ * {@link generateSigningKeyAsync} for them.
+ * @throws {GatepassError} `invalid_request` (alg, kid; an RSA algorithm outside Node).
+ */
 export function generateSigningKey(alg: string, kid?: string): JsonObject;
+
+/** {@link generateSigningKey} for every algorithm in every runtime (RSA keys off the main thread). */
+export function generateSigningKeyAsync(alg: string, kid?: string): Promise<JsonObject>;
 
 /** The public JWKS of private JWKs (one JWK, an array, or `{keys: [...]}`). */
 export function publicJwks(privateJwks: JsonObject | JsonObject[] | string): { keys: JsonObject[] };

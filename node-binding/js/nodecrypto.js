@@ -8,7 +8,7 @@
 // same rules.
 
 import { activity } from './signer.js';
-import { constants, createHmac, createPrivateKey, createPublicKey, sign as nodeSign, timingSafeEqual, verify as nodeVerify } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync, sign as nodeSign, timingSafeEqual, verify as nodeVerify } from 'node:crypto';
 
 const PSS = constants.RSA_PKCS1_PSS_PADDING;
 const MODE = globalThis.process?.env?.GATEPASS_NODE_CRYPTO_MODE ?? 'adaptive';
@@ -103,6 +103,21 @@ export function createNodeCrypto() {
       } catch {
         return undefined;
       }
+    },
+    /**
+     * A new RSA private JWK with a `bits`-bit modulus and exponent 65537, made by OpenSSL: on
+     * the calling thread (`generateRsaSync`, for the synchronous `generateSigningKey`) or on the
+     * thread pool (`generateRsa`). The core checks the key before it becomes a signing key.
+     */
+    generateRsaSync(bits) {
+      return generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 }).privateKey.export({ format: 'jwk' });
+    },
+    generateRsa(bits) {
+      return new Promise((resolve, reject) => {
+        generateKeyPair('rsa', { modulusLength: bits, publicExponent: 65537 }, (err, _publicKey, privateKey) =>
+          err ? reject(err) : resolve(privateKey.export({ format: 'jwk' })),
+        );
+      });
     },
     /** The signature bytes, or `undefined` when Node cannot sign with the algorithm. */
     sign(alg, privateJwk, input) {

@@ -36,4 +36,8 @@ export async function tracked(fn) {
 export const signer = {
   verify: (step) => current.verify(step),
   sign: (alg, jwk, input) => current.sign(alg, jwk, input),
+  // RSA key generation (keys.js): `undefined` from the synchronous form where the runtime has
+  // none (WebCrypto is asynchronous only).
+  generateRsaSync: (bits) => current.generateRsaSync?.(bits),
+  generateRsa: (bits) => current.generateRsa(bits),
 };

@@ -97,6 +97,20 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
         return undefined;
       }
     },
+    /**
+     * A new RSA private JWK with a `bits`-bit modulus and exponent 65537 (the core asks for one:
+     * the package's wasm makes no RSA keys). WebCrypto offers this only asynchronously;
+     * `undefined` without WebCrypto. The core checks the key before it becomes a signing key.
+     */
+    async generateRsa(bits) {
+      if (!subtle) return undefined;
+      const pair = await subtle.generateKey(
+        { name: 'RSASSA-PKCS1-v1_5', modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+        true,
+        ['sign', 'verify'],
+      );
+      return subtle.exportKey('jwk', pair.privateKey);
+    },
     /** The signature bytes, or `undefined` when WebCrypto cannot sign with the algorithm. */
     async sign(alg, privateJwk, input) {
       if (!subtle || !ALGORITHMS[alg] || unsupported.has(alg)) return undefined;

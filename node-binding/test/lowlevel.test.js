@@ -8,6 +8,7 @@ import {
   GatepassError,
   generateClientSecret,
   generateSigningKey,
+  generateSigningKeyAsync,
   hashClientSecret,
   publicJwks,
   verifyAccessToken,
@@ -175,6 +176,36 @@ test('generated keys sign tokens that jose verifies (EdDSA, RS256, PS256)', asyn
     assert.equal(protectedHeader.alg, alg === 'EdDSA' ? 'EdDSA' : alg);
     assert.equal((await verifyAccessToken(token, providerFor(fx.server), { now: FIXED_NOW })).sub, 'billing');
   }
+});
+
+test('RSA signing keys are made by node:crypto, synchronously or not, and checked by the core', async () => {
+  for (const [alg, key] of [
+    ['RS256', generateSigningKey('RS256')],
+    ['PS384', await generateSigningKeyAsync('PS384', 'k-ps')],
+    ['RS512', await generateSigningKeyAsync('RS512')],
+  ]) {
+    assert.equal(key.alg, alg);
+    assert.equal(Buffer.from(key.n, 'base64url').length, 256, `${alg}: 2048-bit modulus (RFC 7518 §3.3)`);
+    assert.equal(key.e, 'AQAB');
+    // The kid is the RFC 7638 thumbprint unless given, as for the other key types.
+    const thumbprint = await jose.calculateJwkThumbprint({ kty: 'RSA', n: key.n, e: key.e });
+    assert.equal(key.kid, alg === 'PS384' ? 'k-ps' : thumbprint);
+    const fx = await makeFixture({ configOverrides: { signing_keys: [key] } });
+    const token = await issue(fx);
+    const { protectedHeader } = await jose.jwtVerify(token, jose.createLocalJWKSet(fx.server.jwks()), {
+      issuer: ISSUER,
+      audience: API,
+      typ: 'at+jwt',
+      currentDate: new Date(FIXED_NOW * 1000),
+    });
+    assert.equal(protectedHeader.alg, alg);
+  }
+  // The other key types are made in the core, either way.
+  assert.equal((await generateSigningKeyAsync('ES384')).crv, 'P-384');
+  assert.equal((await generateSigningKeyAsync('EdDSA', 'e')).kid, 'e');
+  await assert.rejects(generateSigningKeyAsync('HS256'), (e) => e instanceof GatepassError && e.code === 'invalid_request');
+  await assert.rejects(generateSigningKeyAsync('RS256', ''), (e) => e.code === 'invalid_request' && /kid/.test(e.message));
+  await assert.rejects(generateSigningKeyAsync(7), (e) => e.code === 'invalid_request' && /alg/.test(e.message));
 });
 
 test('hashClientSecret and generateClientSecret', () => {

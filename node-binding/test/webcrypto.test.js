@@ -18,7 +18,7 @@ subtle.verify = (...args) => {
   return realVerify(...args);
 };
 
-const { verifyAccessToken } = await import('gatepass');
+const { generateSigningKey, generateSigningKeyAsync, verifyAccessToken } = await import('gatepass');
 // The Node entry signs and verifies through node:crypto (nodecrypto.test.js); this file tests the
 // WebCrypto path the other runtimes use, so it puts WebCrypto in place.
 const { useSigner } = await import('../js/signer.js');
@@ -54,6 +54,30 @@ test('tokens are signed, and assertions and tokens verified, through WebCrypto',
   );
   assert.equal(refused.status, 401);
   assert.equal((await refused.json()).error, 'invalid_client');
+});
+
+test('with WebCrypto, RSA signing keys are made asynchronously by crypto.subtle.generateKey', async () => {
+  const realGenerate = subtle.generateKey.bind(subtle);
+  let generated = 0;
+  subtle.generateKey = (...args) => {
+    generated += 1;
+    return realGenerate(...args);
+  };
+  try {
+    assert.throws(
+      () => generateSigningKey('PS256'),
+      (e) => e.code === 'invalid_request' && /await generateSigningKeyAsync\('PS256'\)/.test(e.message),
+    );
+    assert.equal(generated, 0);
+    const key = await generateSigningKeyAsync('RS256', 'wc');
+    assert.equal(generated, 1);
+    assert.deepEqual([key.kty, key.alg, key.kid], ['RSA', 'RS256', 'wc']);
+    const fx = await h.makeFixture({ configOverrides: { signing_keys: [key] } });
+    const token = await h.tokenByAssertion(fx);
+    assert.equal((await verifyAccessToken(token, h.providerFor(fx.server), { now: h.FIXED_NOW })).client_id, 'worker');
+  } finally {
+    subtle.generateKey = realGenerate;
+  }
 });
 
 test('a WebCrypto call that throws falls back for that call only; NotSupportedError for good', async () => {

@@ -13,7 +13,7 @@ const API = 'https://api.example';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 const WORKER = `
-import { AuthorizationServer, DurableObjectReplayStore, GatepassError, MemoryClientStore, verifyAccessToken } from 'gatepass';
+import { AuthorizationServer, DurableObjectReplayStore, GatepassError, MemoryClientStore, generateSigningKey, generateSigningKeyAsync, mintAccessToken, publicJwks, verifyAccessToken } from 'gatepass';
 export { ReplayGuard } from 'gatepass';
 
 let server;
@@ -35,6 +35,18 @@ export default {
       } catch (e) {
         return Response.json({ code: e.code }, { status: e.status ?? 500, headers: { 'www-authenticate': e.wwwAuthenticate ?? '' } });
       }
+    }
+    if (url.pathname === '/test/rsa-key') {
+      // RSA keys come from workerd's WebCrypto, asynchronously; the synchronous call says so.
+      let refused;
+      try {
+        generateSigningKey('RS256');
+      } catch (e) {
+        refused = { code: e.code, message: e.message };
+      }
+      const key = await generateSigningKeyAsync('PS256');
+      const minted = await mintAccessToken({ issuer: 'https://edge.example', signingKey: key, clientId: 'c', audience: '${API}' });
+      return Response.json({ refused, token: minted.access_token, jwks: publicJwks(key), members: Object.keys(key).sort() });
     }
     if (url.pathname === '/test/config-error') {
       try {
@@ -170,6 +182,22 @@ test('workerd: registration (initial access token), token, RFC 7592 read and del
   assert.equal(del.status, 204);
   const after = await form({ grant_type: 'client_credentials' }, { authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}` });
   assert.equal(after.status, 401);
+});
+
+test('workerd: RSA signing keys come from WebCrypto through generateSigningKeyAsync; the synchronous call says to use it', async () => {
+  const out = await (await fetch(`${origin}/test/rsa-key`)).json();
+  assert.equal(out.refused.code, 'invalid_request');
+  assert.match(out.refused.message, /generateSigningKeyAsync\('RS256'\)/);
+  assert.deepEqual(out.members, ['alg', 'd', 'dp', 'dq', 'e', 'kid', 'kty', 'n', 'p', 'q', 'qi', 'use']);
+  const { protectedHeader, payload } = await jose.jwtVerify(out.token, jose.createLocalJWKSet(out.jwks), {
+    issuer: 'https://edge.example',
+    audience: API,
+    typ: 'at+jwt',
+  });
+  assert.equal(protectedHeader.alg, 'PS256');
+  assert.equal(payload.client_id, 'c');
+  // 2048-bit modulus (RFC 7518 §3.3).
+  assert.equal(Buffer.from(out.jwks.keys[0].n, 'base64url').length, 256);
 });
 
 test('workerd: a bad configuration throws GatepassError inside the Worker', async () => {
