@@ -269,9 +269,14 @@ pub fn verify_compact<'a>(
 pub fn signing_input(header: &Value, payload: &Value) -> String {
     let h = serde_json::to_vec(header).unwrap_or_default();
     let p = serde_json::to_vec(payload).unwrap_or_default();
-    let mut out = b64::encode_url(&h);
+    signing_input_of_json(&h, &p)
+}
+
+/// [`signing_input`] of a header and payload already written as JSON text.
+pub fn signing_input_of_json(header: &[u8], payload: &[u8]) -> String {
+    let mut out = b64::encode_url(header);
     out.push('.');
-    out.push_str(&b64::encode_url(&p));
+    out.push_str(&b64::encode_url(payload));
     out
 }
 

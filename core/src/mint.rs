@@ -4,7 +4,7 @@
 //! the signing input and the key. The host signs (WebCrypto) and calls
 //! [`PendingSignature::finish`], or calls [`PendingSignature::sign_builtin`].
 
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use rand_core::CryptoRngCore;
 use serde_json::{json, Value};
@@ -13,6 +13,7 @@ use crate::b64;
 use crate::crypto::{self, Algorithm, PrivateKey};
 use crate::error::{ConfigError, TokenError, TokenErrorCode};
 use crate::grant::Grant;
+use crate::json;
 use crate::jwk::SigningJwk;
 use crate::jws;
 use crate::response::HttpResponse;
@@ -138,36 +139,18 @@ pub fn prepare<'a>(
     let exp = now.saturating_add(ttl);
     let scope = grant.scopes().join(" ");
     // RFC 9068 §2.1: typ "at+jwt"; kid of the signing key.
-    let header = json!({ "alg": key.alg.name(), "kid": key.kid, "typ": ACCESS_TOKEN_TYP });
-    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; for client credentials the
-    // subject is the client itself (§2.2 "sub ... the client identifier" when no resource
-    // owner is involved). aud is a string when there is one audience.
-    let aud = match grant.audiences() {
-        [one] => Value::String(one.clone()),
-        many => Value::Array(many.iter().cloned().map(Value::String).collect()),
-    };
-    let mut claims = json!({
-        "iss": settings.issuer,
-        "sub": grant.client_id(),
-        "aud": aud,
-        "exp": exp,
-        "iat": now,
-        "jti": jti,
-        "client_id": grant.client_id(),
-    });
-    if let Value::Object(map) = &mut claims {
-        if !scope.is_empty() {
-            map.insert("scope".into(), Value::String(scope.clone()));
-        }
-        // The client's static claims (checked at load: never a registered name); a claim the
-        // token already has is never replaced.
-        for (name, value) in grant.claims() {
-            map.entry(name.clone()).or_insert_with(|| value.clone());
-        }
-    }
+    let mut header = Vec::with_capacity(key.kid.len() + 48);
+    header.extend_from_slice(b"{\"alg\":");
+    json::push_string(&mut header, key.alg.name());
+    header.extend_from_slice(b",\"kid\":");
+    json::push_string(&mut header, &key.kid);
+    header.extend_from_slice(b",\"typ\":");
+    json::push_string(&mut header, ACCESS_TOKEN_TYP);
+    header.push(b'}');
+    let claims = claims_json(grant, &settings.issuer, now, exp, &jti, &scope);
     Ok(PendingSignature {
         key,
-        signing_input: jws::signing_input(&header, &claims),
+        signing_input: jws::signing_input_of_json(&header, &claims),
         issued: IssuedToken {
             access_token: String::new(),
             expires_in: ttl,
@@ -177,6 +160,79 @@ pub fn prepare<'a>(
             client_id: String::from(grant.client_id()),
         },
     })
+}
+
+/// The access token's claims as JSON text (RFC 9068 §2.2): iss, exp, aud, sub, client_id, iat,
+/// jti, and scope when the grant has scopes; for client credentials the subject is the client
+/// itself (§2.2 "sub ... the client identifier" when no resource owner is involved); aud is a
+/// string when there is one audience. Members in sorted order, as a JSON object map writes them.
+/// Written directly (on every token request's path) unless the client has static claims, which
+/// are sorted in among these by [`claims_value`].
+fn claims_json(grant: &Grant, issuer: &str, now: u64, exp: u64, jti: &str, scope: &str) -> Vec<u8> {
+    if !grant.claims().is_empty() {
+        return serde_json::to_vec(&claims_value(grant, issuer, now, exp, jti, scope))
+            .unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(256 + issuer.len() + scope.len());
+    out.extend_from_slice(b"{\"aud\":");
+    match grant.audiences() {
+        [one] => json::push_string(&mut out, one),
+        many => {
+            out.push(b'[');
+            for (i, audience) in many.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json::push_string(&mut out, audience);
+            }
+            out.push(b']');
+        }
+    }
+    out.extend_from_slice(b",\"client_id\":");
+    json::push_string(&mut out, grant.client_id());
+    out.extend_from_slice(b",\"exp\":");
+    out.extend_from_slice(exp.to_string().as_bytes());
+    out.extend_from_slice(b",\"iat\":");
+    out.extend_from_slice(now.to_string().as_bytes());
+    out.extend_from_slice(b",\"iss\":");
+    json::push_string(&mut out, issuer);
+    out.extend_from_slice(b",\"jti\":");
+    json::push_string(&mut out, jti);
+    if !scope.is_empty() {
+        out.extend_from_slice(b",\"scope\":");
+        json::push_string(&mut out, scope);
+    }
+    out.extend_from_slice(b",\"sub\":");
+    json::push_string(&mut out, grant.client_id());
+    out.push(b'}');
+    out
+}
+
+/// The claims of [`claims_json`] as a JSON object, with the client's static claims (checked at
+/// load: never a registered name; a claim the token already has is never replaced).
+fn claims_value(grant: &Grant, issuer: &str, now: u64, exp: u64, jti: &str, scope: &str) -> Value {
+    let aud = match grant.audiences() {
+        [one] => Value::String(one.clone()),
+        many => Value::Array(many.iter().cloned().map(Value::String).collect()),
+    };
+    let mut claims = json!({
+        "iss": issuer,
+        "sub": grant.client_id(),
+        "aud": aud,
+        "exp": exp,
+        "iat": now,
+        "jti": jti,
+        "client_id": grant.client_id(),
+    });
+    if let Value::Object(map) = &mut claims {
+        if !scope.is_empty() {
+            map.insert("scope".into(), Value::String(String::from(scope)));
+        }
+        for (name, value) in grant.claims() {
+            map.entry(name.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    claims
 }
 
 /// The signature length an algorithm produces with a key, for checking host signatures.
@@ -262,17 +318,21 @@ impl DetachedSignature {
 impl IssuedToken {
     /// The successful token response (RFC 6749 §5.1), with `Cache-Control: no-store`.
     pub fn to_response(&self) -> HttpResponse {
-        let mut body = json!({
-            "access_token": self.access_token,
-            "token_type": "Bearer",
-            "expires_in": self.expires_in,
-        });
+        // Written directly (this is on every token request's path): members in sorted order, as
+        // a JSON object map writes them and every shell has always sent them; the token is a JWS
+        // Compact Serialization (RFC 7515 §7.1: base64url parts joined by '.'), which JSON
+        // carries as it is. No `scope` for a token without scopes (§5.1: OPTIONAL).
+        let mut body = Vec::with_capacity(self.access_token.len() + self.scope.len() + 96);
+        body.extend_from_slice(b"{\"access_token\":");
+        json::push_string(&mut body, &self.access_token);
+        body.extend_from_slice(b",\"expires_in\":");
+        body.extend_from_slice(self.expires_in.to_string().as_bytes());
         if !self.scope.is_empty() {
-            if let Value::Object(map) = &mut body {
-                map.insert("scope".into(), Value::String(self.scope.clone()));
-            }
+            body.extend_from_slice(b",\"scope\":");
+            json::push_string(&mut body, &self.scope);
         }
-        HttpResponse::json(200, &body)
+        body.extend_from_slice(b",\"token_type\":\"Bearer\"}");
+        HttpResponse::json_text(200, body)
     }
 }
 
@@ -389,6 +449,37 @@ mod tests {
     }
 
     #[test]
+    fn claims_written_directly_are_the_claims_of_the_json_object() {
+        let s = |v: &[&str]| v.iter().map(|x| String::from(*x)).collect::<Vec<_>>();
+        for (scopes, audiences, issuer) in [
+            (
+                s(&["a", "b"]),
+                s(&["https://api.example"]),
+                "https://as.example",
+            ),
+            (
+                s(&[]),
+                s(&["https://a.example", "https://b.example"]),
+                "https://as.example",
+            ),
+            (
+                s(&["orders:read"]),
+                s(&["urn:x"]),
+                "https://as.example/t\"n\u{e9}",
+            ),
+        ] {
+            let grant = Grant::decided_by_host("svc-1", &scopes, &audiences).unwrap();
+            let scope = grant.scopes().join(" ");
+            let direct = claims_json(&grant, issuer, NOW, NOW + 60, "jti-1", &scope);
+            let object = claims_value(&grant, issuer, NOW, NOW + 60, "jti-1", &scope);
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                serde_json::to_string(&object).unwrap()
+            );
+        }
+    }
+
+    #[test]
     fn token_response_has_rfc6749_section_5_1_fields_and_no_store() {
         let (config, grant) = setup(Algorithm::EdDSA);
         let issued = prepare(&grant, &config.signing_keys, &config.mint, NOW, [1; 16])
@@ -403,5 +494,24 @@ mod tests {
         assert_eq!(body["expires_in"], 3600);
         assert_eq!(body["scope"], "a");
         assert_eq!(body["access_token"], issued.access_token.as_str());
+        // The exact text: members sorted, as every shell has always sent them.
+        let text = String::from_utf8(response.body.clone()).unwrap();
+        assert_eq!(
+            text,
+            alloc::format!(
+                r#"{{"access_token":"{}","expires_in":3600,"scope":"a","token_type":"Bearer"}}"#,
+                issued.access_token
+            )
+        );
+        // No scope member for a token without scopes (RFC 6749 §5.1: OPTIONAL).
+        let unscoped = IssuedToken {
+            scope: String::new(),
+            ..issued
+        };
+        let text = String::from_utf8(unscoped.to_response().body).unwrap();
+        assert!(
+            text.ends_with(r#","expires_in":3600,"token_type":"Bearer"}"#),
+            "{text}"
+        );
     }
 }

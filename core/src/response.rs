@@ -25,6 +25,11 @@ impl HttpResponse {
     /// A JSON response. Every JSON answer of an authorization server carries
     /// `Cache-Control: no-store` (RFC 6749 §5.1, RFC 7591 §3.2.1) and `Pragma: no-cache`.
     pub fn json(status: u16, body: &Value) -> Self {
+        Self::json_text(status, serde_json::to_vec(body).unwrap_or_default())
+    }
+
+    /// [`HttpResponse::json`] for a body already written as JSON text.
+    pub fn json_text(status: u16, body: Vec<u8>) -> Self {
         HttpResponse {
             status,
             headers: alloc::vec![
@@ -32,7 +37,7 @@ impl HttpResponse {
                 ("cache-control".into(), "no-store".into()),
                 ("pragma".into(), "no-cache".into()),
             ],
-            body: serde_json::to_vec(body).unwrap_or_default(),
+            body,
         }
     }
 

@@ -116,7 +116,8 @@ export function createWebCrypto(subtle = globalThis.crypto?.subtle) {
       if (!subtle || !ALGORITHMS[alg] || unsupported.has(alg)) return undefined;
       try {
         const k = await key(alg, privateJwk, 'sign');
-        return new Uint8Array(await subtle.sign(ALGORITHMS[alg].signParams, k, encoder.encode(input)));
+        const data = typeof input === 'string' ? encoder.encode(input) : input;
+        return new Uint8Array(await subtle.sign(ALGORITHMS[alg].signParams, k, data));
       } catch (e) {
         noteFailure(alg, e);
         return undefined;

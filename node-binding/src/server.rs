@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-use crate::{answer, js_error, response_json, verification_jwk};
+use crate::{answer, answer_head, js_error, response_json, verification_jwk};
 
 /// 16 bytes from the system CSPRNG for a token `jti`, served from a 4 KiB pool: each
 /// `crypto.getRandomValues` call crosses from wasm to JavaScript and costs about as much as
@@ -286,14 +286,18 @@ pub struct TokenExchange {
 
 #[wasm_bindgen]
 impl TokenExchange {
-    /// What the host does next, as JSON: `{"response"}` (send it: the exchange is over),
+    /// What the host does next, as JSON: `{"response": {status, headers}}` (send it with
+    /// `responseBody`: the exchange is over),
     /// `{"loadClient": id}` (then `clientLoaded`), `{"verify": {alg, jwk, input, signature}}`
     /// (then `signatureChecked` or `checkSignatureBuiltin`), `{"replay": {key, expiresAt}}`
-    /// (insert-if-absent, then `replayRecorded`), or `{"sign": {alg, kid, input}}` (sign with
-    /// `Server.signingKey(kid)`, then `signed` or `signBuiltin`). Every step answers the same.
+    /// (insert-if-absent, then `replayRecorded`), or `{"sign": {alg, kid}}` (sign `signingInput`
+    /// with `Server.signingKey(kid)`, then `signed` or `signBuiltin`). Every step answers the
+    /// same.
     pub fn next(&self) -> String {
         match self.inner.next() {
-            Next::Respond(response) => answer(response),
+            // The body is fetched apart (`responseBody`): a token response is several hundred
+            // bytes of JSON that would otherwise be escaped into this text and parsed back.
+            Next::Respond(response) => answer_head(response),
             Next::LoadClient(id) => json!({ "loadClient": id }).to_string(),
             Next::CheckSignature(check) => json!({ "verify": {
                 "alg": check.alg.name(),
@@ -305,12 +309,30 @@ impl TokenExchange {
             Next::RecordReplay { key, expires_at } => {
                 json!({ "replay": { "key": key, "expiresAt": expires_at } }).to_string()
             }
-            Next::Sign { alg, kid, input } => json!({ "sign": {
+            // The signing input is fetched apart as bytes (`signingInput`), what the signers take.
+            Next::Sign { alg, kid, .. } => json!({ "sign": {
                 "alg": alg.name(),
                 "kid": kid,
-                "input": String::from_utf8_lossy(input),
             }})
             .to_string(),
+        }
+    }
+
+    /// The body of the `{"response"}` step (UTF-8 text); empty in any other step.
+    #[wasm_bindgen(js_name = responseBody)]
+    pub fn response_body(&self) -> String {
+        match self.inner.next() {
+            Next::Respond(response) => String::from_utf8_lossy(&response.body).into_owned(),
+            _ => String::new(),
+        }
+    }
+
+    /// The bytes to sign in the `{"sign"}` step; empty in any other step.
+    #[wasm_bindgen(js_name = signingInput)]
+    pub fn signing_input(&self) -> Vec<u8> {
+        match self.inner.next() {
+            Next::Sign { input, .. } => input.to_vec(),
+            _ => Vec::new(),
         }
     }
 
