@@ -2,7 +2,7 @@
 //! checks the claims; the host checks the signature (WebCrypto, or core's primitives) in between.
 
 use gatepass_core::config::{KeySource, Provider};
-use gatepass_core::{b64, verify};
+use gatepass_core::verify;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 
@@ -157,18 +157,19 @@ impl VerifyJob {
                 "already finished",
             )),
         );
-        let result = state.and_then(|d| d.finish(signature_valid)).and_then(|v| {
-            v.require_scopes(&required_scopes)
-                .and_then(|()| v.require_claims(&required_claims, &required_scopes))
-                .map(|()| v)
+        let result = state.and_then(|mut d| {
+            let payload = d.take_payload();
+            d.finish(signature_valid).and_then(|v| {
+                v.require_scopes(&required_scopes)
+                    .and_then(|()| v.require_claims(&required_claims, &required_scopes))
+                    .map(|()| (v, payload))
+            })
         });
         match result {
             // The payload as received: it passed the strict parser (no duplicate members,
             // valid UTF-8), so JSON.parse gives the same claims without a re-serialization.
-            Ok(v) => match b64::decode_url(&v.payload_b64) {
-                Ok(bytes) => String::from_utf8(bytes)
-                    .map(|text| format!("{{\"claims\":{text}}}"))
-                    .unwrap_or_else(|_| json!({ "claims": v.claims }).to_string()),
+            Ok((v, payload)) => match std::str::from_utf8(&payload) {
+                Ok(text) => format!("{{\"claims\":{text}}}"),
                 Err(_) => json!({ "claims": v.claims }).to_string(),
             },
             Err(e) => bearer_error(&e, realm),
