@@ -163,16 +163,21 @@ test('generateSigningKey: EdDSA, ES256, RS256, PS256; publicJwks strips private 
   assert.throws(() => publicJwks({ keys: [{ kty: 'EC' }] }), (e) => e.code === 'invalid_request' && /keys\[0\]/.test(e.message));
 });
 
+/** jose's verification of a token of `server` (its JWKS, issuer, audience, RFC 9068 typ). */
+function joseVerifies(token, server) {
+  return jose.jwtVerify(token, jose.createLocalJWKSet(server.jwks()), {
+    issuer: ISSUER,
+    audience: API,
+    typ: 'at+jwt',
+    currentDate: new Date(FIXED_NOW * 1000),
+  });
+}
+
 test('generated keys sign tokens that jose verifies (EdDSA, RS256, PS256)', async () => {
   for (const alg of ['EdDSA', 'RS256', 'PS256']) {
     const fx = await makeFixture({ configOverrides: { signing_keys: [generateSigningKey(alg, `k-${alg}`)] } });
     const token = await issue(fx);
-    const { protectedHeader } = await jose.jwtVerify(token, jose.createLocalJWKSet(fx.server.jwks()), {
-      issuer: ISSUER,
-      audience: API,
-      typ: 'at+jwt',
-      currentDate: new Date(FIXED_NOW * 1000),
-    });
+    const { protectedHeader } = await joseVerifies(token, fx.server);
     assert.equal(protectedHeader.alg, alg === 'EdDSA' ? 'EdDSA' : alg);
     assert.equal((await verifyAccessToken(token, providerFor(fx.server), { now: FIXED_NOW })).sub, 'billing');
   }
@@ -192,12 +197,7 @@ test('RSA signing keys are made by node:crypto, synchronously or not, and checke
     assert.equal(key.kid, alg === 'PS384' ? 'k-ps' : thumbprint);
     const fx = await makeFixture({ configOverrides: { signing_keys: [key] } });
     const token = await issue(fx);
-    const { protectedHeader } = await jose.jwtVerify(token, jose.createLocalJWKSet(fx.server.jwks()), {
-      issuer: ISSUER,
-      audience: API,
-      typ: 'at+jwt',
-      currentDate: new Date(FIXED_NOW * 1000),
-    });
+    const { protectedHeader } = await joseVerifies(token, fx.server);
     assert.equal(protectedHeader.alg, alg);
   }
   // The other key types are made in the core, either way.
