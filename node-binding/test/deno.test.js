@@ -13,7 +13,8 @@ const DENO = join(PACKAGE_DIR, 'node_modules', '.bin', 'deno');
 const SCRIPT = `
 import * as jose from 'jose';
 import {
-  AuthorizationServer, GatepassError, generateClientSecret, generateSigningKey, hashClientSecret, mintAccessToken, publicJwks, verifyAccessToken,
+  AuthorizationServer, GatepassError, generateClientSecret, generateSigningKey, generateSigningKeyAsync, hashClientSecret, mintAccessToken, publicJwks,
+  verifyAccessToken,
 } from 'gatepass';
 
 const ISSUER = 'https://as.example';
@@ -63,6 +64,15 @@ out.registeredToken = r.status;
 const toolKey = generateSigningKey('ES256');
 const minted = await mintAccessToken({ issuer: ISSUER, signingKey: toolKey, clientId: 'deno-tool', scope: 'a b', audience: API });
 out.minted = (await verifyAccessToken(minted.access_token, { issuer: ISSUER, audiences: [API], local_jwks: { inline_string: JSON.stringify(publicJwks(toolKey)) } }, { scopes: 'b' })).client_id;
+// RSA keys come from Deno's WebCrypto, asynchronously; the synchronous call says so.
+try {
+  generateSigningKey('RS256');
+} catch (e) {
+  out.rsaSync = { code: e.code, async: /generateSigningKeyAsync/.test(e.message) };
+}
+const rsaKey = await generateSigningKeyAsync('PS256');
+const rsaMinted = await mintAccessToken({ issuer: ISSUER, signingKey: rsaKey, clientId: 'deno-rsa', audience: API });
+out.rsa = (await jose.jwtVerify(rsaMinted.access_token, jose.createLocalJWKSet(publicJwks(rsaKey)), { issuer: ISSUER, audience: API, typ: 'at+jwt' })).protectedHeader.alg;
 try {
   new AuthorizationServer({ config: { issuer: ISSUER, signing_keys: [], bogus: 1 } });
 } catch (e) {
@@ -71,7 +81,7 @@ try {
 console.log(JSON.stringify(out));
 `;
 
-test('deno run: the package (deno entry) issues, verifies, refuses a replay, registers — with no permissions', async () => {
+test('deno run: the package (deno entry) issues, verifies, refuses a replay, registers, makes RSA keys with WebCrypto — with no permissions', async () => {
   const project = packedProject();
   try {
     writeFileSync(join(project.dir, 'main.js'), SCRIPT);
@@ -90,6 +100,8 @@ test('deno run: the package (deno entry) issues, verifies, refuses a replay, reg
     assert.equal(out.register, 201);
     assert.equal(out.registeredToken, 200);
     assert.equal(out.minted, 'deno-tool');
+    assert.deepEqual(out.rsaSync, { code: 'invalid_request', async: true });
+    assert.equal(out.rsa, 'PS256');
     assert.deepEqual(out.configError, { isGatepassError: true, code: 'invalid_configuration' });
   } finally {
     project.cleanup();
