@@ -24,8 +24,10 @@ function requireRandomness(what) {
 }
 
 export function createKeys(wasm) {
-  function checkAlg(alg) {
+  // Checked here: wasm-bindgen would read another type as text out of bounds and trap.
+  function checkArgs(alg, kid) {
     if (typeof alg !== 'string') throw new GatepassError('invalid_request', 'alg: must be a string');
+    if (kid != null && typeof kid !== 'string') throw new GatepassError('invalid_request', 'kid: must be a string');
   }
 
   // The core makes the key, or asks for an RSA key from the runtime (the package's wasm makes
@@ -55,7 +57,7 @@ export function createKeys(wasm) {
    * `generateSigningKeyAsync` makes them.
    */
   function generateSigningKey(alg, kid) {
-    checkAlg(alg);
+    checkArgs(alg, kid);
     requireRandomness('generateSigningKey');
     return generate(alg, kid, (bits) => {
       const jwk = signer.generateRsaSync(bits);
@@ -71,7 +73,7 @@ export function createKeys(wasm) {
 
   /** `generateSigningKey` for every algorithm in every runtime (RSA keys off the main thread). */
   async function generateSigningKeyAsync(alg, kid) {
-    checkAlg(alg);
+    checkArgs(alg, kid);
     requireRandomness('generateSigningKeyAsync');
     return generate(alg, kid, (bits) => signer.generateRsa(bits));
   }

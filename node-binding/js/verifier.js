@@ -67,6 +67,9 @@ export function createVerifier(wasm, webcrypto) {
     const claimPairs = Object.entries(claims).flat();
     const now = resolveNow(options.now);
     const realm = options.realm ?? 'gatepass';
+    // Every argument the wasm reads as text is checked here: wasm-bindgen would read another
+    // type out of bounds and trap instead of refusing it.
+    if (typeof realm !== 'string') throw new GatepassError('invalid_request', 'realm: must be a string');
     const text = typeof token === 'string' ? token : '';
     // One pass over the token in the core (parse, key choice, claim checks at `now`); the
     // signature in WebCrypto where it can, else in wasm; the core releases the verdict.

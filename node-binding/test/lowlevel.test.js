@@ -48,6 +48,11 @@ test('verifyAccessToken: claims, required scopes, RFC 6750 errors', async () => 
     assert.match(e.wwwAuthenticate, /scope="admin"/);
     return true;
   });
+  // An argument of the wrong type is refused by name, not handed to the wasm (which would trap).
+  for (const realm of [5, {}, ['orders']]) {
+    await assert.rejects(verifyAccessToken(token, provider, { now: FIXED_NOW, realm }), (e) => e instanceof GatepassError && e.code === 'invalid_request' && /realm/.test(e.message));
+  }
+  assert.equal((await verifyAccessToken(token, provider, { now: FIXED_NOW })).sub, 'billing');
 
   // Expired (exp + 60 s skew), not yet valid, wrong audience, wrong issuer, garbage: 401 invalid_token.
   await rejects(verifyAccessToken(token, provider, { now: FIXED_NOW + 3600 + 61 }), 'invalid_token', 401);
@@ -160,6 +165,9 @@ test('generateSigningKey: EdDSA, ES256, RS256, PS256; publicJwks strips private 
   assert.throws(() => generateSigningKey('none'), (e) => e.code === 'invalid_request');
   // An empty kid could never load as a signing key: refused when the key is made.
   assert.throws(() => generateSigningKey('ES256', ''), (e) => e.code === 'invalid_request' && /kid/.test(e.message));
+  for (const kid of [5, {}, true]) {
+    assert.throws(() => generateSigningKey('ES256', kid), (e) => e instanceof GatepassError && e.code === 'invalid_request' && /kid: must be a string/.test(e.message));
+  }
   assert.throws(() => publicJwks({ keys: [{ kty: 'EC' }] }), (e) => e.code === 'invalid_request' && /keys\[0\]/.test(e.message));
 });
 
@@ -206,6 +214,7 @@ test('RSA signing keys are made by node:crypto, synchronously or not, and checke
   await assert.rejects(generateSigningKeyAsync('HS256'), (e) => e instanceof GatepassError && e.code === 'invalid_request');
   await assert.rejects(generateSigningKeyAsync('RS256', ''), (e) => e.code === 'invalid_request' && /kid/.test(e.message));
   await assert.rejects(generateSigningKeyAsync(7), (e) => e.code === 'invalid_request' && /alg/.test(e.message));
+  await assert.rejects(generateSigningKeyAsync('RS256', 5), (e) => e.code === 'invalid_request' && /kid: must be a string/.test(e.message));
 });
 
 test('hashClientSecret and generateClientSecret', () => {
