@@ -36,22 +36,7 @@ fn answer(r: &HttpResponse) -> String {
 /// `{"response": {status, headers}}`: the host sends this response with the body it fetches
 /// apart (the token exchange: every token request ends here).
 fn answer_head(r: &HttpResponse) -> String {
-    #[derive(serde::Serialize)]
-    struct Head<'a> {
-        status: u16,
-        headers: &'a [(String, String)],
-    }
-    #[derive(serde::Serialize)]
-    struct Answer<'a> {
-        response: Head<'a>,
-    }
-    serde_json::to_string(&Answer {
-        response: Head {
-            status: r.status,
-            headers: &r.headers,
-        },
-    })
-    .unwrap_or_default()
+    json!({ "response": { "status": r.status, "headers": r.headers } }).to_string()
 }
 
 fn js_error(code: &str, message: impl std::fmt::Display) -> JsError {
